@@ -1,0 +1,76 @@
+"""Exception classes. Every error geocrime raises on purpose is a :class:`GeocrimeError`.
+
+Messages say what was wrong and what to do about it.
+"""
+from __future__ import annotations
+
+
+class GeocrimeError(Exception):
+    """Base class of every error geocrime raises deliberately."""
+
+
+class InputError(GeocrimeError, ValueError):
+    """The caller's data is unusable as given (wrong type, empty where not allowed...)."""
+
+
+class MissingColumnsError(InputError, KeyError):
+    """A required column is absent from a DataFrame."""
+
+    def __init__(self, missing: list[str], available: list[str] | None = None, what: str = "input"):
+        self.missing = list(missing)
+        self.available = list(available) if available is not None else None
+        msg = f"{what} is missing required column(s): {', '.join(map(repr, self.missing))}"
+        if self.available is not None:
+            shown = ", ".join(map(repr, self.available[:30]))
+            msg += f"; columns present: {shown}"
+        super().__init__(msg)
+
+    def __str__(self) -> str:  # KeyError would otherwise repr() the message
+        return self.args[0]
+
+
+class CRSError(GeocrimeError, ValueError):
+    """A coordinate reference system is missing, unknown or inconsistent with the coordinates."""
+
+
+class GeometryError(GeocrimeError, ValueError):
+    """Geometries are of the wrong type, empty, or cannot be repaired."""
+
+
+class BoundaryError(GeocrimeError, ValueError):
+    """A boundary layer is unusable (overlaps, wrong geometry types, unknown layer name...)."""
+
+
+class DataNotFoundError(GeocrimeError, FileNotFoundError):
+    """A data file is neither in the local data directory nor downloadable."""
+
+
+class DataIntegrityError(GeocrimeError):
+    """A file's SHA-256 does not match the registry."""
+
+
+class FileFormatError(GeocrimeError, ValueError):
+    """A file cannot be read as the format it claims (encoding, delimiter, schema...)."""
+
+
+class AddressError(GeocrimeError, ValueError):
+    """An address string cannot be processed (wrong type, too long for the backend...)."""
+
+
+class BackendUnavailableError(GeocrimeError, RuntimeError):
+    """An optional backend (libpostal model, dask...) is not installed; the message says how."""
+
+
+class GazetteerError(GeocrimeError, ValueError):
+    """A gazetteer cannot be built or loaded."""
+
+
+class PublishError(GeocrimeError, ValueError):
+    """Data offered to a public output has not passed, or cannot pass, the publish gate."""
+
+
+class AnalysisError(GeocrimeError, ValueError):
+    """An analysis cannot run on the data given (no events, unknown area codes, ...)."""
+
+
+__all__ = [name for name in dir() if name.endswith("Error")]
