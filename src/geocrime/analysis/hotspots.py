@@ -168,6 +168,13 @@ def _prepare(values: Any, areas: Any, w: Any, denominator: Any, kind: str, id_co
 
 
 def _finish(statistic, y, ids, z, p_sim, p_norm, alpha, fdr, permutations, seed, w, obj, classes_fn):
+    n = len(y)
+    if fdr and 1.0 / (permutations + 1) > alpha / n * 10:
+        # BH can only reject the k smallest p-values if p_(k) <= alpha*k/n; the smallest possible
+        # permutation p-value is 1/(permutations+1), so few permutations make FDR control near-blind.
+        warn(f"{statistic}: with {n} areas, {permutations} permutations give a smallest p-value of "
+             f"{1 / (permutations + 1):.2g}, so FDR control at alpha={alpha} can only flag areas if many share it; "
+             f"use permutations >= {int(np.ceil(n / alpha))} for full resolution, or fdr=False to see raw p_sim")
     q = fdr_adjust(p_sim) if fdr else np.asarray(p_sim, dtype="float64")
     significant = q <= alpha
     if w.islands:
