@@ -1,0 +1,201 @@
+"""Free-text UK addresses to structured, canonical addresses.
+
+* :func:`parse` / :func:`parse_many`: text -> :class:`Address` / a DataFrame of components, with the
+  pure-Python UK rule parser (``backend="rules"``, vectorised) or libpostal followed by the same UK
+  rules (``backend="libpostal"``); ``backend="auto"`` uses libpostal when its model is installed.
+* :func:`normalise` / :func:`normalise_many`: the canonical matching string; :func:`expand`:
+  libpostal's ``expand_address`` variants.
+* :mod:`geocrime.address.postcode`: UK postcodes (find, validate, normalise, split).
+* :mod:`geocrime.address.police`: police location phrasing ("o/s", "j/o", "On or near") and
+  placeholder addresses (NFA, unknown, custody suites).
+* :mod:`geocrime.address.libpostal`: the offline model installer and the crash-proof C calls.
+
+Every input row comes out (same index, same order) with ``parse_status``: ``ok``, ``truncated``
+(parsed after cutting over-long text), ``placeholder`` (see ``placeholder`` for the reason; never
+geocode these as the incident location), ``empty`` (None/NaN/blank) or ``invalid_input`` (not text).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Iterable, Literal
+
+import numpy as np
+import pandas as pd
+
+from ..errors import AddressError, InputError
+from . import libpostal as _lp
+from . import police, postcode, rules
+from .normalise import normalise, normalise_many
+from .police import DEFAULT_PLACEHOLDERS, Placeholders
+
+__all__ = [
+    "Address",
+    "parse",
+    "parse_many",
+    "normalise",
+    "normalise_many",
+    "expand",
+    "backend_available",
+    "Placeholders",
+    "DEFAULT_PLACEHOLDERS",
+    "FIELDS",
+    "postcode",
+    "police",
+]
+
+Backend = Literal["auto", "rules", "libpostal"]
+
+#: component columns of :func:`parse_many` (then ``backend`` and ``parse_status``)
+FIELDS: tuple[str, ...] = (
+    "raw", "sub_building", "building_name", "house_number", "street", "locality", "town", "postcode",
+    "location_qualifier", "second_street", "placeholder",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """One parsed address. Components are None when absent.
+
+    ``location_qualifier`` is the police phrasing (``on_or_near``, ``outside``, ``rear_of``,
+    ``junction``, ``opposite``, ``near``, ``adjacent``, ``car_park``, ``bus_stop``); for a junction
+    ``street`` and ``second_street`` are the two streets. ``placeholder`` is the reason the text is
+    not an incident location (``no_fixed_abode``, ``unknown``, ``various``, ``no_location``,
+    ``police_station``, ``custody_suite``, ``listed_address``) or None. ``postcode`` is canonical
+    (``"SE1 7PB"``, or a partial ``"SE1"`` / ``"SE1 7"``).
+    """
+
+    raw: str | None
+    sub_building: str | None = None
+    building_name: str | None = None
+    house_number: str | None = None
+    street: str | None = None
+    locality: str | None = None
+    town: str | None = None
+    postcode: str | None = None
+    location_qualifier: str | None = None
+    second_street: str | None = None
+    placeholder: str | None = None
+    backend: str | None = None
+    parse_status: str = "ok"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a plain dict (JSON-serialisable)."""
+        return asdict(self)
+
+
+def backend_available() -> bool:
+    """True when the libpostal model is installed (the ``auto`` backend then uses it)."""
+    try:
+        return _lp.is_installed()
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _resolve(backend: str) -> str:
+    if backend not in ("auto", "rules", "libpostal"):
+        raise InputError(f"backend must be 'auto', 'rules' or 'libpostal', not {backend!r}")
+    if backend == "auto":
+        return "libpostal" if backend_available() else "rules"
+    return backend
+
+
+def _coerce(texts: Any) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(text as a pandas str Series with "" for missing, missing mask, invalid-type mask)."""
+    if isinstance(texts, pd.Series):
+        s = texts
+    elif isinstance(texts, (str, bytes)) or texts is None:
+        raise InputError("parse_many expects a Series or a list of strings; use parse() for one string")
+    else:
+        try:
+            s = pd.Series(list(texts) if not isinstance(texts, (np.ndarray, pd.Index)) else texts, dtype=object)
+        except TypeError as exc:
+            raise InputError(f"parse_many expects a Series or an iterable of strings, got {type(texts).__name__}") from exc
+    if s.dtype == "str" or pd.api.types.is_string_dtype(s.dtype) and s.dtype != object:
+        missing = s.isna()
+        return s.fillna("").astype("str"), missing, pd.Series(False, index=s.index)
+    obj = s.astype(object)
+    missing = obj.isna() if len(obj) else pd.Series([], dtype=bool)
+    vals = obj.to_numpy()
+    is_str = np.fromiter((isinstance(v, str) for v in vals), dtype=bool, count=len(vals))
+    if not is_str.all():
+        fixed = []
+        invalid = np.zeros(len(vals), dtype=bool)
+        for k, v in enumerate(vals):
+            if isinstance(v, str):
+                fixed.append(v)
+            elif isinstance(v, (bytes, bytearray)):
+                fixed.append(_lp._decode(bytes(v)))
+            elif v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or v is pd.NaT:
+                fixed.append("")
+            else:
+                fixed.append("")
+                invalid[k] = True
+        out = pd.Series(fixed, index=s.index, dtype="str")
+        return out, missing, pd.Series(invalid, index=s.index)
+    return pd.Series(vals, index=s.index, dtype="str"), missing, pd.Series(False, index=s.index)
+
+
+def parse_many(
+    texts: Iterable[Any] | pd.Series,
+    backend: Backend = "auto",
+    placeholders: Placeholders = DEFAULT_PLACEHOLDERS,
+) -> pd.DataFrame:
+    """Parse many address strings. One output row per input, same index and order.
+
+    Columns: :data:`FIELDS` (``raw`` is the input text), ``backend`` and ``parse_status``
+    (``ok`` / ``truncated`` / ``placeholder`` / ``empty`` / ``invalid_input``). Missing values and
+    non-text values never raise: they come out flagged. ``bytes`` are decoded (UTF-8, else cp1252).
+    The rules backend is vectorised (regex passes over the whole Series); distinct strings are
+    parsed once.
+    """
+    used = _resolve(backend)
+    s, missing, invalid = _coerce(texts)
+    cleaned, truncated = rules.clean_series(s)
+    # parse each distinct cleaned string once (real data repeats a lot: police.uk streets)
+    codes, uniq = pd.factorize(cleaned, sort=False)
+    u = pd.Series(np.asarray(uniq, dtype=object), dtype="str")
+    if used == "rules":
+        res_u = rules.parse_series(u, placeholders)
+    else:
+        from ._lpbackend import parse_series_libpostal
+
+        res_u = parse_series_libpostal(u, placeholders)
+    res = res_u.iloc[codes].set_axis(s.index) if len(s) else res_u.reindex(s.index)
+    res = res.astype(object)
+    empty_u = u.str.len().to_numpy() == 0
+    status = np.where(
+        invalid.to_numpy(dtype=bool), "invalid_input",
+        np.where(missing.to_numpy(dtype=bool) | empty_u[codes] if len(s) else missing.to_numpy(dtype=bool), "empty",
+                 np.where(res["placeholder"].notna().to_numpy(), "placeholder",
+                          np.where(truncated.to_numpy(dtype=bool), "truncated", "ok"))))
+    out = pd.DataFrame(index=s.index)
+    raw = s.astype(object).where(~(missing | invalid), None)
+    out["raw"] = raw
+    for f in FIELDS[1:]:
+        out[f] = res[f]
+    out["backend"] = used
+    out["parse_status"] = pd.Series(status, index=s.index, dtype=object)
+    return out
+
+
+def parse(text: Any, backend: Backend = "auto", placeholders: Placeholders = DEFAULT_PLACEHOLDERS) -> Address:
+    """Parse one address string into an :class:`Address`.
+
+    None gives an ``empty`` Address; a non-text value raises :class:`~geocrime.errors.AddressError`.
+    """
+    if text is not None and not isinstance(text, (str, bytes, bytearray)):
+        raise AddressError(f"an address must be a str (or bytes), got {type(text).__name__}")
+    row = parse_many(pd.Series([text], dtype=object), backend=backend, placeholders=placeholders).iloc[0]
+    d = {k: (None if (v is None or (isinstance(v, float) and np.isnan(v))) else v) for k, v in row.items()}
+    return Address(**d)
+
+
+def expand(text: Any, languages: tuple[str, ...] | None = ("en",)) -> list[str]:
+    """libpostal ``expand_address`` variants of ``text`` (needs the model: ``geocrime libpostal install``).
+
+    Raises :class:`~geocrime.errors.BackendUnavailableError` when the model is not installed and
+    :class:`~geocrime.errors.AddressError` for non-text input.
+    """
+    if text is None:
+        return []
+    return _lp.expand_address(text, languages=languages)

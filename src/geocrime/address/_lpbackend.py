@@ -1,0 +1,79 @@
+"""libpostal as the structure parser of ``backend="libpostal"``, followed by the UK rules.
+
+The UK rules run first where libpostal is known to go wrong (police qualifiers, placeholders,
+postcodes, which libpostal glues to the town, leading sub-buildings such as "FLAT 6-20, 220 ...",
+which it reads as a house number, and floor words such as GFF/2F/L); libpostal then labels what
+is left. Its labels map to ours: house -> building_name, house_number, road -> street,
+unit/level/staircase/entrance -> sub_building, suburb/city_district -> locality, city -> town (a
+city_district stands in for a missing city). Values are given back in the input's own spelling
+(libpostal lower-cases and strips punctuation).
+"""
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from . import libpostal as _lp
+from . import police, rules
+
+_MAP = {
+    "house": "building_name",
+    "house_number": "house_number",
+    "road": "street",
+    "unit": "sub_building",
+    "level": "sub_building",
+    "staircase": "sub_building",
+    "entrance": "sub_building",
+    "suburb": "locality",
+    "city_district": "_district",
+    "city": "town",
+    "island": "locality",
+}
+_COLS = ("sub_building", "building_name", "house_number", "street", "locality", "town")
+
+
+def _original(value: str, text: str) -> str:
+    """``value`` (libpostal's lower-cased tokens) as spelled in ``text``, when it can be found."""
+    toks = re.findall(r"\w+", value)
+    if not toks:
+        return value
+    rx = r"[\W_]*".join(re.escape(t) for t in toks)
+    m = re.search(rx, text, re.IGNORECASE)
+    return m.group(0) if m else value
+
+
+def structure_libpostal(rest: pd.Series) -> pd.DataFrame:
+    """libpostal labels for each remaining text (one C call per distinct string)."""
+    _lp.load()
+    parse = _lp._STATE["parser"].parse_address
+    rows = []
+    for text in rest.to_numpy(dtype=object):
+        s, _ = _lp.safe_text(text)
+        rec: dict[str, str | None] = dict.fromkeys(_COLS)
+        district = None
+        if s.strip():
+            for value, label in parse(s, language="en", country="gb"):
+                f = _MAP.get(label)
+                if f is None:
+                    continue
+                v = _original(value, s)
+                if f == "_district":
+                    district = v
+                elif rec[f] is None:
+                    rec[f] = v
+                else:
+                    rec[f] = f"{rec[f]} {v}"
+        if district is not None:
+            if rec["town"] is None:
+                rec["town"] = district
+            elif rec["locality"] is None:
+                rec["locality"] = district
+        rows.append(rec)
+    return pd.DataFrame(rows, index=rest.index, columns=list(_COLS), dtype=object)
+
+
+def parse_series_libpostal(texts: pd.Series, placeholders: police.Placeholders) -> pd.DataFrame:
+    """Parse with libpostal + UK rules (same output as :func:`rules.parse_series`)."""
+    _lp.load()
+    return rules.parse_series(texts, placeholders, structure=structure_libpostal)

@@ -1,0 +1,199 @@
+"""Police location phrasing and placeholder addresses.
+
+Incident records say where something happened relative to a place: "o/s 23 High St", "j/o A Road
+and B Street", "r/o", "opp", "nr", "adj", "car park of", "bus stop", and police.uk's own
+"On or near X". These are recognised into a canonical ``location_qualifier`` plus the address (or
+the two streets of a junction). Placeholders (NFA, no fixed abode, unknown, various, not known,
+police.uk's "No Location", the address of a police station or custody suite) are flagged with a
+reason and must never be geocoded as if they were the incident location.
+
+Everything here is vectorised: regexes applied over a whole pandas Series.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+__all__ = [
+    "QUALIFIERS",
+    "POLICE_UK_CATEGORIES",
+    "Placeholders",
+    "DEFAULT_PLACEHOLDERS",
+    "split_qualifier",
+    "find_placeholders",
+    "split_junction",
+]
+
+#: canonical qualifier -> spellings (regex fragments, matched case-insensitively at the start)
+QUALIFIERS: dict[str, list[str]] = {
+    "on_or_near": [r"on\s+or\s+near"],
+    "bus_stop": [
+        r"(?:at\s+)?(?:the\s+)?bus\s*stop\s+(?:o/s|outside|opp\.?|opposite|nr\.?|near|adj\.?|at|on|by|in)?",
+        r"(?:at\s+)?(?:the\s+)?bus\s*stop\b",
+    ],
+    "car_park": [r"(?:in\s+|at\s+)?(?:the\s+)?car\s*park\s+(?:of|at|to\s+the\s+rear\s+of|behind|r/o)",
+                 r"(?:in\s+|at\s+)?(?:the\s+)?car\s*park\s*(?:,|-|:)?(?=\s)"],
+    "rear_of": [r"(?:to\s+the\s+)?rear\s+of", r"r/o\b", r"r\.o\.", r"behind"],
+    "junction": [
+        r"(?:at\s+)?(?:the\s+)?junction\s+(?:of|with|between|at)",
+        r"j/o\b", r"j/w\b", r"jct\.?n?\.?\s+(?:of|with)", r"jct\.?n?\b\.?", r"jnc?t?\.?\s+(?:of|with)", r"jw\b",
+        r"junc\.?\s+(?:of|with)",
+    ],
+    "outside": [r"o/s\b", r"o\.s\.", r"outside(?:\s+of)?", r"in\s+front\s+of"],
+    "opposite": [r"opp\.?\s+to", r"opp\b\.?", r"opposite(?:\s+to)?"],
+    "adjacent": [r"adj\.?\s+to", r"adj\b\.?", r"adjacent\s+to", r"adjacent", r"next\s+to", r"beside"],
+    "near": [r"nr\b\.?", r"near\s+to", r"near", r"close\s+to", r"by"],
+}
+
+#: police.uk anonymisation map-point categories ("On or near Supermarket"): a kind of place, not a name
+POLICE_UK_CATEGORIES: tuple[str, ...] = (
+    "Shopping Area", "Parking Area", "Sports/Recreation Area", "Motorway Service Area", "Petrol Station",
+    "Police Station", "Bus/Coach Station", "Conference/Exhibition Centre", "Theatre/Concert Hall",
+    "Further/Higher Educational Building", "Hospital", "Park/Open Space", "Ferry Terminal",
+    "Pedestrian Subway", "Supermarket", "Nightclub", "Airport/Airfield", "Sports Centre",
+    "Supermarket/Shopping Centre",
+)
+
+
+@dataclass(frozen=True)
+class Placeholders:
+    """What counts as a placeholder instead of an incident location (configurable).
+
+    ``phrases``: reason -> regexes matched against the whole (lower-cased, trimmed) text.
+    ``contains``: reason -> regexes that make the text a placeholder wherever they appear.
+    ``addresses``: known addresses of police stations / custody suites (free text; compared after
+    :func:`geocrime.address.normalise`, a record matches when its normalised text starts with one).
+    """
+
+    phrases: dict[str, list[str]] = field(default_factory=dict)
+    contains: dict[str, list[str]] = field(default_factory=dict)
+    addresses: tuple[str, ...] = ()
+
+    def with_addresses(self, *addresses: str) -> "Placeholders":
+        """A copy that also treats ``addresses`` (e.g. your force's custody suites) as placeholders."""
+        return Placeholders(dict(self.phrases), dict(self.contains), tuple(self.addresses) + addresses)
+
+
+DEFAULT_PLACEHOLDERS = Placeholders(
+    phrases={
+        "no_fixed_abode": [r"n\.?\s*f\.?\s*a\.?", r"no\s+fixed\s+(?:abode|address)", r"homeless"],
+        "unknown": [r"unknown(?:\s+address|\s+location)?", r"not\s+known", r"n/?k", r"u/?k", r"unk\.?",
+                    r"not\s+stated", r"not\s+given", r"none(?:\s+given)?", r"no\s+address(?:\s+given)?",
+                    r"tbc", r"tba", r"n/?a", r"withheld", r"refused", r"\?+", r"-+", r"x+", r"\.+"],
+        "various": [r"various(?:\s+(?:locations|addresses|places|streets))?", r"multiple\s+locations"],
+        "no_location": [r"no\s+location", r"on\s+or\s+near"],
+        "police_station": [r"(?:on\s+or\s+near\s+)?police\s+station"],
+    },
+    contains={
+        "no_fixed_abode": [r"\bno\s+fixed\s+(?:abode|address)\b", r"\bnfa\b"],
+        "custody_suite": [r"\bcustody\s+(?:suite|centre|center|unit|block)\b"],
+        "police_station": [r"^[^,]*\bpolice\s+station\b(?!\s+(?:road|street|lane|approach|yard))"],
+    },
+    addresses=(
+        # City of London Police and Metropolitan Police custody / front-counter addresses
+        "182 Bishopsgate, London EC2M 4NP",
+        "5 Snow Hill, London EC1A 2DP",
+        "37 Wood Street, London EC2P 2NQ",
+        "Charing Cross Police Station, Agar Street, London WC2N 4JP",
+        "367 Brixton Road, London SW9 7DD",
+    ),
+)
+
+_Q_ORDER = ["on_or_near", "bus_stop", "car_park", "junction", "rear_of", "outside", "opposite",
+            "adjacent", "near"]
+
+
+def _qualifier_regex() -> re.Pattern[str]:
+    alts = []
+    for name in _Q_ORDER:
+        for i, pat in enumerate(QUALIFIERS[name]):
+            alts.append(f"(?P<q_{name}_{i}>{pat})")
+    return re.compile(r"^\s*(?:" + "|".join(alts) + r")[\s,:\-]*(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
+
+
+_Q_RX = _qualifier_regex()
+# a qualifier phrase followed by something that looks like a place (not "Nr Lane" / "By Way")
+_STREETISH_NEXT = re.compile(r"^(?:lane|road|street|way|pass|close|avenue|gardens|hill)\b", re.IGNORECASE)
+
+
+def split_qualifier(texts: pd.Series) -> pd.DataFrame:
+    """Split a leading police location phrase off every string (vectorised).
+
+    Returns columns ``location_qualifier`` (canonical name or None) and ``rest``.
+    A qualifier word followed directly by a street-type word ("Near Lane") is left alone.
+    """
+    m = texts.str.extract(_Q_RX)
+    qual = pd.Series([None] * len(texts), index=texts.index, dtype=object)
+    qcols = [c for c in m.columns if c.startswith("q_")]
+    for c in qcols:
+        hit = m[c].notna() & qual.isna()
+        if hit.any():
+            qual[hit] = c.split("_", 1)[1].rsplit("_", 1)[0]
+    rest = m["rest"].astype(object)
+    ok = qual.notna() & ~rest.fillna("").str.match(_STREETISH_NEXT)
+    # "On or near" with nothing after it keeps its qualifier and an empty rest
+    qual = qual.where(ok, None).astype(object)
+    qual[qual.isna()] = None
+    rest_out = rest.where(ok, texts.astype(object))
+    return pd.DataFrame({"location_qualifier": qual, "rest": rest_out.fillna("")}, index=texts.index)
+
+
+_JUNCTION_SPLIT = re.compile(
+    r"^(?P<s1>.+?)\s*(?:\s(?:and|with|into|at|by|x)\s|\s*&\s*|\s*/\s*|\s+j/w\s+|\s+jw\s+|\s+jct\.?\s+(?:with\s+)?"
+    r"|\s+junction\s+(?:with|of)\s+|\s*,\s*)(?P<s2>.+)$",
+    re.IGNORECASE | re.DOTALL,
+)
+_JUNCTION_INFIX = re.compile(r"\s(?:j/w|jw|junction\s+with|jct\.?\s+with|jnc\.?\s+with|j/o)\s", re.IGNORECASE)
+
+
+def split_junction(rest: pd.Series) -> pd.DataFrame:
+    """Split junction text "A Road and B Street" / "A Rd/B St" into ``street`` and ``second_street``."""
+    m = rest.str.extract(_JUNCTION_SPLIT)
+    return pd.DataFrame({"street": m["s1"].astype(object), "second_street": m["s2"].astype(object)},
+                        index=rest.index)
+
+
+def has_junction_infix(texts: pd.Series) -> pd.Series:
+    """True where the text names a junction in the middle ("High St j/w Low Rd")."""
+    return texts.str.contains(_JUNCTION_INFIX)
+
+
+def _compile_full(ph: Placeholders) -> list[tuple[str, re.Pattern[str]]]:
+    out = []
+    for reason, pats in ph.phrases.items():
+        out.append((reason, re.compile(r"^\s*(?:" + "|".join(pats) + r")\s*[.,;:]*\s*$", re.IGNORECASE)))
+    for reason, pats in ph.contains.items():
+        out.append((reason, re.compile("(?:" + "|".join(pats) + ")", re.IGNORECASE)))
+    return out
+
+
+def find_placeholders(texts: pd.Series, placeholders: Placeholders = DEFAULT_PLACEHOLDERS) -> pd.Series:
+    """The placeholder reason for each string (or None), vectorised over the Series.
+
+    Reasons: ``no_fixed_abode``, ``unknown``, ``various``, ``no_location``, ``police_station``,
+    ``custody_suite``, ``listed_address`` (one of ``placeholders.addresses``).
+    """
+    reason = pd.Series([None] * len(texts), index=texts.index, dtype=object)
+    for name, rx in _compile_full(placeholders):
+        todo = reason.isna()
+        if not todo.any():
+            break
+        hit = texts[todo].str.contains(rx)
+        idx = hit.index[hit.to_numpy(dtype=bool)]
+        reason.loc[idx] = name
+    if placeholders.addresses:
+        from .normalise import normalise_many
+
+        todo = reason.isna()
+        if todo.any():
+            keys = normalise_many(pd.Series(list(placeholders.addresses), dtype="str"))
+            keys = [k for k in keys if k]
+            if keys:
+                norm = normalise_many(texts[todo])
+                rx = re.compile("^(?:" + "|".join(re.escape(k) for k in keys) + r")\b")
+                hit = norm.str.contains(rx)
+                idx = hit.index[hit.to_numpy(dtype=bool)]
+                reason.loc[idx] = "listed_address"
+    return reason

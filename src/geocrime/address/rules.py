@@ -1,0 +1,311 @@
+"""The pure-Python UK rule parser (``backend="rules"``), vectorised over a pandas Series.
+
+Pipeline, each step one or two regex passes over the whole Series (no Python loop per record):
+
+1. clean: control characters and NULs to spaces, whitespace collapsed, line breaks and ``;`` to
+   commas, over-long strings truncated (flagged);
+2. placeholders (:mod:`.police`): NFA, unknown, various, police.uk "No Location", custody suites...;
+3. police qualifier (:mod:`.police`): "On or near", "o/s", "r/o", "j/o", "opp", "nr", "adj",
+   "car park of", "bus stop"; a junction's text is split into two streets;
+4. postcode (:mod:`.postcode`): the last valid postcode, removed from the text;
+5. trailing county (Kent, Middlesex ...) dropped, a trailing post town / borough taken as ``town``;
+6. leading sub-building: "Flat 3", "Unit B", "FLAT 6-20", "Ground Floor", "GFF/FFF/TFF", "2F/L",
+   a bare "B"/"M"/"LG" floor letter, "Rear";
+7. the street part: the first comma part that starts with a house number (``12``, ``12a``, ``12-14``,
+   ``116 - 126``) -> number + street, parts before it are the building name; failing that the first
+   part ending in a street-type word; failing that the last part (a bare street name such as
+   "Bishopsgate"); a police.uk category ("Supermarket") is a building name, not a street;
+8. parts after the street: the first is ``locality``; a second one (if the town was not found by
+   name in step 5) is the ``town``.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import police, postcode
+
+__all__ = ["MAX_LEN", "STREET_TYPES", "POST_TOWNS", "COUNTIES", "parse_series"]
+
+#: longest address text parsed; longer text is truncated and flagged (``parse_status="truncated"``)
+MAX_LEN = 500
+
+STREET_TYPES: tuple[str, ...] = (
+    "road", "rd", "street", "st", "lane", "ln", "avenue", "ave", "av", "close", "cl", "drive", "dr",
+    "way", "gardens", "gdns", "gdn", "grove", "gr", "place", "pl", "square", "sq", "terrace", "terr",
+    "tce", "crescent", "cres", "court", "ct", "hill", "park", "parade", "pde", "row", "mews", "walk",
+    "green", "rise", "view", "vale", "broadway", "circus", "yard", "wharf", "embankment", "market",
+    "gate", "passage", "alley", "path", "approach", "heights", "boulevard", "promenade",
+    "bridge", "common", "causeway", "highway", "chase", "quay", "dene", "croft", "mount",
+    "wood", "woods", "fields", "field", "meadow", "meadows", "pavement", "circle", "crossing",
+    "reach", "orchard", "link", "slope", "spur", "by-pass", "bypass", "lanes", "wall",
+    "grange", "hollow", "ridge", "glade", "glen", "dale", "copse", "churchyard", "precinct", "arcade",
+    "esplanade", "concourse", "pass", "hyde", "drove",
+)
+#: post towns in and around Greater London, and the borough names boroughs write as the town
+POST_TOWNS: tuple[str, ...] = (
+    "london", "barking", "barnet", "beckenham", "belvedere", "bexley", "bexleyheath", "bromley",
+    "carshalton", "chessington", "chislehurst", "coulsdon", "croydon", "dagenham", "edgware", "enfield",
+    "erith", "feltham", "greenford", "hampton", "harrow", "hayes", "hornchurch", "hounslow", "ilford",
+    "isleworth", "keston", "kingston upon thames", "kingston-upon-thames", "kingston", "mitcham",
+    "morden", "new malden", "northolt", "northwood", "orpington", "pinner", "purley", "rainham",
+    "richmond", "richmond upon thames", "richmond-upon-thames", "romford", "ruislip", "sidcup",
+    "southall", "stanmore", "surbiton", "sutton", "teddington", "thornton heath", "twickenham",
+    "upminster", "uxbridge", "wallington", "welling", "wembley", "west drayton", "west wickham",
+    "woodford green", "worcester park", "south croydon", "east molesey", "dartford", "swanley",
+    "westerham", "epsom", "banstead", "watford", "loughton", "buckhurst hill", "chigwell", "esher",
+    "staines", "ashford", "greenwich", "lewisham", "newham", "islington", "ealing", "hillingdon",
+    "city of london", "hammersmith", "fulham", "hammersmith and fulham", "waltham forest",
+    "barking and dagenham", "camden", "hackney", "southwark", "lambeth", "westminster", "brent",
+    "haringey", "havering", "redbridge", "merton", "wandsworth", "tower hamlets",
+)
+COUNTIES: tuple[str, ...] = (
+    "kent", "middlesex", "middx", "surrey", "essex", "greater london", "herts", "hertfordshire",
+    "gtr london", "england", "uk", "united kingdom", "gb",
+)
+
+_ALT = lambda words: "(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in sorted(set(words), key=len, reverse=True)) + ")"  # noqa: E731
+
+_CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
+_BREAKS = re.compile(r"\s*(?:[\r\n]+|;|\|)\s*")
+_COMMAS = re.compile(r"\s*,(?:\s*,)*\s*")
+_WS = re.compile(r"[ \t\u00a0]+")
+_COUNTY_TAIL = re.compile(rf"(?:^|,\s*|\s+){_ALT(COUNTIES)}\.?\s*$", re.IGNORECASE)
+_TOWN_TAIL = re.compile(rf"^(?P<pre>(?:.*?)(?:,\s*|\s+(?=\S)))?(?P<town>{_ALT(POST_TOWNS)})\s*$", re.IGNORECASE)
+
+_SUB_ONE = (
+    r"(?:(?:flat|flats|apartment|apartments|apt|unit|units|suite|room|studio|block|stall|kiosk|shop|"
+    r"office|offices|plot|bay|arch|workshop|maisonette|garage|pitch|berth|store|floor|level)\.?"
+    r"(?:\s*no\.?)?\s*(?:[0-9]+[a-z]?|[a-z][0-9]*|[0-9]+[a-z]?\s*[-/&]\s*[0-9]+[a-z]?|[a-z]\s*[-/&]\s*[a-z])"
+    r"(?![a-z0-9'])"
+    r"|(?:ground|first|second|third|fourth|fifth|sixth|top|basement|lower\s+ground|upper\s+ground|"
+    r"mezzanine|1st|2nd|3rd|4th|5th|6th)\s+(?:floor|flr|fl)\b\.?(?:\s+(?:flat|front|rear|back|left|right))?"
+    r"|(?:basement|lower\s+ground|upper\s+ground)(?:\s+flat)?(?![a-z])"
+    r"|(?:gff|fff|sff|tff|bff|lgf|ugf|gfr|ffr|gfl|ffl|sfl|tfl|gf|ff|sf|tf)(?![a-z0-9])"
+    r"|[0-9]{1,2}(?:st|nd|rd|th)?\s*f\s*/\s*l(?![a-z])|[0-9]{1,2}\s*f[0-9]?(?![a-z0-9])"
+    r"|(?:rear|front)(?:\s+of)?(?=\s*[,0-9])"
+    r"|(?:b|m|g|lg|ug)(?=\s*,)"
+    r")"
+)
+_SUB_RX = re.compile(
+    rf"^(?P<sub>{_SUB_ONE}(?:\s*,?\s*{_SUB_ONE})?)(?:\s*,\s*|\s+)(?P<rest>\S.*)$", re.IGNORECASE | re.DOTALL
+)
+_NUM = r"[0-9]+[a-z]?(?:\s*[-/&]\s*[0-9]+[a-z]?)?"
+# street part led by a house number: parts before it (if any) are the building name
+_NUMBERED_RX = re.compile(
+    rf"^(?:(?P<bname>.*?)\s*,\s*)??(?P<num>{_NUM})(?:\s*,\s*|\s+)(?P<street>[a-z][^,]*?)(?:\s*,\s*(?P<tail>.*))?$",
+    re.IGNORECASE | re.DOTALL,
+)
+_TYPED_RX = re.compile(
+    rf"^(?:(?P<bname>.*?)\s*,\s*)??(?P<street>[^,]*?\b{_ALT(STREET_TYPES)}\b\.?)(?:\s*,\s*(?P<tail>.*))?$",
+    re.IGNORECASE | re.DOTALL,
+)
+_LAST_RX = re.compile(r"^(?:(?P<bname>.*)\s*,\s*)?(?P<street>[^,]+)$", re.DOTALL)
+_TAIL_RX = re.compile(r"^(?P<locality>[^,]+?)(?:\s*,\s*(?P<town>.+))?$", re.DOTALL)
+_CATEGORY_RX = re.compile(rf"^\s*{_ALT(police.POLICE_UK_CATEGORIES)}\s*$", re.IGNORECASE)
+# a part that is a name rather than a street (when the text also has a typed street part)
+_HAS_LETTER = re.compile(r"[A-Za-z]")
+
+FIELDS = (
+    "sub_building", "building_name", "house_number", "street", "locality", "town", "postcode",
+    "location_qualifier", "second_street", "placeholder",
+)
+
+
+def _none(n: int, index: pd.Index) -> pd.Series:
+    return pd.Series([None] * n, index=index, dtype=object)
+
+
+def _strip(s: pd.Series) -> pd.Series:
+    """Trim separators; empty strings to None."""
+    s = s.astype(object)
+    ok = s.notna()
+    t = s[ok].astype("str").str.strip(" ,;-:.").str.replace(_WS, " ", regex=True)
+    out = _none(len(s), s.index)
+    out[ok] = t.astype(object).where(t.str.len() > 0, None)
+    return out
+
+
+def clean_series(texts: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(cleaned text, truncated flag) for a Series of str (missing -> "")."""
+    s = texts.astype("str")
+    truncated = s.str.len() > MAX_LEN
+    if truncated.any():
+        s = s.where(~truncated, s.str.slice(0, MAX_LEN))
+    s = s.str.replace(_CTRL, " ", regex=True)
+    s = s.str.replace(_BREAKS, ", ", regex=True)
+    s = s.str.replace(_WS, " ", regex=True)
+    s = s.str.replace(_COMMAS, ", ", regex=True)
+    s = s.str.strip(" ,")
+    return s, truncated
+
+
+def parse_series(
+    texts: pd.Series,
+    placeholders: police.Placeholders = police.DEFAULT_PLACEHOLDERS,
+    structure: Any = None,
+) -> pd.DataFrame:
+    """Parse cleaned address strings (pandas ``str`` Series, no missing values) into components.
+
+    Returns a DataFrame with the same index and the columns of :data:`FIELDS` (object dtype,
+    None where absent). ``structure``: None for the rule parser; or a callable taking the remaining
+    text (qualifier, postcode and leading sub-building removed) and returning a DataFrame with
+    columns ``sub_building, building_name, house_number, street, locality, town`` (libpostal).
+    """
+    idx = texts.index
+    n = len(texts)
+    out = {f: _none(n, idx) for f in FIELDS}
+
+    # 2. placeholders
+    out["placeholder"] = police.find_placeholders(texts, placeholders)
+    live = out["placeholder"].isna() & (texts.str.len() > 0)
+
+    # 3. qualifier
+    q = police.split_qualifier(texts[live])
+    out["location_qualifier"][live] = q["location_qualifier"]
+    rest = q["rest"].astype("str")
+    # police.uk's map-point categories ("On or near Supermarket") are a kind of place, not a name
+    cat = rest.str.match(_CATEGORY_RX)
+    if cat.any():
+        ci = cat.index[cat.to_numpy(dtype=bool)]
+        out["building_name"][ci] = rest[ci].str.strip().astype(object)
+        rest = rest[~cat]
+
+    # 4. postcode
+    pc = postcode.extract_many(rest)
+    out["postcode"][pc.index] = pc["postcode"]
+    rest = pc["remainder"].astype("str")
+
+    # junctions: qualifier "junction" or an infix "A Rd j/w B Rd"
+    junc = (out["location_qualifier"].reindex(rest.index) == "junction") | police.has_junction_infix(rest)
+    if junc.any():
+        jr = rest[junc]
+        # "j/w" infix anywhere wins over other separators
+        jr_inf = jr.str.replace(r"\s(?:j/w|jw|junction\s+with|jct\.?\s+with|jnc\.?\s+with|j/o)\s", " / ",
+                                regex=True, flags=re.IGNORECASE)
+        js = police.split_junction(jr_inf.str.strip())
+        got = js["second_street"].notna()
+        gi = got.index[got.to_numpy(dtype=bool)]
+        out["location_qualifier"][gi] = "junction"
+        out["second_street"][gi] = _strip(js.loc[gi, "second_street"])
+        rest.loc[gi] = js.loc[gi, "street"].astype("str")
+
+    if structure is not None:
+        return _finish_external(out, rest, structure, idx)
+
+    # 5. county / town at the end
+    rest = rest.str.replace(_COUNTY_TAIL, "", regex=True).str.strip(" ,")
+    tm = rest.str.extract(_TOWN_TAIL)
+    has_town = tm["town"].notna() & tm["pre"].notna() & (tm["pre"].fillna("").str.strip(" ,").str.len() > 0)
+    # a bare town with nothing before it ("London") is the town too
+    only_town = tm["town"].notna() & (tm["pre"].isna() | (tm["pre"].fillna("").str.strip(" ,").str.len() == 0))
+    hi = has_town.index[(has_town | only_town).to_numpy(dtype=bool)]
+    out["town"][hi] = tm.loc[hi, "town"].astype(object)
+    rest.loc[hi] = tm.loc[hi, "pre"].fillna("").astype("str").str.strip(" ,")
+    town_found = pd.Series(False, index=rest.index)
+    town_found[hi] = True
+
+    # 6. leading sub-building
+    sm = rest.str.extract(_SUB_RX)
+    si = sm.index[sm["sub"].notna().to_numpy()]
+    out["sub_building"][si] = sm.loc[si, "sub"].astype(object)
+    rest.loc[si] = sm.loc[si, "rest"].astype("str")
+
+    # 7. street part
+    nonempty = rest.str.len() > 0
+    parts = {k: _none(len(rest), rest.index) for k in ("bname", "num", "street", "tail")}
+    done = ~nonempty
+    m = rest[~done].str.extract(_NUMBERED_RX)
+    ok = m["num"].notna()
+    oi = ok.index[ok.to_numpy()]
+    for k in ("bname", "num", "street", "tail"):
+        parts[k][oi] = m.loc[oi, k].astype(object)
+    done[oi] = True
+    if (~done).any():
+        m = rest[~done].str.extract(_TYPED_RX)
+        ok = m["street"].notna()
+        oi = ok.index[ok.to_numpy()]
+        for k in ("bname", "street", "tail"):
+            parts[k][oi] = m.loc[oi, k].astype(object)
+        done[oi] = True
+    if (~done).any():
+        m = rest[~done].str.extract(_LAST_RX)
+        ok = m["street"].notna()
+        oi = ok.index[ok.to_numpy()]
+        for k in ("bname", "street"):
+            parts[k][oi] = m.loc[oi, k].astype(object)
+        done[oi] = True
+
+    out["building_name"][rest.index] = out["building_name"][rest.index].where(
+        out["building_name"][rest.index].notna(), parts["bname"]
+    )
+    out["house_number"][rest.index] = parts["num"]
+    out["street"][rest.index] = parts["street"]
+
+    # 8. tail -> locality (+ town when not found by name)
+    tail = parts["tail"]
+    has_tail = tail.notna()
+    if has_tail.any():
+        tt = tail[has_tail].astype("str").str.extract(_TAIL_RX)
+        ti = tt.index
+        out["locality"][ti] = tt["locality"].astype(object)
+        tf = town_found[ti]
+        two = tt["town"].notna() & ~tf
+        wi = two.index[two.to_numpy(dtype=bool)]
+        out["town"][wi] = tt.loc[wi, "town"].astype(object)
+        # a town already found by name: middle parts join the locality
+        extra = tt["town"].notna() & tf
+        ei = extra.index[extra.to_numpy(dtype=bool)]
+        out["locality"][ei] = (tt.loc[ei, "locality"].astype("str") + ", " + tt.loc[ei, "town"].astype("str")).astype(object)
+
+    return _tidy(out, idx)
+
+
+def _finish_external(out: dict[str, pd.Series], rest: pd.Series, structure: Any, idx: pd.Index) -> pd.DataFrame:
+    """Steps 6-8 by an external parser (libpostal), then the same UK fixes."""
+    rest = rest.str.replace(_COUNTY_TAIL, "", regex=True).str.strip(" ,")
+    sm = rest.str.extract(_SUB_RX)
+    si = sm.index[sm["sub"].notna().to_numpy()]
+    out["sub_building"][si] = sm.loc[si, "sub"].astype(object)
+    rest.loc[si] = sm.loc[si, "rest"].astype("str")
+    live = rest.str.len() > 0
+    if live.any():
+        ext = structure(rest[live])
+        li = ext.index
+        for f in ("building_name", "house_number", "street", "locality", "town"):
+            cur = out[f][li]
+            out[f][li] = cur.where(cur.notna(), ext[f].astype(object))
+        sub = ext["sub_building"].astype(object)
+        cur = out["sub_building"][li]
+        both = cur.notna() & sub.notna()
+        merged = cur.where(cur.notna(), sub)
+        bi = both.index[both.to_numpy(dtype=bool)]
+        merged[bi] = cur[bi].astype("str") + " " + sub[bi].astype("str")
+        out["sub_building"][li] = merged
+    return _tidy(out, idx)
+
+
+def _tidy(out: dict[str, pd.Series], idx: pd.Index) -> pd.DataFrame:
+    res = pd.DataFrame({f: _strip(out[f]) if f not in ("placeholder", "location_qualifier") else out[f]
+                        for f in FIELDS}, index=idx).astype(object)
+    res = res.where(res.notna(), None)
+    # house numbers: close up spaced ranges "116 - 126" -> "116-126"
+    hn = res["house_number"]
+    hok = hn.notna()
+    if hok.any():
+        res.loc[hok, "house_number"] = hn[hok].astype("str").str.replace(
+            r"\s*([-/&])\s*", r"\1", regex=True).astype(object)
+    return res
+
+
+def status_of(raw_missing: pd.Series, cleaned: pd.Series, truncated: pd.Series, res: pd.DataFrame) -> pd.Series:
+    """``parse_status`` per row: invalid_input / empty / placeholder / truncated / ok."""
+    st = np.where(
+        raw_missing.to_numpy(dtype=bool), "empty",
+        np.where(cleaned.str.len().to_numpy() == 0, "empty",
+                 np.where(res["placeholder"].notna().to_numpy(), "placeholder",
+                          np.where(truncated.to_numpy(dtype=bool), "truncated", "ok"))))
+    return pd.Series(st, index=res.index, dtype=object)
