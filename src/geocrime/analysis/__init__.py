@@ -9,22 +9,27 @@ from __future__ import annotations
 
 from ._common import AnalysisWarning
 from .aggregate import MISSING_TYPE, aggregate, period_change
+from .backtest import DEFAULT_COVERAGES, BacktestResult, backtest, plot_backtest, score_hotspots, summarise_backtest
 from .grids import HexGrid, SquareGrid, assign_cells, grid_of, hex_grid, square_grid
 from .harm import DEFAULT_HARM_VERSION, HarmTable, default_harm_table, harm_weights
+from .hotspots import HotspotResult, fdr_adjust, getis_ord, local_moran, spatial_weights
+from .kde import KDEResult, kde, kde_cells
+from .nearrepeat import KnoxResult, knox_test
+from .prospective import NaiveLastPeriod, ProspectiveHotspot, RetrospectiveKDE
 
 __all__ = [
     "AnalysisWarning",
-    "aggregate",
-    "period_change",
-    "MISSING_TYPE",
-    "SquareGrid",
-    "HexGrid",
-    "square_grid",
-    "hex_grid",
-    "assign_cells",
-    "grid_of",
-    "HarmTable",
-    "default_harm_table",
-    "harm_weights",
-    "DEFAULT_HARM_VERSION",
+    # aggregation and harm
+    "aggregate", "period_change", "MISSING_TYPE",
+    "HarmTable", "default_harm_table", "harm_weights", "DEFAULT_HARM_VERSION",
+    # grids
+    "SquareGrid", "HexGrid", "square_grid", "hex_grid", "assign_cells", "grid_of",
+    # surfaces and hotspot statistics
+    "kde", "kde_cells", "KDEResult",
+    "getis_ord", "local_moran", "spatial_weights", "HotspotResult", "fdr_adjust",
+    # prediction and evaluation
+    "ProspectiveHotspot", "RetrospectiveKDE", "NaiveLastPeriod",
+    "backtest", "BacktestResult", "score_hotspots", "summarise_backtest", "plot_backtest", "DEFAULT_COVERAGES",
+    # near repeats
+    "knox_test", "KnoxResult",
 ]

@@ -30,7 +30,7 @@ from ._common import event_days, month_periods, resolve_column, warn
 from .grids import _xy, grid_of
 from .harm import HarmTable, harm_weights
 
-__all__ = ["backtest", "score_hotspots", "plot_backtest", "summarise_backtest", "DEFAULT_COVERAGES"]
+__all__ = ["backtest", "BacktestResult", "score_hotspots", "plot_backtest", "summarise_backtest", "DEFAULT_COVERAGES"]
 
 DEFAULT_COVERAGES = (0.01, 0.05, 0.10)
 
