@@ -71,7 +71,8 @@ def _check_size(size: float) -> float:
 class SquareGrid:
     """A square grid: ``nx`` columns by ``ny`` rows of ``size``-metre cells, lower-left corner ``(x0, y0)``.
 
-    Cell ``(row, col)`` covers ``x0 + col*size <= x < x0 + (col+1)*size`` (same for y with ``row``);
+    Cell ``(row, col)`` covers ``x0 + col*size <= x < x0 + (col+1)*size`` (same for y with ``row``;
+    the grid's own east and north edges belong to the last column/row);
     ``cell_id = row * nx + col``. Row 0 is the SOUTHERN row (array index order, y increasing).
     ``boundary`` (optional shapely geometry, EPSG:27700) defines which cells are ``inside`` the study
     area: cells whose centre falls in the boundary.
@@ -103,10 +104,6 @@ class SquareGrid:
         y0 = oy + math.floor((ymin - oy) / size) * size
         nx = max(1, int(math.ceil((xmax - x0) / size - 1e-9)))
         ny = max(1, int(math.ceil((ymax - y0) / size - 1e-9)))
-        if (xmax - x0) / size >= nx:  # a point exactly on xmax must fall inside
-            nx += 1
-        if (ymax - y0) / size >= ny:
-            ny += 1
         return cls(x0, y0, size, nx, ny, boundary)
 
     # --- geometry of the grid -------------------------------------------------------------------
@@ -160,6 +157,9 @@ class SquareGrid:
         with np.errstate(invalid="ignore"):
             col = np.floor((x - self.x0) / self.size)
             row = np.floor((y - self.y0) / self.size)
+            # the grid's outer east/north edge belongs to the last column/row
+            col = np.where((col == self.nx) & (x == self.x0 + self.nx * self.size), self.nx - 1, col)
+            row = np.where((row == self.ny) & (y == self.y0 + self.ny * self.size), self.ny - 1, row)
         ok = np.isfinite(col) & np.isfinite(row) & (col >= 0) & (col < self.nx) & (row >= 0) & (row < self.ny)
         out = np.full(x.shape, -1, dtype=np.int64)
         out[ok] = row[ok].astype(np.int64) * self.nx + col[ok].astype(np.int64)

@@ -145,7 +145,7 @@ class ProspectiveHotspot(_Predictor):
             raster = np.bincount(ids[ok], weights=tw[ok], minlength=g.n_cells).reshape(g.shape)
             k = _rings_kernel(float(self.bandwidth), g.size, fn)
             risk = signal.fftconvolve(raster, k, mode="same") if ok.any() else np.zeros(g.shape)
-            risk = np.where(risk < 1e-12, 0.0, risk).ravel()
+            risk = np.where(risk < max(raster.sum(), 1.0) * k.max() * 1e-11, 0.0, risk).ravel()
         else:
             cx, cy = g.centres()
             risk = np.zeros(g.n_cells)
