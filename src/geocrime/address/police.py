@@ -109,7 +109,7 @@ def _qualifier_regex() -> re.Pattern[str]:
     alts = []
     for name in _Q_ORDER:
         for i, pat in enumerate(QUALIFIERS[name]):
-            alts.append(f"(?P<q_{name}_{i}>{pat})")
+            alts.append(f"(?P<q_{name}_{i}>{pat})(?![A-Za-z0-9])")
     return re.compile(r"^\s*(?:" + "|".join(alts) + r")[\s,:\-]*(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
 
 
@@ -121,7 +121,8 @@ _STREETISH_NEXT = re.compile(r"^(?:lane|road|street|way|pass|close|avenue|garden
 def split_qualifier(texts: pd.Series) -> pd.DataFrame:
     """Split a leading police location phrase off every string (vectorised).
 
-    Returns columns ``location_qualifier`` (canonical name or None) and ``rest``.
+    Returns columns ``location_qualifier`` (canonical name or None), ``rest`` and ``phrase`` (the
+    qualifier as written).
     A qualifier word followed directly by a street-type word ("Near Lane") is left alone.
     """
     m = texts.str.extract(_Q_RX)
@@ -137,7 +138,13 @@ def split_qualifier(texts: pd.Series) -> pd.DataFrame:
     qual = qual.where(ok, None).astype(object)
     qual[qual.isna()] = None
     rest_out = rest.where(ok, texts.astype(object))
-    return pd.DataFrame({"location_qualifier": qual, "rest": rest_out.fillna("")}, index=texts.index)
+    rest_out = rest_out.fillna("")
+    phrase = pd.Series([None] * len(texts), index=texts.index, dtype=object)
+    qi = qual.index[qual.notna().to_numpy(dtype=bool)]
+    if len(qi):
+        cut = texts[qi].str.len() - rest_out[qi].astype("str").str.len()
+        phrase[qi] = [t[:c].strip(" ,:-") for t, c in zip(texts[qi].to_numpy(dtype=object), cut.to_numpy())]
+    return pd.DataFrame({"location_qualifier": qual, "rest": rest_out, "phrase": phrase}, index=texts.index)
 
 
 _JUNCTION_SPLIT = re.compile(

@@ -119,7 +119,7 @@ _BFPO_RX = re.compile(
 )
 # a partial postcode (district, or sector) only as the last token(s) of the text, after a separator
 _PARTIAL_RX = re.compile(
-    rf"^(?P<pre>(?:.*[\s,;])?){_NO_SUB_BEFORE}(?P<pc>{_T_OUT}(?:[ \t]+[0-9])?)[\s,.;]*(?P<post>)$",
+    rf"^(?P<pre>(?:.*[\s,;])?){_NO_SUB_BEFORE}(?P<pc>{_T_OUT}(?:[ \t]+[0-9])?)(?:[\s,.;]|[ \t][?*#x]{{1,3}})*(?P<post>)$",
     re.IGNORECASE | re.DOTALL,
 )
 
@@ -241,7 +241,7 @@ def _clean_remainder(pre: pd.Series, post: pd.Series) -> pd.Series:
     rem = pre.str.cat(post, sep=" ")
     rem = rem.str.replace(r"\s*[,;]\s*(?:[,;]\s*)+", ", ", regex=True)
     rem = rem.str.replace(r"\s{2,}", " ", regex=True)
-    rem = rem.str.strip(" ,;-")
+    rem = rem.str.strip(" ,;-.")
     return rem
 
 

@@ -43,7 +43,7 @@ STREET_TYPES: tuple[str, ...] = (
     "wood", "woods", "fields", "field", "meadow", "meadows", "pavement", "circle", "crossing",
     "reach", "orchard", "link", "slope", "spur", "by-pass", "bypass", "lanes", "wall",
     "grange", "hollow", "ridge", "glade", "glen", "dale", "copse", "churchyard", "precinct", "arcade",
-    "esplanade", "concourse", "pass", "hyde", "drove",
+    "esplanade", "concourse", "pass", "hyde", "drove", "highwalk", "estate",
 )
 #: post towns in and around Greater London, and the borough names boroughs write as the town
 POST_TOWNS: tuple[str, ...] = (
@@ -76,22 +76,39 @@ _WS = re.compile(r"[ \t\u00a0]+")
 _COUNTY_TAIL = re.compile(rf"(?:^|,\s*|\s+){_ALT(COUNTIES)}\.?\s*$", re.IGNORECASE)
 _TOWN_TAIL = re.compile(rf"^(?P<pre>(?:.*?)(?:,\s*|\s+(?=\S)))?(?P<town>{_ALT(POST_TOWNS)})\s*$", re.IGNORECASE)
 
+_SUB_ID = (
+    r"(?:[0-9]+[a-z]?\s*(?:[-/&]|and)\s*[0-9]+[a-z]?|[a-z]\s*(?:[-/&]|and)\s*[a-z]|[a-z]\s?[0-9]+[a-z]?"
+    r"|[0-9]+[a-z]?|[a-z][0-9]*)(?![a-z0-9'])"
+)
+_SUB_WORD = (
+    r"(?:(?:retail|office|industrial|business|ground\s+floor|first\s+floor)\s+)?"
+    r"(?:apartments|apartment|flats|flat|units|unit|suites|suite|rooms|room|studio|block|stall|kiosk|shops|shop|"
+    r"offices|office|plots|plot|bay|arches|arch|workshop|maisonette|garage|pitch|berth|store|floor|level|apt)\b\.?"
+)
 _SUB_ONE = (
-    r"(?:(?:flat|flats|apartment|apartments|apt|unit|units|suite|room|studio|block|stall|kiosk|shop|"
-    r"office|offices|plot|bay|arch|workshop|maisonette|garage|pitch|berth|store|floor|level)\.?"
-    r"(?:\s*no\.?)?\s*(?:[0-9]+[a-z]?|[a-z][0-9]*|[0-9]+[a-z]?\s*[-/&]\s*[0-9]+[a-z]?|[a-z]\s*[-/&]\s*[a-z])"
-    r"(?![a-z0-9'])"
+    rf"(?:{_SUB_WORD}(?:\s*no\.?)?\s*{_SUB_ID}(?:\s+(?:and|&)\s+{_SUB_WORD}\s*{_SUB_ID})?"
     r"|(?:ground|first|second|third|fourth|fifth|sixth|top|basement|lower\s+ground|upper\s+ground|"
-    r"mezzanine|1st|2nd|3rd|4th|5th|6th)\s+(?:floor|flr|fl)\b\.?(?:\s+(?:flat|front|rear|back|left|right))?"
+    r"mezzanine|1st|2nd|3rd|4th|5th|6th)\s+(?:floor|flr|fl)\b\.?"
+    r"(?:\s+(?:flat|front|rear|back|left|right|shop|unit|premises|office|suite))?"
     r"|(?:basement|lower\s+ground|upper\s+ground)(?:\s+flat)?(?![a-z])"
     r"|(?:gff|fff|sff|tff|bff|lgf|ugf|gfr|ffr|gfl|ffl|sfl|tfl|gf|ff|sf|tf)(?![a-z0-9])"
     r"|[0-9]{1,2}(?:st|nd|rd|th)?\s*f\s*/\s*l(?![a-z])|[0-9]{1,2}\s*f[0-9]?(?![a-z0-9])"
-    r"|(?:rear|front)(?:\s+of)?(?=\s*[,0-9])"
+    r"|(?:rear|front)(?:\s+of)?(?=\s*[,0-9])|r/o(?=\s*[,0-9])|flat\s+above"
     r"|(?:b|m|g|lg|ug)(?=\s*,)"
     r")"
 )
 _SUB_RX = re.compile(
     rf"^(?P<sub>{_SUB_ONE}(?:\s*,?\s*{_SUB_ONE})?)(?:\s*,\s*|\s+)(?P<rest>\S.*)$", re.IGNORECASE | re.DOTALL
+)
+# a whole comma part that is a sub-building ("Charcoal King, Ground Floor, 75 Stroud Green Road")
+_FLOORS_PART = (
+    r"(?:(?:basement|lower\s+ground|ground|first|1st|upper\s+ground|mezzanine)(?:\s+floors?)?\s+(?:and|&)\s+"
+    r"(?:ground|first|1st|upper|basement|mezzanine|second|2nd)(?:\s+floors?)?)"
+)
+_SUB_PART_RX = re.compile(
+    rf"(?:^|,\s*)(?P<sub>(?:{_SUB_ONE}|{_FLOORS_PART}(?:\s+flat)?|{_SUB_WORD}|[a-z ]*\s+rear\s+of|rear\s+of|r/o)"
+    rf"(?:\s*,?\s*{_SUB_ONE})?)\s*(?=,|$)",
+    re.IGNORECASE,
 )
 _NUM = r"[0-9]+[a-z]?(?:\s*[-/&]\s*[0-9]+[a-z]?)?"
 # street part led by a house number: parts before it (if any) are the building name
@@ -99,9 +116,32 @@ _NUMBERED_RX = re.compile(
     rf"^(?:(?P<bname>.*?)\s*,\s*)??(?P<num>{_NUM})(?:\s*,\s*|\s+)(?P<street>[a-z][^,]*?)(?:\s*,\s*(?P<tail>.*))?$",
     re.IGNORECASE | re.DOTALL,
 )
+#: street types that also end premises names ("Tower Retail Park", "Deptford Market"): a part ending
+#: in one of these is the street only when no part ends in a strong type
+WEAK_TYPES: frozenset[str] = frozenset({
+    "park", "market", "green", "hill", "court", "gate", "yard", "wharf", "view", "vale", "wood", "woods",
+    "fields", "field", "common", "bridge", "circus", "broadway", "arcade", "precinct", "concourse",
+    "estate", "quay", "reach", "orchard", "meadow", "meadows", "grange", "mount", "wall", "churchyard",
+})
 _TYPED_RX = re.compile(
-    rf"^(?:(?P<bname>.*?)\s*,\s*)??(?P<street>[^,]*?\b{_ALT(STREET_TYPES)}\b\.?)(?:\s*,\s*(?P<tail>.*))?$",
+    rf"^(?:(?P<bname>.*?)\s*,\s*)??(?P<street>[^,]*?\b{_ALT(set(STREET_TYPES) - WEAK_TYPES)}\b\.?)"
+    r"(?:\s*,\s*(?P<tail>.*))?$",
     re.IGNORECASE | re.DOTALL,
+)
+_WEAK_TYPED_RX = re.compile(
+    rf"^(?:(?P<bname>.*?)\s*,\s*)??(?P<street>[^,]*?\b{_ALT(WEAK_TYPES)}\b\.?)(?:\s*,\s*(?P<tail>.*))?$",
+    re.IGNORECASE | re.DOTALL,
+)
+#: words that end a premises name written in front of its street in one part
+#: ("St Mary Magdalene Primary School Kingsman Street")
+PREMISES_WORDS: tuple[str, ...] = (
+    "school", "academy", "college", "market", "centre", "center", "house", "church", "hall", "hotel",
+    "hospital", "library", "station", "surgery", "club", "pub", "inn", "tavern", "nursery", "cafe",
+    "restaurant", "store", "stores", "supermarket", "garage", "office", "offices", "depot", "works",
+    "factory", "warehouse", "studios", "mosque", "temple", "synagogue", "chapel", "pavilion", "lodge",
+)
+_PREMISES_SPLIT_RX = re.compile(
+    rf"^(?P<bname>.+?\b{_ALT(PREMISES_WORDS)})\s+(?P<street>(?!{_ALT(STREET_TYPES)}\b)\S.*)$", re.IGNORECASE
 )
 _LAST_RX = re.compile(r"^(?:(?P<bname>.*)\s*,\s*)?(?P<street>[^,]+)$", re.DOTALL)
 _TAIL_RX = re.compile(r"^(?P<locality>[^,]+?)(?:\s*,\s*(?P<town>.+))?$", re.DOTALL)
@@ -139,7 +179,7 @@ def clean_series(texts: pd.Series) -> tuple[pd.Series, pd.Series]:
     s = s.str.replace(_BREAKS, ", ", regex=True)
     s = s.str.replace(_WS, " ", regex=True)
     s = s.str.replace(_COMMAS, ", ", regex=True)
-    s = s.str.strip(" ,")
+    s = s.str.strip(" ,.")
     return s, truncated
 
 
@@ -166,6 +206,10 @@ def parse_series(
     # 3. qualifier
     q = police.split_qualifier(texts[live])
     out["location_qualifier"][live] = q["location_qualifier"]
+    # "R/O 12 High St", "Rear of ...": the qualifier is also the sub-building (the rear premises)
+    ro = q["location_qualifier"] == "rear_of"
+    if ro.any():
+        out["sub_building"][ro.index[ro.to_numpy(dtype=bool)]] = q.loc[ro, "phrase"]
     rest = q["rest"].astype("str")
     # police.uk's map-point categories ("On or near Supermarket") are a kind of place, not a name
     cat = rest.str.match(_CATEGORY_RX)
@@ -190,11 +234,12 @@ def parse_series(
         got = js["second_street"].notna()
         gi = got.index[got.to_numpy(dtype=bool)]
         out["location_qualifier"][gi] = "junction"
-        out["second_street"][gi] = _strip(js.loc[gi, "second_street"])
-        rest.loc[gi] = js.loc[gi, "street"].astype("str")
-
-    if structure is not None:
-        return _finish_external(out, rest, structure, idx)
+        # "A Road and B Street, Stratford": the second street ends at a comma; the rest goes on
+        s2 = js.loc[gi, "second_street"].astype("str").str.extract(r"^(?P<s2>[^,]*)(?:,\s*(?P<tail>.*))?$")
+        out["second_street"][gi] = _strip(s2["s2"])
+        tail = s2["tail"].fillna("").astype("str")
+        s1 = js.loc[gi, "street"].astype("str")
+        rest.loc[gi] = s1.where(tail.str.len() == 0, s1 + ", " + tail)
 
     # 5. county / town at the end
     rest = rest.str.replace(_COUNTY_TAIL, "", regex=True).str.strip(" ,")
@@ -207,6 +252,9 @@ def parse_series(
     rest.loc[hi] = tm.loc[hi, "pre"].fillna("").astype("str").str.strip(" ,")
     town_found = pd.Series(False, index=rest.index)
     town_found[hi] = True
+
+    if structure is not None:
+        return _finish_external(out, rest, structure, idx)
 
     # 6. leading sub-building
     sm = rest.str.extract(_SUB_RX)
@@ -224,13 +272,25 @@ def parse_series(
     for k in ("bname", "num", "street", "tail"):
         parts[k][oi] = m.loc[oi, k].astype(object)
     done[oi] = True
-    if (~done).any():
-        m = rest[~done].str.extract(_TYPED_RX)
-        ok = m["street"].notna()
-        oi = ok.index[ok.to_numpy()]
-        for k in ("bname", "street", "tail"):
-            parts[k][oi] = m.loc[oi, k].astype(object)
-        done[oi] = True
+    for rx in (_TYPED_RX, _WEAK_TYPED_RX):
+        if (~done).any():
+            m = rest[~done].str.extract(rx)
+            ok = m["street"].notna()
+            oi = ok.index[ok.to_numpy()]
+            for k in ("bname", "street", "tail"):
+                parts[k][oi] = m.loc[oi, k].astype(object)
+            done[oi] = True
+            # "X Primary School Kingsman Street": premises name and street in one part
+            if len(oi):
+                ps = m.loc[oi, "street"].astype("str").str.extract(_PREMISES_SPLIT_RX)
+                pok = ps["street"].notna() & ps["street"].astype("str").str.contains(
+                    rf"(?i)\b{_ALT(STREET_TYPES)}\.?$", regex=True)
+                pi = pok.index[pok.to_numpy(dtype=bool)]
+                if len(pi):
+                    prev = parts["bname"][pi]
+                    parts["bname"][pi] = ps.loc[pi, "bname"].where(
+                        prev.isna(), prev.astype("str") + ", " + ps.loc[pi, "bname"].astype("str")).astype(object)
+                    parts["street"][pi] = ps.loc[pi, "street"].astype(object)
     if (~done).any():
         m = rest[~done].str.extract(_LAST_RX)
         ok = m["street"].notna()
@@ -239,8 +299,21 @@ def parse_series(
             parts[k][oi] = m.loc[oi, k].astype(object)
         done[oi] = True
 
+    # a sub-building written as its own part among the names ("Caffe X, Ground Floor, 12 ...")
+    bn = parts["bname"]
+    hb = bn.notna()
+    if hb.any():
+        bm = bn[hb].astype("str").str.extract(_SUB_PART_RX)
+        got = bm["sub"].notna()
+        gi = got.index[got.to_numpy(dtype=bool)]
+        if len(gi):
+            cur = out["sub_building"][gi]
+            subs = bm.loc[gi, "sub"].astype(object)
+            out["sub_building"][gi] = cur.where(cur.isna(), cur.astype("str") + ", " + subs.astype("str")).where(
+                cur.notna(), subs)
+            bn.loc[gi] = bn[gi].astype("str").str.replace(_SUB_PART_RX, "", regex=True).str.strip(" ,").astype(object)
     out["building_name"][rest.index] = out["building_name"][rest.index].where(
-        out["building_name"][rest.index].notna(), parts["bname"]
+        out["building_name"][rest.index].notna(), bn
     )
     out["house_number"][rest.index] = parts["num"]
     out["street"][rest.index] = parts["street"]
@@ -265,19 +338,46 @@ def parse_series(
 
 
 def _finish_external(out: dict[str, pd.Series], rest: pd.Series, structure: Any, idx: pd.Index) -> pd.DataFrame:
-    """Steps 6-8 by an external parser (libpostal), then the same UK fixes."""
-    rest = rest.str.replace(_COUNTY_TAIL, "", regex=True).str.strip(" ,")
+    """Steps 6-8 by an external parser (libpostal), with the UK rules that fix what it gets wrong.
+
+    Before: leading and mid-text sub-building parts are taken out ("Basement And Ground Floor",
+    "Rear Of"), spaced ranges are closed ("12 - 14" -> "12-14"), and a police.uk "On or near X"
+    with a single part is a street (police.uk names streets; libpostal often calls them suburbs).
+    After: a libpostal "city" that is not a known post town or borough is a locality.
+    """
     sm = rest.str.extract(_SUB_RX)
     si = sm.index[sm["sub"].notna().to_numpy()]
     out["sub_building"][si] = sm.loc[si, "sub"].astype(object)
     rest.loc[si] = sm.loc[si, "rest"].astype("str")
-    live = rest.str.len() > 0
+    # sub-building parts in the middle ("Caffe X, Basement And Ground Floor, 12 ...")
+    mid = rest.str.extract(_SUB_PART_RX)
+    mi = mid.index[mid["sub"].notna().to_numpy()]
+    if len(mi):
+        cur = out["sub_building"][mi]
+        subs = mid.loc[mi, "sub"].astype(object)
+        out["sub_building"][mi] = subs.where(cur.isna(), cur.astype("str") + ", " + subs.astype("str"))
+        rest.loc[mi] = rest[mi].str.replace(_SUB_PART_RX, "", n=1, regex=True).str.strip(" ,")
+    rest = rest.str.replace(r"(?<=[0-9])\s*-\s*(?=[0-9])", "-", regex=True)
+    # police.uk "On or near X": X is the street
+    oon = (out["location_qualifier"].reindex(rest.index) == "on_or_near") & ~rest.str.contains(",", regex=False)
+    oi = oon.index[oon.to_numpy(dtype=bool) & (rest.str.len() > 0).to_numpy()]
+    out["street"][oi] = rest[oi].astype(object)
+    live = (rest.str.len() > 0) & ~oon
     if live.any():
         ext = structure(rest[live])
         li = ext.index
         for f in ("building_name", "house_number", "street", "locality", "town"):
             cur = out[f][li]
             out[f][li] = cur.where(cur.notna(), ext[f].astype(object))
+        # libpostal's city that is not a post town (Walthamstow, Stratford) is a locality
+        town = ext["town"].astype(object)
+        not_post = town.notna() & ~town.fillna("").astype("str").str.fullmatch(_ALT(POST_TOWNS), case=False)
+        ni = not_post.index[not_post.to_numpy(dtype=bool)]
+        if len(ni):
+            took = out["town"][ni].astype(object).eq(town[ni]) & out["locality"][ni].isna()
+            ti = took.index[took.to_numpy(dtype=bool)]
+            out["locality"][ti] = town[ti]
+            out["town"][ti] = None
         sub = ext["sub_building"].astype(object)
         cur = out["sub_building"][li]
         both = cur.notna() & sub.notna()
@@ -289,6 +389,11 @@ def _finish_external(out: dict[str, pd.Series], rest: pd.Series, structure: Any,
 
 
 def _tidy(out: dict[str, pd.Series], idx: pd.Index) -> pd.DataFrame:
+    sb = out["sub_building"]
+    rear = sb.notna() & out["location_qualifier"].isna()
+    if rear.any():
+        is_rear = sb[rear].astype("str").str.contains(r"(?i)\brear\b|\br/o\b")
+        out["location_qualifier"][is_rear.index[is_rear.to_numpy(dtype=bool)]] = "rear_of"
     res = pd.DataFrame({f: _strip(out[f]) if f not in ("placeholder", "location_qualifier") else out[f]
                         for f in FIELDS}, index=idx).astype(object)
     res = res.where(res.notna(), None)
