@@ -204,13 +204,10 @@ def kde_cells(
         return out
     ct = cKDTree(np.c_[cell_x, cell_y])
     pt = cKDTree(np.c_[x, y])
-    sdm = ct.sparse_distance_matrix(pt, _support(bandwidth, kernel), output_type="coo_matrix")
-    vals = kernel_weights(sdm.data, bandwidth, kernel) * w[sdm.col]
-    # pairs at distance exactly 0 are dropped by sparse_distance_matrix: add them back
-    d0, i0 = ct.query(np.c_[x, y], k=1, distance_upper_bound=1e-9)
-    hit = np.isfinite(d0)
-    np.add.at(out, sdm.row, vals)
-    np.add.at(out, i0[hit], kernel_weights(np.zeros(hit.sum()), bandwidth, kernel) * w[hit])
+    # every (cell, point) pair within the support, zero distances included
+    pairs = ct.sparse_distance_matrix(pt, _support(bandwidth, kernel), output_type="ndarray")
+    vals = kernel_weights(pairs["v"], bandwidth, kernel) * w[pairs["j"]]
+    out += np.bincount(pairs["i"], weights=vals, minlength=len(out))
     return out * 1e6
 
 

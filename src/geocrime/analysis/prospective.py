@@ -152,11 +152,8 @@ class ProspectiveHotspot(_Predictor):
             if use.any():
                 ct = cKDTree(np.c_[cx, cy])
                 et = cKDTree(np.c_[self.x_[use], self.y_[use]])
-                sdm = ct.sparse_distance_matrix(et, float(self.bandwidth), output_type="coo_matrix")
-                np.add.at(risk, sdm.row, fn(sdm.data) * tw[sdm.col])
-                d0, i0 = ct.query(np.c_[self.x_[use], self.y_[use]], distance_upper_bound=1e-9)
-                hit = np.isfinite(d0)
-                np.add.at(risk, i0[hit], tw[hit])
+                pairs = ct.sparse_distance_matrix(et, float(self.bandwidth), output_type="ndarray")
+                risk += np.bincount(pairs["i"], weights=fn(pairs["v"]) * tw[pairs["j"]], minlength=g.n_cells)
         return pd.Series(risk, index=pd.RangeIndex(g.n_cells, name="cell_id"), name="risk")
 
 
