@@ -6,8 +6,11 @@ events, raw counts without a denominator -> :class:`AnalysisWarning`), seeds the
 controls the false discovery rate (Benjamini-Hochberg on the permutation p-values, on by default)
 before classing areas hot / cold / not significant.
 
-esda uses numba when it is installed (it is a geocrime dependency): the first call in a process
-compiles (~10 s), later calls take well under a second for ~5,000 areas x 999 permutations.
+Speed: ~0.2 s for 4,994 LSOAs x 999 permutations with esda's numpy path. esda switches to numba
+when numba is importable; at this size that costs ~12 s of JIT compilation on the first call of every
+process to save ~0.1 s per call (measured in benchmarks/bench_analysis.py), so geocrime does not
+depend on numba. Note: the numba and numpy paths draw different permutations, so a given ``seed``
+reproduces results within one environment, not across environments with and without numba.
 """
 from __future__ import annotations
 
