@@ -23,6 +23,9 @@ __all__ = ["aggregate", "period_change", "MISSING_TYPE"]
 MISSING_TYPE = "(missing)"
 
 _PERIOD_KEYS = ("month",)
+#: Columns aggregate() adds; everything else in its output is a grouping key.
+_VALUE_COLUMNS = frozenset({"count", "harm", "population", "rate_per_1000", "count_prev", "count_change",
+                            "pct_change", "harm_change"})
 _TYPE_KEYS = ("crime_type",)
 
 
@@ -313,10 +316,7 @@ def period_change(
     missing = [p for p in b + a if p not in known]
     if missing:
         raise AnalysisError(f"period(s) {missing} are not in the counts (have {sorted(known)[:3]}...)")
-    keys = [c for c in counts.columns if c not in (period, value) and not pd.api.types.is_numeric_dtype(counts[c])
-            or c in ("cell_id",)]
-    keys = [k for k in keys if k not in ("count", "harm", "population", "rate_per_1000", "count_prev",
-                                         "count_change", "pct_change", "harm_change", period, value)]
+    keys = [c for c in counts.columns if c not in _VALUE_COLUMNS and c not in (period, value)]
     pb = counts[counts[period].isin(b)].groupby(keys, observed=True)[value].sum().rename("before") if keys else \
         pd.Series({"all": counts.loc[counts[period].isin(b), value].sum()}, name="before")
     pa = counts[counts[period].isin(a)].groupby(keys, observed=True)[value].sum().rename("after") if keys else \

@@ -186,7 +186,6 @@ def backtest(
         w_harm = harm_weights(ev, table, missing=harm_missing).to_numpy(dtype="float64")
     shifts = [(0.0, 0.0)] + [tuple(map(float, s)) for s in (origin_shifts or []) if tuple(s) != (0, 0)]
     per_codes = np.asarray(per.asi8)
-    rng = np.random.default_rng(seed)
     rows = []
     iterator = test_periods
     if progress:
@@ -196,6 +195,7 @@ def backtest(
     grids = {s: (base if s == (0.0, 0.0) else base.shifted(*s)) for s in shifts}
     inside = {s: np.flatnonzero(g.inside()) for s, g in grids.items()}
     cells = {s: g.cell_of(x, y) for s, g in grids.items()}
+    names = list(predictors)
     for fold, tp in enumerate(iterator):
         t_code = tp.ordinal
         train = per_codes < t_code
@@ -212,7 +212,7 @@ def backtest(
         for name, p in predictors.items():
             est = p.clone() if hasattr(p, "clone") else p
             fitted[name] = est.fit(train_ev, t_end=t_end)
-        for s, g in grids.items():
+        for s_idx, (s, g) in enumerate(grids.items()):
             cid = cells[s]
             ins = inside[s]
             n_cells = g.n_cells
@@ -226,6 +226,9 @@ def backtest(
                 risk = np.asarray(est.predict(g), dtype="float64")
                 if risk.shape[0] != n_cells:
                     raise AnalysisError(f"predictor {name!r} returned {risk.shape[0]} values for {n_cells} cells")
+                # tie-break stream fixed per (seed, fold, origin, method): adding a method or an
+                # origin shift does not change the others' scores
+                rng = np.random.default_rng([seed, fold, s_idx, names.index(name)])
                 sc = score_hotspots(risk[ins], tc, coverages, prev_counts=pc, test_harm=th, rng=rng)
                 sc.insert(0, "method", name)
                 sc.insert(1, "fold", fold)
