@@ -98,7 +98,8 @@ def aggregate(
         One row per incident: area code column(s) (e.g. ``ward_2024`` from ``assign_areas``), ``month``
         ("YYYY-MM"; police.uk ``Month`` is also found) and ``crime_type`` (or police.uk ``Crime type``).
         For grids, use ``by=["cell_id", ...]`` with ``areas=<grid>``: cells are assigned from the point
-        geometry (EPSG:27700 metres) by arithmetic when there is no ``cell_id`` column.
+        geometry (EPSG:27700 metres) by arithmetic when there is no ``cell_id`` column; events off the
+        grid or in cells outside the study area count as ``n_no_area``.
     by
         Grouping columns. ``month`` and ``crime_type`` are recognised; any other column is an area.
     areas
@@ -154,8 +155,11 @@ def aggregate(
             if areas is None:
                 raise InputError("by 'cell_id' needs areas=<grid> (square_grid/hex_grid) to assign cells")
             kinds[key] = "area"
-            cells = assign_cells(incidents, areas)
-            work[key] = cells.where(cells >= 0).astype("Int64")
+            cells = assign_cells(incidents, areas).to_numpy()
+            ok = cells >= 0
+            ok[ok] = grid_of(areas).inside()[cells[ok]]  # off the grid or outside the study area
+            work[key] = pd.array(np.where(ok, cells, 0), dtype="Int64")
+            work.loc[~ok, key] = pd.NA
         else:
             if key not in incidents.columns:
                 raise MissingColumnsError([key], [str(c) for c in incidents.columns], "incidents")

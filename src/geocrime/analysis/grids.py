@@ -42,12 +42,16 @@ def _extent_and_boundary(extent_or_boundary: Any) -> tuple[tuple[float, float, f
         geoms = geoms[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)]
         if len(geoms) == 0:
             raise InputError("boundary has no non-empty geometry")
+        bounds = tuple(float(v) for v in shapely.total_bounds(geoms))
+        if not (shapely.get_type_id(geoms) >= 3).all():  # points/lines: an extent, not a study area
+            return bounds, None  # type: ignore[return-value]
         union = shapely.union_all(shapely.make_valid(geoms))
-        return tuple(float(v) for v in union.bounds), union  # type: ignore[return-value]
+        return bounds, union  # type: ignore[return-value]
     if isinstance(extent_or_boundary, shapely.Geometry):
         if extent_or_boundary.is_empty:
             raise InputError("boundary geometry is empty")
-        return tuple(float(v) for v in extent_or_boundary.bounds), extent_or_boundary  # type: ignore[return-value]
+        b = extent_or_boundary if shapely.get_type_id(extent_or_boundary) >= 3 else None
+        return tuple(float(v) for v in extent_or_boundary.bounds), b  # type: ignore[return-value]
     try:
         xmin, ymin, xmax, ymax = (float(v) for v in extent_or_boundary)
     except (TypeError, ValueError):
@@ -312,7 +316,8 @@ def square_grid(
     only_inside: bool = False,
 ) -> gpd.GeoDataFrame:
     """Square cells of ``size`` metres covering an extent ``(xmin, ymin, xmax, ymax)`` (EPSG:27700) or a
-    boundary (GeoDataFrame/GeoSeries/shapely geometry). ``origin`` is a point grid lines pass through.
+    boundary (GeoDataFrame/GeoSeries/shapely geometry; polygons define the study area, points or lines
+    only the extent). ``origin`` is a point grid lines pass through.
 
     Returns a GeoDataFrame with ``cell_id``, ``row``, ``col``, ``inside`` (cell centre in the boundary)
     and the polygon; ``only_inside=True`` keeps just the cells inside. The grid spec is kept in
