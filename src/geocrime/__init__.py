@@ -37,6 +37,14 @@ _EXPORTS: dict[str, str] = {
     "reverse": "geocrime.geocode",
     # analysis
     "aggregate": "geocrime.analysis",
+    "square_grid": "geocrime.analysis",
+    "hex_grid": "geocrime.analysis",
+    "kde": "geocrime.analysis",
+    "getis_ord": "geocrime.analysis",
+    "local_moran": "geocrime.analysis",
+    "ProspectiveHotspot": "geocrime.analysis",
+    "backtest": "geocrime.analysis",
+    "knox_test": "geocrime.analysis",
     # maps and publishing
     "internal_map": "geocrime.maps",
     "publish": "geocrime.publish",
