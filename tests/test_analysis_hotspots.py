@@ -59,6 +59,11 @@ def test_gi_star_equals_esda_on_same_weights_and_seed(lsoa_counts, lsoa_w):
     assert (res.z[res.classes == "hot"] > 0).all() and (res.z[res.classes == "cold"] < 0).all()
     raw = getis_ord(y, lsoas, w=lsoa_w, permutations=999, seed=2024, fdr=False)
     assert raw.significant.sum() > res.significant.sum()  # FDR is stricter than raw p < 0.05
+    # a Series keyed by LSOA code is aligned by code, whatever its order
+    shuffled = pd.Series(y, index=lsoas["code"].to_numpy()).sample(frac=1.0, random_state=0)
+    by_code = getis_ord(shuffled, lsoas, w=lsoa_w, permutations=999, seed=2024)
+    np.testing.assert_array_equal(by_code.z, res.z)
+    assert list(by_code.ids[:3]) == list(lsoas["code"][:3])
     frame = res.to_frame()
     assert list(frame.columns) == ["y", "z", "p_sim", "p_norm", "q", "significant", "class"] and len(frame) == 4994
     # reproducible with the seed

@@ -143,11 +143,12 @@ def aggregate(
     work = pd.DataFrame(index=incidents.index)
     kinds: dict[str, str] = {}
     for key in by:
-        if key in _PERIOD_KEYS or (key not in incidents.columns and key.lower() in _PERIOD_KEYS):
+        norm = str(key).strip().lower().replace(" ", "_")
+        if norm in _PERIOD_KEYS:
             kinds[key] = "period"
             per = month_periods(incidents[resolve_column(incidents, "month")])
             work[key] = pd.Series(per.astype("string"), index=incidents.index)
-        elif key in _TYPE_KEYS:
+        elif norm in _TYPE_KEYS:
             kinds[key] = "type"
             work[key] = incidents[resolve_column(incidents, "crime_type")].astype("string").str.strip()
             work[key] = work[key].mask(work[key].isna() | (work[key] == ""), MISSING_TYPE)

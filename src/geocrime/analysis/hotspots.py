@@ -135,9 +135,19 @@ def _prepare(values: Any, areas: Any, w: Any, denominator: Any, kind: str, id_co
             raise InputError(f"{what}: give areas (GeoDataFrame) or w (libpysal weights)")
         w = spatial_weights(areas, kind, ids=id_col)
     y_raw = pd.Series(values)
-    if isinstance(areas, pd.DataFrame) and isinstance(values, pd.Series) and id_col and \
-            not values.index.equals(areas.index):
-        y_raw = values.reindex(pd.Index(areas[id_col]))
+    if id_col is None and isinstance(areas, pd.DataFrame) and "code" in areas.columns:
+        id_col = "code"
+    if isinstance(areas, pd.DataFrame) and isinstance(values, pd.Series) and not values.index.equals(areas.index):
+        # a Series keyed by area code is aligned to the areas' order, never taken positionally
+        if id_col is None:
+            raise InputError(f"{what}: values is a Series whose index is not the areas' index; pass id_col= "
+                             "(the areas' code column) to align by code, or pass a plain array")
+        codes = pd.Index(areas[id_col])
+        unknown = values.index.difference(codes)
+        if len(unknown):
+            raise AnalysisError(f"{what}: {len(unknown)} value(s) for codes not in areas[{id_col!r}]: "
+                                f"{list(map(str, unknown[:5]))}")
+        y_raw = values.reindex(codes)
     ids = pd.Index(areas[id_col]) if (isinstance(areas, pd.DataFrame) and id_col) else pd.Index(y_raw.index)
     y = pd.to_numeric(y_raw, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     if len(y) != w.n:
