@@ -54,6 +54,10 @@ _END = rf"(?=\s*(?:$|,|[0-9]|[a-z]{{1,2}}[0-9]|(?:{_towns()})\b))"
 _ST_STREET = re.compile(r"(?<=[a-z] )st\b" + _END)
 _DR_DRIVE = re.compile(r"(?<=[a-z] )dr\b" + _END)
 _ST_SAINT = re.compile(r"\bst\b")
+# RE2 forms (no look-around): the word before and what follows are captured and written back
+_END_RE2 = rf"(\s*(?:$|,|[0-9]|[a-z]{{1,2}}[0-9]|(?:{_towns()})\b))"
+_ST_STREET_RE2 = r"([a-z] )st\b" + _END_RE2
+_DR_DRIVE_RE2 = r"([a-z] )dr\b" + _END_RE2
 _WS = re.compile(r"\s+")
 _PC = re.compile(
     r"\b([a-z]{1,2}[0-9][a-z0-9]?)\s*([0-9][abd-hjlnp-uw-z]{2})\b"
@@ -65,30 +69,45 @@ def _fold(x: Any) -> str:
         return ""
     if x.isascii():
         return x
-    return unicodedata.normalize("NFKD", x).encode("ascii", "ignore").decode("ascii")
+    # strip accents (combining marks); keep letters of other scripts as they are
+    d = unicodedata.normalize("NFKD", x)
+    return "".join(c for c in d if not unicodedata.combining(c))
 
 
 def normalise_many(texts: pd.Series | Any) -> pd.Series:
-    """:func:`normalise` over a Series (vectorised regex passes). Missing values give ``""``."""
+    """:func:`normalise` over a Series (vectorised RE2 regex passes). Missing values give ``""``."""
+    from . import _rx
+
     s = texts if isinstance(texts, pd.Series) else pd.Series(texts, dtype=object)
-    s = s.astype(object).map(_fold).astype("str")
+    if s.dtype != "str":
+        s = s.astype(object).map(lambda v: v if isinstance(v, str) else "").astype("str")
+    s = s.fillna("") if s.hasnans else s
+    non_ascii = _rx.contains(s, r"[^\x00-\x7f]")
+    if non_ascii.any():
+        s = s.copy()
+        s[non_ascii] = s[non_ascii].map(_fold).astype("str")
     s = s.str.lower()
-    s = s.str.replace(_CTRL, " ", regex=True)
-    s = s.str.replace(_APOS, "", regex=True)
+    s = _rx.replace(s, r"[\x00-\x1f\x7f]", " ")
+    s = _rx.replace(s, r"['`]", "")
     s = s.str.replace("&", " and ", regex=False)
-    s = s.str.replace(_RANGE, r"\1", regex=True)
-    s = s.str.replace(_PUNCT, " ", regex=True)
-    s = s.str.replace(_NUMBER_WORD, "", regex=True)
-    s = s.str.replace(_WS, " ", regex=True)
+    s = _rx.replace(s, r"([0-9])\s*([\-/])\s*([0-9])", r"\1\2\3")
+    s = _rx.replace(s, r"[^\pL\pN/\-,\s]", " ")
+    # a hyphen or slash not between two digits is punctuation
+    s = _rx.replace(s, r"(^|[^0-9])[/\-]", r"\1 ")
+    s = _rx.replace(s, r"[/\-]($|[^0-9])", r" \1")
+    s = _rx.replace(s, r"\b(?:no|number|num)\s+([0-9])", r"\1")
+    s = _rx.replace(s, r"\s+", " ")
     s = s.str.replace(" ,", ",", regex=False)
-    s = s.str.replace(_PC, r"\1 \2", regex=True)
-    s = s.str.replace(_ST_STREET, "street", regex=True)
-    s = s.str.replace(_DR_DRIVE, "drive", regex=True)
-    s = s.str.replace(_ST_SAINT, "saint", regex=True)
-    s = s.str.replace(_ABBR, lambda m: ABBREVIATIONS[m.group(1)], regex=True)
+    s = _rx.replace(s, r"\b([a-z]{1,2}[0-9][a-z0-9]?)\s*([0-9][abd-hjlnp-uw-z]{2})\b", r"\1 \2")
+    s = _rx.replace(s, _ST_STREET_RE2, r"\1street\2")
+    s = _rx.replace(s, _DR_DRIVE_RE2, r"\1drive\2")
+    s = _rx.replace(s, r"\bst\b", "saint")
+    has_abbr = _rx.contains(s, _ABBR.pattern)
+    if has_abbr.any():
+        s = s.copy()
+        s[has_abbr] = s[has_abbr].str.replace(_ABBR, lambda m: ABBREVIATIONS[m.group(1)], regex=True)
     s = s.str.replace(",", " ", regex=False)
-    s = s.str.replace(_WS, " ", regex=True).str.strip()
-    return s
+    return _rx.replace(s, r"\s+", " ").str.strip()
 
 
 def normalise(text: Any) -> str:

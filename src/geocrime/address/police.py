@@ -34,7 +34,7 @@ QUALIFIERS: dict[str, list[str]] = {
         r"(?:at\s+)?(?:the\s+)?bus\s*stop\b",
     ],
     "car_park": [r"(?:in\s+|at\s+)?(?:the\s+)?car\s*park\s+(?:of|at|to\s+the\s+rear\s+of|behind|r/o)",
-                 r"(?:in\s+|at\s+)?(?:the\s+)?car\s*park\s*(?:,|-|:)?(?=\s)"],
+                 r"(?:in\s+|at\s+)?(?:the\s+)?car\s*park"],
     "rear_of": [r"(?:to\s+the\s+)?rear\s+of", r"r/o\b", r"r\.o\.", r"behind"],
     "junction": [
         r"(?:at\s+)?(?:the\s+)?junction\s+(?:of|with|between|at)",
@@ -89,7 +89,8 @@ DEFAULT_PLACEHOLDERS = Placeholders(
     contains={
         "no_fixed_abode": [r"\bno\s+fixed\s+(?:abode|address)\b", r"\bnfa\b"],
         "custody_suite": [r"\bcustody\s+(?:suite|centre|center|unit|block)\b"],
-        "police_station": [r"^[^,]*\bpolice\s+station\b(?!\s+(?:road|street|lane|approach|yard))"],
+        # "X Police Station" as the whole first part (not "Police Station Road")
+        "police_station": [r"^[^,]*\bpolice\s+station\s*(?:,|$)"],
     },
     addresses=(
         # City of London Police and Metropolitan Police custody / front-counter addresses
@@ -105,46 +106,50 @@ _Q_ORDER = ["on_or_near", "bus_stop", "car_park", "junction", "rear_of", "outsid
             "adjacent", "near"]
 
 
-def _qualifier_regex() -> re.Pattern[str]:
+def _qualifier_pattern() -> str:
     alts = []
     for name in _Q_ORDER:
         for i, pat in enumerate(QUALIFIERS[name]):
-            alts.append(f"(?P<q_{name}_{i}>{pat})(?![A-Za-z0-9])")
-    return re.compile(r"^\s*(?:" + "|".join(alts) + r")[\s,:\-]*(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
+            alts.append(f"(?P<q_{name}_{i}>{pat})")
+    # the phrase must end at a separator (or the end): "Near Tower Road" is not "near To..."
+    return r"^\s*(?:" + "|".join(alts) + r")(?:[\s,:\-]+(?P<rest>.*))?$"
 
 
-_Q_RX = _qualifier_regex()
-# a qualifier phrase followed by something that looks like a place (not "Nr Lane" / "By Way")
-_STREETISH_NEXT = re.compile(r"^(?:lane|road|street|way|pass|close|avenue|gardens|hill)\b", re.IGNORECASE)
+_Q_PATTERN = _qualifier_pattern()
+# a qualifier word followed by a street-type word is a street name ("Near Lane", "By Way")
+_STREETISH_NEXT = r"^(?:lane|road|street|way|pass|close|avenue|gardens|hill)\b"
 
 
 def split_qualifier(texts: pd.Series) -> pd.DataFrame:
-    """Split a leading police location phrase off every string (vectorised).
+    """Split a leading police location phrase off every string (vectorised, RE2).
 
     Returns columns ``location_qualifier`` (canonical name or None), ``rest`` and ``phrase`` (the
-    qualifier as written).
+    qualifier as written; filled for ``rear_of`` only, where it becomes the sub-building).
     A qualifier word followed directly by a street-type word ("Near Lane") is left alone.
     """
-    m = texts.str.extract(_Q_RX)
+    from . import _rx
+
+    m = _rx.extract(texts, _Q_PATTERN)
     qual = pd.Series([None] * len(texts), index=texts.index, dtype=object)
-    qcols = [c for c in m.columns if c.startswith("q_")]
-    for c in qcols:
+    for c in [c for c in m.columns if c.startswith("q_")]:
         hit = m[c].notna() & qual.isna()
         if hit.any():
             qual[hit] = c.split("_", 1)[1].rsplit("_", 1)[0]
-    rest = m["rest"].astype(object)
-    ok = qual.notna() & ~rest.fillna("").str.match(_STREETISH_NEXT)
-    # "On or near" with nothing after it keeps its qualifier and an empty rest
-    qual = qual.where(ok, None).astype(object)
-    qual[qual.isna()] = None
-    rest_out = rest.where(ok, texts.astype(object))
-    rest_out = rest_out.fillna("")
+    rest = m["rest"].astype(object).where(m["rest"].notna(), "")
+    has_q = qual.notna()
+    if has_q.any():
+        bad = _rx.contains(rest[has_q].astype("str"), _STREETISH_NEXT)
+        qual[bad.index[bad.to_numpy(dtype=bool)]] = None
+    has_q = qual.notna()
+    rest_out = rest.where(has_q, texts.astype(object))
     phrase = pd.Series([None] * len(texts), index=texts.index, dtype=object)
-    qi = qual.index[qual.notna().to_numpy(dtype=bool)]
-    if len(qi):
-        cut = texts[qi].str.len() - rest_out[qi].astype("str").str.len()
-        phrase[qi] = [t[:c].strip(" ,:-") for t, c in zip(texts[qi].to_numpy(dtype=object), cut.to_numpy())]
-    return pd.DataFrame({"location_qualifier": qual, "rest": rest_out, "phrase": phrase}, index=texts.index)
+    ro = qual == "rear_of"
+    if ro.any():
+        qcols = [c for c in m.columns if c.startswith("q_rear_of")]
+        ph = m.loc[ro, qcols].bfill(axis=1).iloc[:, 0]
+        phrase[ro] = ph.astype(object)
+    return pd.DataFrame({"location_qualifier": qual, "rest": rest_out.astype(object), "phrase": phrase},
+                        index=texts.index)
 
 
 _JUNCTION_SPLIT = re.compile(
@@ -152,27 +157,31 @@ _JUNCTION_SPLIT = re.compile(
     r"|\s+junction\s+(?:with|of)\s+|\s*,\s*)(?P<s2>.+)$",
     re.IGNORECASE | re.DOTALL,
 )
-_JUNCTION_INFIX = re.compile(r"\s(?:j/w|jw|junction\s+with|jct\.?\s+with|jnc\.?\s+with|j/o)\s", re.IGNORECASE)
+_JUNCTION_INFIX = r"\s(?:j/w|jw|junction\s+with|jct\.?\s+with|jnc\.?\s+with|j/o)\s"
 
 
 def split_junction(rest: pd.Series) -> pd.DataFrame:
     """Split junction text "A Road and B Street" / "A Rd/B St" into ``street`` and ``second_street``."""
-    m = rest.str.extract(_JUNCTION_SPLIT)
+    from . import _rx
+
+    m = _rx.extract(rest, _JUNCTION_SPLIT.pattern)
     return pd.DataFrame({"street": m["s1"].astype(object), "second_street": m["s2"].astype(object)},
                         index=rest.index)
 
 
 def has_junction_infix(texts: pd.Series) -> pd.Series:
     """True where the text names a junction in the middle ("High St j/w Low Rd")."""
-    return texts.str.contains(_JUNCTION_INFIX)
+    from . import _rx
+
+    return _rx.contains(texts, _JUNCTION_INFIX)
 
 
-def _compile_full(ph: Placeholders) -> list[tuple[str, re.Pattern[str]]]:
+def _patterns(ph: Placeholders) -> list[tuple[str, str]]:
     out = []
     for reason, pats in ph.phrases.items():
-        out.append((reason, re.compile(r"^\s*(?:" + "|".join(pats) + r")\s*[.,;:]*\s*$", re.IGNORECASE)))
+        out.append((reason, r"^\s*(?:" + "|".join(pats) + r")\s*[.,;:]*\s*$"))
     for reason, pats in ph.contains.items():
-        out.append((reason, re.compile("(?:" + "|".join(pats) + ")", re.IGNORECASE)))
+        out.append((reason, "(?:" + "|".join(pats) + ")"))
     return out
 
 
@@ -182,25 +191,29 @@ def find_placeholders(texts: pd.Series, placeholders: Placeholders = DEFAULT_PLA
     Reasons: ``no_fixed_abode``, ``unknown``, ``various``, ``no_location``, ``police_station``,
     ``custody_suite``, ``listed_address`` (one of ``placeholders.addresses``).
     """
+    from . import _rx
+
     reason = pd.Series([None] * len(texts), index=texts.index, dtype=object)
-    for name, rx in _compile_full(placeholders):
+    for name, pat in _patterns(placeholders):
         todo = reason.isna()
         if not todo.any():
             break
-        hit = texts[todo].str.contains(rx)
-        idx = hit.index[hit.to_numpy(dtype=bool)]
-        reason.loc[idx] = name
+        hit = _rx.contains(texts[todo], pat)
+        reason.loc[hit.index[hit.to_numpy(dtype=bool)]] = name
     if placeholders.addresses:
         from .normalise import normalise_many
 
         todo = reason.isna()
         if todo.any():
-            keys = normalise_many(pd.Series(list(placeholders.addresses), dtype="str"))
-            keys = [k for k in keys if k]
+            keys = [k for k in normalise_many(pd.Series(list(placeholders.addresses), dtype="str")) if k]
             if keys:
-                norm = normalise_many(texts[todo])
-                rx = re.compile("^(?:" + "|".join(re.escape(k) for k in keys) + r")\b")
-                hit = norm.str.contains(rx)
-                idx = hit.index[hit.to_numpy(dtype=bool)]
-                reason.loc[idx] = "listed_address"
+                # cheap screen on the first word after the house number, then compare normalised text
+                words = sorted({re.sub(r"^[0-9a-z-]*[0-9][0-9a-z-]* ", "", k).split(" ")[0] for k in keys})
+                screen = _rx.contains(texts[todo], r"\b(?:" + "|".join(map(re.escape, words)) + r")\b")
+                cand = texts[todo][screen.to_numpy(dtype=bool)]
+                if len(cand):
+                    norm = normalise_many(cand)
+                    rx = "^(?:" + "|".join(re.escape(k) for k in keys) + r")\b"
+                    hit = _rx.contains(norm, rx)
+                    reason.loc[hit.index[hit.to_numpy(dtype=bool)]] = "listed_address"
     return reason

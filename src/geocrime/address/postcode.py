@@ -21,6 +21,7 @@ and flagged through ``postcode_kind``.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -152,6 +153,7 @@ def _fix_outward(out: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1 << 17)
 def _canonical(raw: str) -> tuple[str | None, str | None]:
     """(canonical postcode, kind) for one candidate string, or (None, None)."""
     s = re.sub(r"[\s.\-]+", "", str(raw)).upper()
@@ -236,88 +238,120 @@ def split(pc: Any) -> dict[str, str | None]:
     return res
 
 
+# RE2 forms (no look-around) of the searches above, run over the whole Series in C++ (pyarrow).
+# Token boundaries are consumed characters; the sub-building / floor exclusions are checked after.
+_TOK = "[^A-Za-z0-9']"
+_RE2_FULL = (
+    rf"^(?P<pre>.*{_TOK})?(?P<pc>{_T_OUT}(?:[ \t]*[0-9]|[ \t]+[OI])[A-Z]{{2}})(?P<post>{_TOK}.*)?$"
+)
+_RE2_BFPO = rf"^(?P<pre>.*{_TOK})?(?P<pc>BFPO[ \t]*(?:No\.?\s*)?[0-9]{{1,4}})(?P<post>{_TOK}.*)?$"
+_RE2_PARTIAL = rf"^(?P<pre>.*[\s,;])?(?P<pc>{_T_OUT}(?:[ \t]+[0-9])?)(?:[\s,.;]|[ \t][?*#x]{{1,3}})*$"
+_RE2_SUB_BEFORE = r"\b(?:" + "|".join(_SUB_WORDS) + r")\.?[ \t]$"
+_RE2_FLOOR_AFTER = r"^\s*(?:floor|flr|fl\b|f/l)"
+
+
 def _clean_remainder(pre: pd.Series, post: pd.Series) -> pd.Series:
     """Join the text around a removed postcode and tidy the separators left behind."""
-    rem = pre.str.cat(post, sep=" ")
-    rem = rem.str.replace(r"\s*[,;]\s*(?:[,;]\s*)+", ", ", regex=True)
-    rem = rem.str.replace(r"\s{2,}", " ", regex=True)
-    rem = rem.str.strip(" ,;-.")
-    return rem
+    from . import _rx
+
+    pre_v = pre.astype(object).where(pre.notna(), "").to_numpy(dtype=object)
+    post_v = post.astype(object).where(post.notna(), "").to_numpy(dtype=object)
+    rem = pd.Series(pre_v + " " + post_v, index=pre.index, dtype="str")
+    rem = _rx.replace(rem, r"\s*[,;]\s*(?:[,;]\s*)+", ", ")
+    rem = _rx.replace(rem, r"\s{2,}", " ")
+    return rem.str.strip(" ,;-.")
+
+
+def _as_str_series(texts: Any) -> pd.Series:
+    s = texts if isinstance(texts, pd.Series) else pd.Series(list(texts) if not isinstance(texts, np.ndarray) else texts,
+                                                               dtype=object)
+    if s.dtype == "str":
+        return s.fillna("") if s.hasnans else s
+    obj = s.astype(object)
+    obj = obj.where(obj.map(lambda v: isinstance(v, str)), "")
+    return obj.astype("str")
 
 
 def extract_many(texts: pd.Series | Any, partial: bool = True) -> pd.DataFrame:
-    """Find the postcode in every string of ``texts`` (vectorised).
+    """Find the postcode in every string of ``texts`` (vectorised: RE2 regexes in C++ over the Series).
 
     Returns a DataFrame with the same index and columns ``postcode`` (canonical, or None),
     ``remainder`` (the text with the postcode removed and separators tidied) and ``postcode_kind``.
-    Missing values give ``postcode`` None and an empty remainder. With ``partial=True`` a trailing
-    district (``"... London SE1"``) or sector (``"SE1 7"``) is recognised when no full postcode is.
+    Missing or non-text values give ``postcode`` None and an empty remainder. With ``partial=True`` a
+    trailing district (``"... London SE1"``) or sector (``"SE1 7"``) is recognised when no full
+    postcode is. Distinct candidate strings are validated once each.
     """
-    s = pd.Series(texts) if not isinstance(texts, pd.Series) else texts
-    s = s.astype("str") if s.dtype != "str" else s
-    s = s.where(pd.Series(texts).notna().to_numpy() if not isinstance(texts, pd.Series) else texts.notna(), "")
+    from . import _rx
+
+    s = _as_str_series(texts)
     n = len(s)
     postcode = pd.Series([None] * n, index=s.index, dtype=object)
     kinds = pd.Series([None] * n, index=s.index, dtype=object)
-    remainder = s.copy()
+    remainder = pd.Series(s.str.strip().to_numpy(dtype=object), index=s.index, dtype=object)
+    if n == 0:
+        return pd.DataFrame({"postcode": postcode, "remainder": remainder, "postcode_kind": kinds})
 
-    # quick screen (cheap regex) before the full candidate search
-    has = s.str.contains(r"[0-9][A-Za-z0-9]?[ \t]*[0-9OoIi][A-Za-z]{2}", regex=True)
-    if has.any():
-        sub = s[has]
-        m = sub.str.extract(_FULL_RX)
-        ok = m["pc"].notna()
-        if ok.any():
-            cand = m.loc[ok, "pc"]
-            canon = _canon_series(cand)
-            good = canon["code"].notna()
-            idx = cand.index[good.to_numpy()]
-            postcode.loc[idx] = canon.loc[good, "code"].to_numpy()
-            kinds.loc[idx] = canon.loc[good, "kind"].to_numpy()
-            remainder.loc[idx] = _clean_remainder(m.loc[idx, "pre"], m.loc[idx, "post"]).to_numpy()
-            # a candidate that failed strict validation may hide an earlier valid one
-            bad_idx = cand.index[~good.to_numpy()]
-            for i in bad_idx:
-                code, k, rem = _extract_scan(s.loc[i])
-                if code is not None:
-                    postcode.loc[i], kinds.loc[i], remainder.loc[i] = code, k, rem
+    # a cheap DFA screen first (no sub-match extraction): most texts without a postcode leave here
+    screen = _rx.contains(s, r"[0-9][A-Za-z0-9]?[ \t]*[0-9OI][A-Za-z]{2}")
+    m = _rx.extract(s[screen], _RE2_FULL)
+    ok = m["pc"].notna()
+    if ok.any():
+        mm = m[ok]
+        canon = _canon_series(mm["pc"])
+        # exclusions: right after "Flat"/"Unit"..., right before "floor", or not a valid postcode
+        pre_s = mm["pre"].astype(object).where(mm["pre"].notna(), "").astype("str")
+        post_s = mm["post"].astype(object).where(mm["post"].notna(), "").astype("str")
+        suspect = (_rx.contains(pre_s, _RE2_SUB_BEFORE) | _rx.contains(post_s, _RE2_FLOOR_AFTER)
+                   | ~canon["kind"].isin(["unit", "non_geographic"]))
+        good = ~suspect
+        idx = mm.index[good.to_numpy()]
+        postcode.loc[idx] = canon.loc[good, "code"].to_numpy()
+        kinds.loc[idx] = canon.loc[good, "kind"].to_numpy()
+        remainder.loc[idx] = _clean_remainder(mm.loc[idx, "pre"], mm.loc[idx, "post"]).to_numpy(dtype=object)
+        # rare: the last candidate was excluded; an earlier one may be the postcode
+        for i in mm.index[suspect.to_numpy()]:
+            code, k, rem = _extract_scan(s.loc[i])
+            if code is not None:
+                postcode.loc[i], kinds.loc[i], remainder.loc[i] = code, k, rem
     # BFPO
-    todo = postcode.isna() & s.str.contains(r"(?i)BFPO", regex=True)
+    todo = postcode.isna()
+    todo &= _rx.contains(s, "BFPO")
     if todo.any():
-        m = s[todo].str.extract(_BFPO_RX)
+        m = _rx.extract(s[todo], _RE2_BFPO)
         ok = m["pc"].notna()
         if ok.any():
             idx = m.index[ok.to_numpy()]
             postcode.loc[idx] = [_canonical(x)[0] for x in m.loc[idx, "pc"]]
             kinds.loc[idx] = "bfpo"
-            remainder.loc[idx] = _clean_remainder(m.loc[idx, "pre"], m.loc[idx, "post"]).to_numpy()
+            remainder.loc[idx] = _clean_remainder(m.loc[idx, "pre"], m.loc[idx, "post"]).to_numpy(dtype=object)
     if partial:
-        todo = postcode.isna() & (s.str.len() > 0)
+        todo = postcode.isna() & _rx.contains(s, r"[A-Za-z][0-9]")
         if todo.any():
-            m = s[todo].str.extract(_PARTIAL_RX)
+            m = _rx.extract(s[todo], _RE2_PARTIAL)
             ok = m["pc"].notna()
             if ok.any():
-                cand = m.loc[ok, "pc"]
-                canon = _canon_series(cand)
-                good = canon["code"].notna() & canon["kind"].isin(["district", "sector"])
-                idx = cand.index[good.to_numpy()]
+                mm = m[ok]
+                canon = _canon_series(mm["pc"])
+                pre_s = mm["pre"].astype(object).where(mm["pre"].notna(), "").astype("str")
+                good = canon["kind"].isin(["district", "sector"]) & ~_rx.contains(pre_s, _RE2_SUB_BEFORE)
+                idx = mm.index[good.to_numpy()]
                 postcode.loc[idx] = canon.loc[good, "code"].to_numpy()
                 kinds.loc[idx] = canon.loc[good, "kind"].to_numpy()
-                remainder.loc[idx] = _clean_remainder(m.loc[idx, "pre"], m.loc[idx, "post"]).to_numpy()
-    rem_out = remainder.astype(object).where(remainder.notna(), "")
-    rem_out = rem_out.where(postcode.notna(), s.str.strip().astype(object))
+                remainder.loc[idx] = _clean_remainder(
+                    mm.loc[idx, "pre"], pd.Series([None] * len(idx), index=idx, dtype=object)
+                ).to_numpy(dtype=object)
     return pd.DataFrame(
-        {"postcode": postcode, "remainder": rem_out, "postcode_kind": kinds}, index=s.index
+        {"postcode": postcode, "remainder": remainder, "postcode_kind": kinds}, index=s.index
     )
 
 
 def _canon_series(cand: pd.Series) -> pd.DataFrame:
     """Canonicalise candidate strings; each distinct candidate is validated once."""
-    uniq = pd.unique(cand.to_numpy(dtype=object))
-    table = {u: _canonical(u) for u in uniq}
-    codes = [table[c][0] for c in cand.to_numpy(dtype=object)]
-    kinds = [table[c][1] for c in cand.to_numpy(dtype=object)]
-    return pd.DataFrame({"code": codes, "kind": kinds}, index=cand.index, dtype=object)
+    codes_i, uniq = pd.factorize(cand.to_numpy(dtype=object))
+    table = [_canonical(u) for u in uniq]
+    code_u = np.array([t[0] for t in table] + [None], dtype=object)
+    kind_u = np.array([t[1] for t in table] + [None], dtype=object)
+    return pd.DataFrame({"code": code_u[codes_i], "kind": kind_u[codes_i]}, index=cand.index, dtype=object)
 
 
 _SCAN_RX = re.compile(
@@ -335,7 +369,7 @@ def _extract_scan(text: str) -> tuple[str | None, str | None, str]:
     if best is None:
         return None, None, text.strip()
     code, k, a, b = best
-    rem = _clean_remainder(pd.Series([text[:a]]), pd.Series([text[b:]])).iloc[0]
+    rem = _clean_remainder(pd.Series([text[:a]], dtype=object), pd.Series([text[b:]], dtype=object)).iloc[0]
     return code, k, rem
 
 

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import police, postcode
+from . import _rx, police, postcode
 
 __all__ = ["MAX_LEN", "STREET_TYPES", "POST_TOWNS", "COUNTIES", "parse_series"]
 
@@ -69,12 +69,13 @@ COUNTIES: tuple[str, ...] = (
 
 _ALT = lambda words: "(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in sorted(set(words), key=len, reverse=True)) + ")"  # noqa: E731
 
+_CTRL_RE2 = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x{9f}\x{200b}-\x{200f}\x{2028}\x{2029}\x{feff}]"
 _CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
 _BREAKS = re.compile(r"\s*(?:[\r\n]+|;|\|)\s*")
 _COMMAS = re.compile(r"\s*,(?:\s*,)*\s*")
-_WS = re.compile(r"[ \t\u00a0]+")
+_WS = re.compile(r"[ \t\xa0]+")
 _COUNTY_TAIL = re.compile(rf"(?:^|,\s*|\s+){_ALT(COUNTIES)}\.?\s*$", re.IGNORECASE)
-_TOWN_TAIL = re.compile(rf"^(?P<pre>(?:.*?)(?:,\s*|\s+(?=\S)))?(?P<town>{_ALT(POST_TOWNS)})\s*$", re.IGNORECASE)
+_TOWN_TAIL = re.compile(rf"^(?P<pre>(?:.*?)(?:,\s*|\s+))?(?P<town>{_ALT(POST_TOWNS)})\s*$", re.IGNORECASE)
 
 _SUB_ID = (
     r"(?:[0-9]+[a-z]?\s*(?:[-/&]|and)\s*[0-9]+[a-z]?|[a-z]\s*(?:[-/&]|and)\s*[a-z]|[a-z]\s?[0-9]+[a-z]?"
@@ -110,6 +111,18 @@ _SUB_PART_RX = re.compile(
     rf"(?:\s*,?\s*{_SUB_ONE})?)\s*(?=,|$)",
     re.IGNORECASE,
 )
+# cheap RE2 screens: only texts passing them go through the look-around regexes above
+_SUB_START_SCREEN = (
+    r"^\s*(?:flat|apartment|apt|unit|suite|room|studio|block|stall|kiosk|shop|office|plot|bay|arch|workshop|"
+    r"maisonette|garage|pitch|berth|store|floor|level|retail|industrial|business|ground|first|second|third|"
+    r"fourth|fifth|sixth|top|basement|lower|upper|mezzanine|[0-9]{1,2}(?:st|nd|rd|th)?\s*f|gff|fff|sff|tff|bff|"
+    r"lgf|ugf|gfr|ffr|gfl|ffl|sfl|tfl|gf|ff|sf|tf|rear|front|r/o|b\s*,|m\s*,|g\s*,|lg\s*,|ug\s*,)"
+)
+_SUB_SCREEN = (
+    r"\b(?:flat|apartments?|apt|units?|suites?|rooms?|studio|block|stall|kiosk|shops?|offices?|plots?|bay|arch|"
+    r"arches|workshop|maisonette|garage|pitch|berth|store|floors?|level|basement|mezzanine|ground|rear|r/o|gff|"
+    r"fff|sff|tff|bff|lgf|ugf|gf|ff|sf|tf|[0-9]{1,2}\s*f)\b"
+)
 _NUM = r"[0-9]+[a-z]?(?:\s*[-/&]\s*[0-9]+[a-z]?)?"
 # street part led by a house number: parts before it (if any) are the building name
 _NUMBERED_RX = re.compile(
@@ -143,6 +156,7 @@ PREMISES_WORDS: tuple[str, ...] = (
 _PREMISES_SPLIT_RX = re.compile(
     rf"^(?P<bname>.+?\b{_ALT(PREMISES_WORDS)})\s+(?P<street>(?!{_ALT(STREET_TYPES)}\b)\S.*)$", re.IGNORECASE
 )
+_PREMISES_SCREEN = rf"\b{_ALT(PREMISES_WORDS)}\b"
 _LAST_RX = re.compile(r"^(?:(?P<bname>.*)\s*,\s*)?(?P<street>[^,]+)$", re.DOTALL)
 _TAIL_RX = re.compile(r"^(?P<locality>[^,]+?)(?:\s*,\s*(?P<town>.+))?$", re.DOTALL)
 _CATEGORY_RX = re.compile(rf"^\s*{_ALT(police.POLICE_UK_CATEGORIES)}\s*$", re.IGNORECASE)
@@ -163,7 +177,7 @@ def _strip(s: pd.Series) -> pd.Series:
     """Trim separators; empty strings to None."""
     s = s.astype(object)
     ok = s.notna()
-    t = s[ok].astype("str").str.strip(" ,;-:.").str.replace(_WS, " ", regex=True)
+    t = _rx.replace(s[ok].astype("str"), _WS.pattern, " ").str.strip(" ,;-:.")
     out = _none(len(s), s.index)
     out[ok] = t.astype(object).where(t.str.len() > 0, None)
     return out
@@ -175,10 +189,10 @@ def clean_series(texts: pd.Series) -> tuple[pd.Series, pd.Series]:
     truncated = s.str.len() > MAX_LEN
     if truncated.any():
         s = s.where(~truncated, s.str.slice(0, MAX_LEN))
-    s = s.str.replace(_CTRL, " ", regex=True)
-    s = s.str.replace(_BREAKS, ", ", regex=True)
-    s = s.str.replace(_WS, " ", regex=True)
-    s = s.str.replace(_COMMAS, ", ", regex=True)
+    s = _rx.replace(s, _CTRL_RE2, " ")
+    s = _rx.replace(s, _BREAKS.pattern, ", ")
+    s = _rx.replace(s, _WS.pattern, " ")
+    s = _rx.replace(s, _COMMAS.pattern, ", ")
     s = s.str.strip(" ,.")
     return s, truncated
 
@@ -212,7 +226,7 @@ def parse_series(
         out["sub_building"][ro.index[ro.to_numpy(dtype=bool)]] = q.loc[ro, "phrase"]
     rest = q["rest"].astype("str")
     # police.uk's map-point categories ("On or near Supermarket") are a kind of place, not a name
-    cat = rest.str.match(_CATEGORY_RX)
+    cat = _rx.contains(rest, _CATEGORY_RX.pattern)
     if cat.any():
         ci = cat.index[cat.to_numpy(dtype=bool)]
         out["building_name"][ci] = rest[ci].str.strip().astype(object)
@@ -228,22 +242,21 @@ def parse_series(
     if junc.any():
         jr = rest[junc]
         # "j/w" infix anywhere wins over other separators
-        jr_inf = jr.str.replace(r"\s(?:j/w|jw|junction\s+with|jct\.?\s+with|jnc\.?\s+with|j/o)\s", " / ",
-                                regex=True, flags=re.IGNORECASE)
+        jr_inf = _rx.replace(jr, r"\s(?:j/w|jw|junction\s+with|jct\.?\s+with|jnc\.?\s+with|j/o)\s", " / ")
         js = police.split_junction(jr_inf.str.strip())
         got = js["second_street"].notna()
         gi = got.index[got.to_numpy(dtype=bool)]
         out["location_qualifier"][gi] = "junction"
         # "A Road and B Street, Stratford": the second street ends at a comma; the rest goes on
-        s2 = js.loc[gi, "second_street"].astype("str").str.extract(r"^(?P<s2>[^,]*)(?:,\s*(?P<tail>.*))?$")
+        s2 = _rx.extract(js.loc[gi, "second_street"].astype("str"), r"^(?P<s2>[^,]*)(?:,\s*(?P<tail>.*))?$")
         out["second_street"][gi] = _strip(s2["s2"])
         tail = s2["tail"].fillna("").astype("str")
         s1 = js.loc[gi, "street"].astype("str")
         rest.loc[gi] = s1.where(tail.str.len() == 0, s1 + ", " + tail)
 
     # 5. county / town at the end
-    rest = rest.str.replace(_COUNTY_TAIL, "", regex=True).str.strip(" ,")
-    tm = rest.str.extract(_TOWN_TAIL)
+    rest = _rx.replace(rest, _COUNTY_TAIL.pattern, "").str.strip(" ,")
+    tm = _rx.extract(rest, _TOWN_TAIL.pattern)
     has_town = tm["town"].notna() & tm["pre"].notna() & (tm["pre"].fillna("").str.strip(" ,").str.len() > 0)
     # a bare town with nothing before it ("London") is the town too
     only_town = tm["town"].notna() & (tm["pre"].isna() | (tm["pre"].fillna("").str.strip(" ,").str.len() == 0))
@@ -257,7 +270,7 @@ def parse_series(
         return _finish_external(out, rest, structure, idx)
 
     # 6. leading sub-building
-    sm = rest.str.extract(_SUB_RX)
+    sm = _rx.extract(rest[_rx.contains(rest, _SUB_START_SCREEN)], _SUB_RX.pattern).reindex(rest.index)
     si = sm.index[sm["sub"].notna().to_numpy()]
     out["sub_building"][si] = sm.loc[si, "sub"].astype(object)
     rest.loc[si] = sm.loc[si, "rest"].astype("str")
@@ -266,7 +279,7 @@ def parse_series(
     nonempty = rest.str.len() > 0
     parts = {k: _none(len(rest), rest.index) for k in ("bname", "num", "street", "tail")}
     done = ~nonempty
-    m = rest[~done].str.extract(_NUMBERED_RX)
+    m = _rx.extract(rest[~done], _NUMBERED_RX.pattern)
     ok = m["num"].notna()
     oi = ok.index[ok.to_numpy()]
     for k in ("bname", "num", "street", "tail"):
@@ -274,7 +287,7 @@ def parse_series(
     done[oi] = True
     for rx in (_TYPED_RX, _WEAK_TYPED_RX):
         if (~done).any():
-            m = rest[~done].str.extract(rx)
+            m = _rx.extract(rest[~done], rx.pattern)
             ok = m["street"].notna()
             oi = ok.index[ok.to_numpy()]
             for k in ("bname", "street", "tail"):
@@ -282,9 +295,12 @@ def parse_series(
             done[oi] = True
             # "X Primary School Kingsman Street": premises name and street in one part
             if len(oi):
-                ps = m.loc[oi, "street"].astype("str").str.extract(_PREMISES_SPLIT_RX)
-                pok = ps["street"].notna() & ps["street"].astype("str").str.contains(
-                    rf"(?i)\b{_ALT(STREET_TYPES)}\.?$", regex=True)
+                st = m.loc[oi, "street"].astype("str")
+                st = st[_rx.contains(st, _PREMISES_SCREEN)]
+                ps = _rx.extract(st, _PREMISES_SPLIT_RX.pattern)
+                pok = ps["street"].notna() & _rx.contains(
+                    ps["street"].astype(object).where(ps["street"].notna(), "").astype("str"),
+                    rf"\b{_ALT(STREET_TYPES)}\.?$")
                 pi = pok.index[pok.to_numpy(dtype=bool)]
                 if len(pi):
                     prev = parts["bname"][pi]
@@ -292,7 +308,7 @@ def parse_series(
                         prev.isna(), prev.astype("str") + ", " + ps.loc[pi, "bname"].astype("str")).astype(object)
                     parts["street"][pi] = ps.loc[pi, "street"].astype(object)
     if (~done).any():
-        m = rest[~done].str.extract(_LAST_RX)
+        m = _rx.extract(rest[~done], _LAST_RX.pattern)
         ok = m["street"].notna()
         oi = ok.index[ok.to_numpy()]
         for k in ("bname", "street"):
@@ -303,7 +319,8 @@ def parse_series(
     bn = parts["bname"]
     hb = bn.notna()
     if hb.any():
-        bm = bn[hb].astype("str").str.extract(_SUB_PART_RX)
+        bns = bn[hb].astype("str")
+        bm = _rx.extract(bns[_rx.contains(bns, _SUB_SCREEN)], _SUB_PART_RX.pattern).reindex(bns.index)
         got = bm["sub"].notna()
         gi = got.index[got.to_numpy(dtype=bool)]
         if len(gi):
@@ -311,7 +328,7 @@ def parse_series(
             subs = bm.loc[gi, "sub"].astype(object)
             out["sub_building"][gi] = cur.where(cur.isna(), cur.astype("str") + ", " + subs.astype("str")).where(
                 cur.notna(), subs)
-            bn.loc[gi] = bn[gi].astype("str").str.replace(_SUB_PART_RX, "", regex=True).str.strip(" ,").astype(object)
+            bn.loc[gi] = _rx.replace(bn[gi].astype("str"), _SUB_PART_RX.pattern, "").str.strip(" ,").astype(object)
     out["building_name"][rest.index] = out["building_name"][rest.index].where(
         out["building_name"][rest.index].notna(), bn
     )
@@ -322,7 +339,7 @@ def parse_series(
     tail = parts["tail"]
     has_tail = tail.notna()
     if has_tail.any():
-        tt = tail[has_tail].astype("str").str.extract(_TAIL_RX)
+        tt = _rx.extract(tail[has_tail].astype("str"), _TAIL_RX.pattern)
         ti = tt.index
         out["locality"][ti] = tt["locality"].astype(object)
         tf = town_found[ti]
@@ -345,19 +362,19 @@ def _finish_external(out: dict[str, pd.Series], rest: pd.Series, structure: Any,
     with a single part is a street (police.uk names streets; libpostal often calls them suburbs).
     After: a libpostal "city" that is not a known post town or borough is a locality.
     """
-    sm = rest.str.extract(_SUB_RX)
+    sm = _rx.extract(rest[_rx.contains(rest, _SUB_START_SCREEN)], _SUB_RX.pattern).reindex(rest.index)
     si = sm.index[sm["sub"].notna().to_numpy()]
     out["sub_building"][si] = sm.loc[si, "sub"].astype(object)
     rest.loc[si] = sm.loc[si, "rest"].astype("str")
     # sub-building parts in the middle ("Caffe X, Basement And Ground Floor, 12 ...")
-    mid = rest.str.extract(_SUB_PART_RX)
+    mid = _rx.extract(rest[_rx.contains(rest, _SUB_SCREEN)], _SUB_PART_RX.pattern).reindex(rest.index)
     mi = mid.index[mid["sub"].notna().to_numpy()]
     if len(mi):
         cur = out["sub_building"][mi]
         subs = mid.loc[mi, "sub"].astype(object)
         out["sub_building"][mi] = subs.where(cur.isna(), cur.astype("str") + ", " + subs.astype("str"))
-        rest.loc[mi] = rest[mi].str.replace(_SUB_PART_RX, "", n=1, regex=True).str.strip(" ,")
-    rest = rest.str.replace(r"(?<=[0-9])\s*-\s*(?=[0-9])", "-", regex=True)
+        rest.loc[mi] = _rx.replace(rest[mi], _SUB_PART_RX.pattern, "", max_replacements=1).str.strip(" ,")
+    rest = _rx.replace(rest, r"([0-9])\s*-\s*([0-9])", r"\1-\2")
     # police.uk "On or near X": X is the street
     oon = (out["location_qualifier"].reindex(rest.index) == "on_or_near") & ~rest.str.contains(",", regex=False)
     oi = oon.index[oon.to_numpy(dtype=bool) & (rest.str.len() > 0).to_numpy()]
@@ -392,7 +409,7 @@ def _tidy(out: dict[str, pd.Series], idx: pd.Index) -> pd.DataFrame:
     sb = out["sub_building"]
     rear = sb.notna() & out["location_qualifier"].isna()
     if rear.any():
-        is_rear = sb[rear].astype("str").str.contains(r"(?i)\brear\b|\br/o\b")
+        is_rear = _rx.contains(sb[rear].astype("str"), r"\brear\b|\br/o\b")
         out["location_qualifier"][is_rear.index[is_rear.to_numpy(dtype=bool)]] = "rear_of"
     res = pd.DataFrame({f: _strip(out[f]) if f not in ("placeholder", "location_qualifier") else out[f]
                         for f in FIELDS}, index=idx).astype(object)
@@ -401,8 +418,7 @@ def _tidy(out: dict[str, pd.Series], idx: pd.Index) -> pd.DataFrame:
     hn = res["house_number"]
     hok = hn.notna()
     if hok.any():
-        res.loc[hok, "house_number"] = hn[hok].astype("str").str.replace(
-            r"\s*([-/&])\s*", r"\1", regex=True).astype(object)
+        res.loc[hok, "house_number"] = _rx.replace(hn[hok].astype("str"), r"\s*([-/&])\s*", r"\1").astype(object)
     return res
 
 
