@@ -181,3 +181,18 @@ def test_knox_detects_planted_near_repeats_and_is_seeded(met):
         knox_test(met.iloc[:1], permutations=9)
     with pytest.raises(AnalysisError, match="same time"):
         knox_test(met[met["Month"] == "2024-01"], permutations=9)
+
+
+def test_predictor_weights_and_lookback(met, london_grid):
+    train = met[met["Month"] < "2024-06"].copy()
+    train["w2"] = 2.0
+    plain = ProspectiveHotspot().fit(train).predict(london_grid)
+    doubled = ProspectiveHotspot(weight_column="w2").fit(train).predict(london_grid)
+    np.testing.assert_allclose(doubled, 2 * plain, rtol=1e-9, atol=1e-9)
+    # a 31-day lookback KDE sees only May (events mid-month, t_end 1 June) and equals a KDE of May alone
+    recent = RetrospectiveKDE(lookback_days=31).fit(train).predict(london_grid)
+    may_only = RetrospectiveKDE().fit(train[train["Month"] == "2024-05"], t_end="2024-06-01").predict(london_grid)
+    np.testing.assert_allclose(recent, may_only, rtol=1e-9, atol=1e-12)
+    # a longer time window can only add risk
+    longer = ProspectiveHotspot(time_window=120).fit(train).predict(london_grid)
+    assert (longer.to_numpy() >= plain.to_numpy() - 1e-12).all() and longer.sum() > plain.sum()
