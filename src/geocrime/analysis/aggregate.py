@@ -177,6 +177,8 @@ def aggregate(
             stats["n_no_period"] += int((na & keep).sum())
         elif kind == "area":
             stats["n_no_area"] += int((na & keep).sum())
+        else:
+            stats["n_missing_key"] = stats.get("n_missing_key", 0) + int((na & keep).sum())
         keep &= ~na
 
     # universes
@@ -234,10 +236,12 @@ def aggregate(
                 )
         levels[key] = lv
 
-    dropped = stats["n_no_area"] + stats["n_no_period"] + stats["n_unknown_area"]
+    dropped = stats["n_no_area"] + stats["n_no_period"] + stats["n_unknown_area"] + stats.get("n_missing_key", 0)
     if dropped:
+        other = f", empty other key: {stats['n_missing_key']}" if stats.get("n_missing_key") else ""
         warn(f"aggregate: {dropped} of {n_input} incident(s) not counted "
-             f"(no area: {stats['n_no_area']}, no month: {stats['n_no_period']}, unknown area: {stats['n_unknown_area']})")
+             f"(no area: {stats['n_no_area']}, no month: {stats['n_no_period']}, unknown area: {stats['n_unknown_area']}"
+             f"{other})")
 
     sel = work.loc[keep]
     codes = []
