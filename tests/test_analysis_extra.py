@@ -114,3 +114,17 @@ def test_cli_aggregate_and_backtest(shared_data, met_burglary_files, tmp_path, c
     # errors are reported, not raised
     rc = main(["backtest", str(met_burglary_files[0]), "--boundary", str(tmp_path / "nope.shp")])
     assert rc == 1 and "not found" in capsys.readouterr().err
+
+
+def test_cli_hotspots(shared_data, met_burglary_files, tmp_path, capsys):
+    lsoas = shared_data / "london_lsoa_2021_ons" / "london-2021-lsoa-gen20.shp"
+    out = tmp_path / "gi.csv"
+    rc = main(["hotspots", *map(str, met_burglary_files), "--areas", str(lsoas), "--code-column", "LSOA21CD",
+               "--per-km2", "--permutations", "999", "--out", str(out), "--json"])
+    assert rc == 0
+    res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    table = pd.read_csv(out)
+    assert len(table) == res["areas"] == 4994
+    assert res["n_hot"] == (table["class"] == "hot").sum()
+    assert (table.loc[table["class"] == "hot", "z"] > 0).all()
+    assert 0.99 * 26158 < res["events"] <= 26158  # all but the unlocated and out-of-London rows

@@ -1,4 +1,5 @@
-"""``geocrime aggregate`` and ``geocrime backtest``: thin CLI wrappers over :mod:`geocrime.analysis`.
+"""``geocrime aggregate``, ``geocrime hotspots`` and ``geocrime backtest``: thin CLI wrappers over
+:mod:`geocrime.analysis`.
 
 Both read police.uk street-level CSVs (or any CSV with lon/lat or easting/northing, ``Month`` and
 ``Crime type``). Areas come from a boundary file (``--areas FILE --code-column COL``) joined by
@@ -46,6 +47,71 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--plot", type=Path, help="save a PNG plot of PAI and hit rate against coverage")
     b.add_argument("--json", action="store_true", help="print the summary as JSON")
     b.set_defaults(func=_run_backtest)
+    _register_hotspots(sub)
+
+
+def _register_hotspots(sub: argparse._SubParsersAction) -> None:
+    h = sub.add_parser(
+        "hotspots",
+        help="Getis-Ord Gi* (or local Moran) per area with seeded permutations and FDR control",
+        description="Count incidents per area of a boundary file and test for hot and cold spots with PySAL esda.",
+    )
+    h.add_argument("csv", nargs="+", type=Path, help="police.uk street CSV file(s)")
+    h.add_argument("--areas", type=Path, required=True, help="boundary file of the areas (e.g. LSOAs)")
+    h.add_argument("--code-column", default=None, help="area code column (default: first *CD column)")
+    h.add_argument("--statistic", choices=["gi", "moran"], default="gi")
+    h.add_argument("--per-km2", action="store_true", help="test counts per km² (area as denominator)")
+    h.add_argument("--permutations", type=int, default=999)
+    h.add_argument("--seed", type=int, default=12345)
+    h.add_argument("--alpha", type=float, default=0.05)
+    h.add_argument("--no-fdr", action="store_true", help="classify on raw permutation p-values")
+    h.add_argument("--out", type=Path, help="write areas with z, p_sim, q, class (GeoPackage/GeoJSON/CSV by suffix)")
+    h.add_argument("--json", action="store_true")
+    h.set_defaults(func=_run_hotspots)
+
+
+def _run_hotspots(args: argparse.Namespace) -> int:
+    import warnings
+
+    import geopandas as gpd
+    import shapely
+
+    from ..analysis import AnalysisWarning, aggregate, getis_ord, local_moran
+    from ..cli import emit
+    from ..errors import InputError
+
+    pts = _read_points(args.csv)
+    bnd = _read_boundary(args.areas)
+    col = args.code_column or next((c for c in bnd.columns if str(c).upper().endswith("CD")), None)
+    if col is None or col not in bnd.columns:
+        raise InputError(f"--code-column not found; columns: {list(bnd.columns)}")
+    j = gpd.sjoin(pts[[pts.geometry.name]], bnd[[col, "geometry"]], how="left", predicate="within")
+    pts["area"] = j[~j.index.duplicated()][col].reindex(pts.index).astype("string")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", AnalysisWarning)
+        counts = aggregate(pts, by=["area"], areas=bnd[col], unknown_areas="drop")
+        y = counts.set_index("area")["count"].reindex(bnd[col].astype("string")).to_numpy()
+        den = shapely.area(bnd.geometry.values) / 1e6 if args.per_km2 else None
+        fn = getis_ord if args.statistic == "gi" else local_moran
+        res = fn(y, bnd, denominator=den, permutations=args.permutations, seed=args.seed, alpha=args.alpha,
+                 fdr=not args.no_fdr)
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    if args.out:
+        out = bnd[[col, "geometry"]].copy()
+        for k, v in res.to_frame().reset_index(drop=True).items():
+            out[k] = v.to_numpy()
+        if args.out.suffix.lower() == ".csv":
+            out.drop(columns="geometry").to_csv(args.out, index=False)
+        else:
+            out.to_file(args.out)
+    summary: dict[str, Any] = {"statistic": res.statistic, "areas": len(y), "events": int(y.sum()),
+                               "permutations": args.permutations, "seed": args.seed, "fdr": not args.no_fdr,
+                               **{f"n_{k}": int(v) for k, v in res.counts().items()}}
+    if args.out:
+        summary["out"] = str(args.out)
+    emit(summary, args.json)
+    return 0
 
 
 def _read_points(paths: list[Path]):
