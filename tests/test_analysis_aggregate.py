@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from _analysis_data import lsoas_2021, read_police_uk_csvs, wards_2024, with_wards
+from _analysis_data import read_police_uk_csvs, wards_2024, with_wards
 from geocrime.analysis import (
     MISSING_TYPE,
     AnalysisWarning,

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AnalysisError, InputError
-from ._common import event_days, month_periods, resolve_column, warn
+from ._common import month_periods, resolve_column, warn
 from .grids import _xy, grid_of
 from .harm import HarmTable, harm_weights
 

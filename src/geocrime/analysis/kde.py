@@ -20,7 +20,6 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 from scipy import signal
 from scipy.spatial import cKDTree
 

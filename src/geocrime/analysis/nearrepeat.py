@@ -13,7 +13,7 @@ are in whole months, band [0, 1) meaning "same month".
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd

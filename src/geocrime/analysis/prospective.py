@@ -30,7 +30,7 @@ from scipy.spatial import cKDTree
 
 from ..errors import AnalysisError, InputError
 from ._common import as_days, event_days, month_periods, resolve_column, warn
-from .grids import HexGrid, SquareGrid, _xy, grid_of
+from .grids import SquareGrid, _xy, grid_of
 from .kde import kde, kde_cells
 
 __all__ = ["ProspectiveHotspot", "RetrospectiveKDE", "NaiveLastPeriod"]
