@@ -24,7 +24,7 @@ import pandas as pd
 
 from ..errors import AddressError, InputError
 from . import libpostal as _lp
-from . import police, postcode, rules
+from . import _rx, police, postcode, rules
 from .normalise import normalise, normalise_many
 from .police import DEFAULT_PLACEHOLDERS, Placeholders
 
@@ -130,9 +130,9 @@ def _coerce(texts: Any) -> tuple[pd.Series, pd.Series, pd.Series]:
             else:
                 fixed.append("")
                 invalid[k] = True
-        out = pd.Series(fixed, index=s.index, dtype="str")
+        out = _rx.to_str(pd.Series(fixed, index=s.index, dtype=object))
         return out, missing, pd.Series(invalid, index=s.index)
-    return pd.Series(vals, index=s.index, dtype="str"), missing, pd.Series(False, index=s.index)
+    return _rx.to_str(pd.Series(vals, index=s.index, dtype=object)), missing, pd.Series(False, index=s.index)
 
 
 def parse_many(

@@ -111,3 +111,16 @@ def _to_str_series(r: pa.ChunkedArray | pa.Array, index: pd.Index) -> pd.Series:
         return pd.Series(pd.arrays.ArrowStringArray(r), index=index).astype("str")
     except Exception:  # noqa: BLE001 - any pandas/pyarrow version mismatch: go through numpy
         return pd.Series(np.asarray(r.to_numpy(zero_copy_only=False), dtype=object), index=index, dtype="str")
+
+
+def to_str(values: pd.Series) -> pd.Series:
+    """An object/str Series as pandas ``str`` dtype, non-text as "", lone surrogates replaced."""
+    if values.dtype == "str":
+        return values.fillna("") if values.hasnans else values
+    obj = values.astype(object)
+    vals = [v if isinstance(v, str) else "" for v in obj.to_numpy(dtype=object)]
+    try:
+        return pd.Series(vals, index=values.index, dtype="str")
+    except UnicodeEncodeError:
+        vals = [v.encode("utf-8", "replace").decode("utf-8") for v in vals]
+        return pd.Series(vals, index=values.index, dtype="str")

@@ -79,9 +79,7 @@ def normalise_many(texts: pd.Series | Any) -> pd.Series:
     from . import _rx
 
     s = texts if isinstance(texts, pd.Series) else pd.Series(texts, dtype=object)
-    if s.dtype != "str":
-        s = s.astype(object).map(lambda v: v if isinstance(v, str) else "").astype("str")
-    s = s.fillna("") if s.hasnans else s
+    s = _rx.to_str(s)
     non_ascii = _rx.contains(s, r"[^\x00-\x7f]")
     if non_ascii.any():
         s = s.copy()

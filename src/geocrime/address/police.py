@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 __all__ = [
@@ -189,7 +190,8 @@ def find_placeholders(texts: pd.Series, placeholders: Placeholders = DEFAULT_PLA
     """The placeholder reason for each string (or None), vectorised over the Series.
 
     Reasons: ``no_fixed_abode``, ``unknown``, ``various``, ``no_location``, ``police_station``,
-    ``custody_suite``, ``listed_address`` (one of ``placeholders.addresses``).
+    ``custody_suite``. (``listed_address``, one of ``placeholders.addresses``, is decided after parsing
+    by :func:`listed_addresses`, on house number + street + postcode.)
     """
     from . import _rx
 
@@ -200,20 +202,48 @@ def find_placeholders(texts: pd.Series, placeholders: Placeholders = DEFAULT_PLA
             break
         hit = _rx.contains(texts[todo], pat)
         reason.loc[hit.index[hit.to_numpy(dtype=bool)]] = name
-    if placeholders.addresses:
-        from .normalise import normalise_many
-
-        todo = reason.isna()
-        if todo.any():
-            keys = [k for k in normalise_many(pd.Series(list(placeholders.addresses), dtype="str")) if k]
-            if keys:
-                # cheap screen on the first word after the house number, then compare normalised text
-                words = sorted({re.sub(r"^[0-9a-z-]*[0-9][0-9a-z-]* ", "", k).split(" ")[0] for k in keys})
-                screen = _rx.contains(texts[todo], r"\b(?:" + "|".join(map(re.escape, words)) + r")\b")
-                cand = texts[todo][screen.to_numpy(dtype=bool)]
-                if len(cand):
-                    norm = normalise_many(cand)
-                    rx = "^(?:" + "|".join(re.escape(k) for k in keys) + r")\b"
-                    hit = _rx.contains(norm, rx)
-                    reason.loc[hit.index[hit.to_numpy(dtype=bool)]] = "listed_address"
     return reason
+
+
+def listed_keys(placeholders: Placeholders) -> dict[str, str | None]:
+    """``{normalised "building|number street": postcode or None}`` of the configured addresses."""
+    if not placeholders.addresses:
+        return {}
+    from . import rules
+
+    bare = Placeholders(placeholders.phrases, placeholders.contains, ())
+    p = rules.parse_series(pd.Series(list(placeholders.addresses), dtype="str"), bare)
+    keys = _component_keys(p["building_name"], p["house_number"], p["street"])
+    return {k: pcd for k, pcd in zip(keys, p["postcode"]) if k}
+
+
+def _component_keys(building: pd.Series, number: pd.Series, street: pd.Series) -> list[str]:
+    from .normalise import normalise_many
+
+    def col(x: pd.Series) -> pd.Series:
+        return normalise_many(x.astype(object).where(x.notna(), "").astype("str"))
+
+    b, n, st = col(building), col(number), col(street)
+    # with a house number the building name is not needed; without one it is
+    keys = np.where(n.to_numpy(dtype=object) != "", "|" + n.to_numpy(dtype=object) + " " + st.to_numpy(dtype=object),
+                    b.to_numpy(dtype=object) + "|" + st.to_numpy(dtype=object))
+    return [k if st_ != "" else "" for k, st_ in zip(keys, st.to_numpy(dtype=object))]
+
+
+def listed_addresses(building: pd.Series, number: pd.Series, street: pd.Series, postcode: pd.Series,
+                     placeholders: Placeholders) -> pd.Series:
+    """True where a parsed address is one of ``placeholders.addresses`` (same number and street, and the
+    same postcode when both have one)."""
+    keys = listed_keys(placeholders)
+    out = pd.Series(False, index=street.index)
+    if not keys:
+        return out
+    cand = street.notna()
+    if not cand.any():
+        return out
+    k = pd.Series(_component_keys(building[cand], number[cand], street[cand]), index=street.index[cand.to_numpy()])
+    pcs = postcode[cand]
+    hit = [kk in keys and (keys[kk] is None or p is None or p == keys[kk])
+           for kk, p in zip(k.to_numpy(dtype=object), pcs.to_numpy(dtype=object))]
+    out[k.index] = hit
+    return out

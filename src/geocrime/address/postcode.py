@@ -267,9 +267,9 @@ def _as_str_series(texts: Any) -> pd.Series:
                                                                dtype=object)
     if s.dtype == "str":
         return s.fillna("") if s.hasnans else s
-    obj = s.astype(object)
-    obj = obj.where(obj.map(lambda v: isinstance(v, str)), "")
-    return obj.astype("str")
+    from . import _rx
+
+    return _rx.to_str(s)
 
 
 def extract_many(texts: pd.Series | Any, partial: bool = True) -> pd.DataFrame:

@@ -267,7 +267,7 @@ def parse_series(
     town_found[hi] = True
 
     if structure is not None:
-        return _finish_external(out, rest, structure, idx)
+        return _finish_external(out, rest, structure, idx, placeholders)
 
     # 6. leading sub-building
     sm = _rx.extract(rest[_rx.contains(rest, _SUB_START_SCREEN)], _SUB_RX.pattern).reindex(rest.index)
@@ -351,10 +351,11 @@ def parse_series(
         ei = extra.index[extra.to_numpy(dtype=bool)]
         out["locality"][ei] = (tt.loc[ei, "locality"].astype("str") + ", " + tt.loc[ei, "town"].astype("str")).astype(object)
 
-    return _tidy(out, idx)
+    return _tidy(out, idx, placeholders)
 
 
-def _finish_external(out: dict[str, pd.Series], rest: pd.Series, structure: Any, idx: pd.Index) -> pd.DataFrame:
+def _finish_external(out: dict[str, pd.Series], rest: pd.Series, structure: Any, idx: pd.Index,
+                     placeholders: police.Placeholders) -> pd.DataFrame:
     """Steps 6-8 by an external parser (libpostal), with the UK rules that fix what it gets wrong.
 
     Before: leading and mid-text sub-building parts are taken out ("Basement And Ground Floor",
@@ -402,10 +403,10 @@ def _finish_external(out: dict[str, pd.Series], rest: pd.Series, structure: Any,
         bi = both.index[both.to_numpy(dtype=bool)]
         merged[bi] = cur[bi].astype("str") + " " + sub[bi].astype("str")
         out["sub_building"][li] = merged
-    return _tidy(out, idx)
+    return _tidy(out, idx, placeholders)
 
 
-def _tidy(out: dict[str, pd.Series], idx: pd.Index) -> pd.DataFrame:
+def _tidy(out: dict[str, pd.Series], idx: pd.Index, placeholders: police.Placeholders) -> pd.DataFrame:
     sb = out["sub_building"]
     rear = sb.notna() & out["location_qualifier"].isna()
     if rear.any():
@@ -414,6 +415,14 @@ def _tidy(out: dict[str, pd.Series], idx: pd.Index) -> pd.DataFrame:
     res = pd.DataFrame({f: _strip(out[f]) if f not in ("placeholder", "location_qualifier") else out[f]
                         for f in FIELDS}, index=idx).astype(object)
     res = res.where(res.notna(), None)
+    # a configured police station / custody address is a placeholder, whatever its spelling
+    if placeholders.addresses:
+        listed = police.listed_addresses(res["building_name"], res["house_number"], res["street"],
+                                         res["postcode"], placeholders)
+        if listed.any():
+            li = listed.index[listed.to_numpy(dtype=bool)]
+            res.loc[li, [f for f in FIELDS if f not in ("placeholder", "location_qualifier")]] = None
+            res.loc[li, "placeholder"] = "listed_address"
     # house numbers: close up spaced ranges "116 - 126" -> "116-126"
     hn = res["house_number"]
     hok = hn.notna()
