@@ -1,0 +1,239 @@
+"""Canonical matching components and blocking keys (private; shared by gazetteer and geocode).
+
+Both sides of a match (gazetteer entries and query records) go through the same functions:
+:func:`canonical_components` turns parsed address components (the columns of
+:func:`geocrime.address.parse_many`) into compact matching fields, and :func:`block_keys` turns those
+into 64-bit blocking keys. A key is a *locator* (postcode unit or sector, the whole street, one
+distinctive street token, or a 4-letter prefix/suffix of one for typos) combined with an *anchor*
+(the house number, or a building-name token when there is no number). A record is only ever
+compared with gazetteer entries that share at least one key; keys shared by more than
+``MAX_BLOCK`` entries are dropped at build time (they do not discriminate).
+
+Everything is vectorised over pandas string columns and numpy arrays.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .address import normalise_many
+from .address import postcode as _pc
+
+#: keys with more entries than this are not used for retrieval
+MAX_BLOCK = 48
+
+#: street-type and filler words: never used alone as a blocking token
+STREET_WORDS = frozenset(
+    """road street lane avenue close way drive gardens garden place court crescent terrace grove hill park
+    square walk parade mews row green rise gate gates the of and end vale view yard wharf quay approach
+    broadway highway causeway passage market estate north south east west upper lower new old great
+    little saint london house building buildings centre center""".split()
+)
+
+#: town words that locate nothing
+GENERIC_PLACES = frozenset({"london", "greater london", "uk", "united kingdom", "england", "middlesex", "surrey", "kent", "essex"})
+
+_FLAT_WORDS = (
+    r"\b(?:FLAT|FLT|APARTMENT|APT|APPT|UNIT|UNITS|SUITE|STUDIO|ROOM|RM|SHOP|STALL|KIOSK|NO|NUMBER|"
+    r"MAISONETTE|PREMISES|OFFICE|OFFICES|PITCH|ARCH|ARCHES|BAY|BLOCK|BLK)\b\.?"
+)
+_FLOORS = [
+    (r"\b(?:GROUND\s*(?:FLOOR|FLR|FL)?|GRD\s*(?:FLOOR|FLR)?|GFF|GFL|G/F|GF)\b", " GF "),
+    (r"\b(?:BASEMENT|BSMT|LOWER\s+GROUND(?:\s+FLOOR)?|LGF)\b", " LG "),
+    (r"\b(?:FIRST|1ST)\s*(?:FLOOR|FLR|FL)\b|\bFFF?\b|\b1F\b", " 1F "),
+    (r"\b(?:SECOND|2ND)\s*(?:FLOOR|FLR|FL)\b|\bSFF?\b|\b2F\b", " 2F "),
+    (r"\b(?:THIRD|3RD)\s*(?:FLOOR|FLR|FL)\b|\bTFF?\b|\b3F\b", " 3F "),
+    (r"\b(?:TOP)\s*(?:FLOOR|FLR|FL)\b", " TF "),
+]
+_QUALIFIER_WORDS = r"\b(?:R/O|O/S|REAR\s+OF|REAR|OUTSIDE|OPP|OPPOSITE|ADJ|NR|NEAR|J/O|LAND\s+AT|PART|THE)\b"
+
+_HN = r"^\s*(?P<num>\d{1,5})\s*(?P<suf>[A-Z]?)(?:\s*[-/]\s*(?P<end>\d{1,5})\s*[A-Z]?)?\s*$"
+
+
+def _empty(n: int, index: pd.Index) -> pd.Series:
+    return pd.Series([""] * n, index=index, dtype="str")
+
+
+def _s(col: pd.Series | None, index: pd.Index) -> pd.Series:
+    if col is None:
+        return _empty(len(index), index)
+    return col.astype("str").fillna("").str.strip()
+
+
+def flat_key(sub: pd.Series) -> pd.Series:
+    """'Flat 2' -> '2', 'FLAT B' -> 'B', 'Ground Floor Flat' -> 'GF', 'Unit 3a' -> '3A', '' when absent."""
+    s = sub.str.upper().fillna("")
+    s = s.str.replace(_QUALIFIER_WORDS, " ", regex=True)
+    for pat, rep in _FLOORS:
+        s = s.str.replace(pat, rep, regex=True)
+    s = s.str.replace(r"\b(?:FLOOR|FLR)\b", " ", regex=True)
+    s = s.str.replace(_FLAT_WORDS, " ", regex=True)
+    s = s.str.replace(r"[^A-Z0-9]+", "", regex=True)
+    return s
+
+
+def canonical_components(parsed: pd.DataFrame) -> pd.DataFrame:
+    """Matching fields from parsed components (index preserved).
+
+    Columns: ``flat`` (canonical sub-building id, '' when none), ``hn_num`` / ``hn_end`` (int32,
+    -1 when none; a range 12-14 has both), ``hn_suf`` (letter suffix, ''), ``bname`` and
+    ``street`` (normalised text, ''), ``place`` (normalised town or locality, ''), ``place2``,
+    ``pc_unit``, ``pc_sector``, ``pc_district``, ``pc_area`` ('' when absent).
+    """
+    idx = parsed.index
+    n = len(parsed)
+    sub = _s(parsed.get("sub_building"), idx)
+    hn = _s(parsed.get("house_number"), idx).str.upper()
+    bname = _s(parsed.get("building_name"), idx)
+    street = _s(parsed.get("street"), idx)
+
+    # the parser sometimes leaves the number in the sub-building ("FLAT B 14", "Ground floor flat 14")
+    moved = sub.str.extract(r"^(?P<sub>.*\S)\s+(?P<num>\d{1,5}[A-Za-z]?)$")
+    take = (hn == "") & moved["num"].notna() & sub.str.contains(_FLAT_WORDS + r"|FLOOR|GFF|FFF", case=False, regex=True)
+    hn = hn.where(~take, moved["num"].fillna("").str.upper())
+    sub = sub.where(~take, moved["sub"].fillna(""))
+    # "2/14" (flat 2 of number 14) when there is no other flat
+    slash = hn.str.extract(r"^(?P<f>\d{1,4}[A-Z]?)\s*/\s*(?P<n>\d{1,5}[A-Z]?)$")
+    sl = slash["n"].notna() & (sub == "")
+    sub = sub.where(~sl, slash["f"].fillna(""))
+    hn = hn.where(~sl, slash["n"].fillna(""))
+
+    m = hn.str.extract(_HN)
+    num = pd.to_numeric(m["num"], errors="coerce").fillna(-1).astype("int32")
+    end = pd.to_numeric(m["end"], errors="coerce").fillna(-1).astype("int32")
+    end = end.where(end > num, -1)
+    suf = m["suf"].fillna("").astype("str")
+    # a number the pattern cannot read (e.g. "12 & 14") keeps its first number
+    first = pd.to_numeric(hn.str.extract(r"(\d{1,5})")[0], errors="coerce").fillna(-1).astype("int32")
+    num = num.where(num >= 0, first)
+
+    out = pd.DataFrame(index=idx)
+    out["flat"] = flat_key(sub).astype("str")
+    out["hn_num"] = num.to_numpy(dtype="int32")
+    out["hn_suf"] = suf
+    out["hn_end"] = end.to_numpy(dtype="int32")
+    out["bname"] = normalise_many(bname).astype("str") if n else _empty(0, idx)
+    st = normalise_many(street).astype("str") if n else _empty(0, idx)
+    # a street that is only a number or junk is no street
+    st = st.where(st.str.contains(r"[a-z]{2}", regex=True), "")
+    out["street"] = st
+    for col, src in (("place", "town"), ("place2", "locality")):
+        v = normalise_many(_s(parsed.get(src), idx)).astype("str") if n else _empty(0, idx)
+        out[col] = v.where(~v.isin(GENERIC_PLACES), "")
+    pc = _s(parsed.get("postcode"), idx).str.upper()
+    full = pc.str.fullmatch(r"[A-Z]{1,2}[0-9][0-9A-Z]? [0-9][A-Z]{2}")
+    sect = pc.str.fullmatch(r"[A-Z]{1,2}[0-9][0-9A-Z]? [0-9]([A-Z]{2})?")
+    dist = pc.str.fullmatch(r"[A-Z]{1,2}[0-9][0-9A-Z]?( [0-9]([A-Z]{2})?)?")
+    out["pc_unit"] = pc.where(full, "")
+    out["pc_sector"] = pc.str.slice(0, -2).where(full, pc.where(sect & ~full, "")).str.strip()
+    out["pc_district"] = pc.str.split(" ").str[0].where(dist, "").fillna("")
+    out["pc_area"] = out["pc_district"].str.extract(r"^([A-Z]{1,2})")[0].fillna("")
+    return out
+
+
+_MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+def _hash(strings: pd.Series) -> np.ndarray:
+    return pd.util.hash_array(strings.to_numpy(dtype=object), categorize=True)
+
+
+def _tokens(text: pd.Series, min_len: int = 3) -> pd.DataFrame:
+    """(row position, token) for distinctive tokens of a text column."""
+    t = text.str.split(" ").explode()
+    pos = np.repeat(np.arange(len(text)), text.str.split(" ").str.len().fillna(0).astype(int).clip(lower=1))
+    df = pd.DataFrame({"pos": pos[: len(t)], "tok": t.fillna("").to_numpy(dtype=object)})
+    df = df[(df["tok"].str.len() >= min_len) & ~df["tok"].isin(STREET_WORDS) & ~df["tok"].str.isdigit()]
+    return df
+
+
+def _anchors(c: pd.DataFrame, gazetteer_side: bool) -> pd.DataFrame:
+    """(pos, anchor string) — house numbers (every number of a short range on the gazetteer side,
+    the endpoints on the query side) and building-name tokens."""
+    n = len(c)
+    pos = np.arange(n)
+    num = c["hn_num"].to_numpy()
+    end = c["hn_end"].to_numpy()
+    parts = [pd.DataFrame({"pos": pos[num >= 0], "anc": num[num >= 0]})]
+    has_rng = (end > num) & (num >= 0)
+    if has_rng.any():
+        span = np.minimum(end[has_rng] - num[has_rng], 24)
+        rp = np.repeat(pos[has_rng], span)
+        start = np.repeat(num[has_rng], span)
+        off = np.arange(len(rp)) - np.repeat(np.cumsum(span) - span, span) + 1
+        if not gazetteer_side:
+            keep = off == np.repeat(span, span)  # the query's range end only
+            rp, start, off = rp[keep], start[keep], off[keep]
+        parts.append(pd.DataFrame({"pos": rp, "anc": start + off}))
+    df = pd.concat(parts, ignore_index=True)
+    df["anc"] = "#" + df["anc"].astype("str")
+    bt = _tokens(c["bname"].reset_index(drop=True), min_len=3).rename(columns={"tok": "anc"})
+    df = pd.concat([df, bt], ignore_index=True)
+    return df
+
+
+def block_keys(c: pd.DataFrame, gazetteer_side: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Blocking keys of canonical components: (row positions int64, keys uint64), unsorted.
+
+    Locators: postcode unit ``U``, sector ``S``, whole street ``W``, distinctive street token ``T``,
+    its 4-letter prefix ``P`` and suffix ``X`` (typos), building-name token with the street ``B``.
+    Each is combined with every anchor of the row.
+    """
+    c = c.reset_index(drop=True)
+    n = len(c)
+    pos = np.arange(n)
+    locs = []
+    for kind, col in (("U", "pc_unit"), ("S", "pc_sector"), ("W", "street")):
+        v = c[col]
+        ok = (v != "").to_numpy()
+        locs.append(pd.DataFrame({"pos": pos[ok], "loc": (kind + v[ok]).to_numpy(dtype=object)}))
+    tk = _tokens(c["street"], min_len=3)
+    locs.append(pd.DataFrame({"pos": tk["pos"].to_numpy(), "loc": ("T" + tk["tok"]).to_numpy(dtype=object)}))
+    long = tk[tk["tok"].str.len() >= 6]
+    locs.append(pd.DataFrame({"pos": long["pos"].to_numpy(), "loc": ("P" + long["tok"].str.slice(0, 4)).to_numpy(dtype=object)}))
+    locs.append(pd.DataFrame({"pos": long["pos"].to_numpy(), "loc": ("X" + long["tok"].str.slice(-4)).to_numpy(dtype=object)}))
+    loc = pd.concat(locs, ignore_index=True)
+    anc = _anchors(c, gazetteer_side)
+    pairs = loc.merge(anc, on="pos", how="inner", sort=False)
+    # an entry with neither number nor building token is found by its postcode unit + street alone
+    bare = np.setdiff1d(pos, anc["pos"].to_numpy())
+    if len(bare):
+        lb = loc[loc["pos"].isin(bare) & loc["loc"].str.slice(0, 1).isin(["U", "W"])]
+        pairs = pd.concat([pairs, lb.assign(anc="~")], ignore_index=True)
+    if pairs.empty:
+        return np.zeros(0, np.int64), np.zeros(0, np.uint64)
+    keys = _hash(pairs["loc"].astype("str") + "|" + pairs["anc"].astype("str"))
+    return pairs["pos"].to_numpy(dtype=np.int64), keys
+
+
+class BlockIndex:
+    """Sorted key array -> gazetteer row positions; lookups by ``np.searchsorted``."""
+
+    def __init__(self, keys: np.ndarray, rows: np.ndarray, max_block: int = MAX_BLOCK) -> None:
+        order = np.lexsort((rows, keys))
+        keys, rows = keys[order], rows[order]
+        # drop duplicate (key,row) and over-full keys
+        if len(keys):
+            dup = np.r_[False, (keys[1:] == keys[:-1]) & (rows[1:] == rows[:-1])]
+            keys, rows = keys[~dup], rows[~dup]
+            uk, start, cnt = np.unique(keys, return_index=True, return_counts=True)
+            keep = np.repeat(cnt <= max_block, cnt)
+            keys, rows = keys[keep], rows[keep]
+        self.keys = keys
+        self.rows = rows.astype(np.int32)
+        self.max_block = max_block
+
+    def lookup(self, qpos: np.ndarray, qkeys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Candidate pairs (query position, gazetteer row), deduplicated, sorted by query."""
+        lo = np.searchsorted(self.keys, qkeys, side="left")
+        hi = np.searchsorted(self.keys, qkeys, side="right")
+        cnt = hi - lo
+        tot = int(cnt.sum())
+        if tot == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.int32)
+        qp = np.repeat(qpos, cnt)
+        starts = np.repeat(lo - (np.cumsum(cnt) - cnt), cnt)
+        gi = self.rows[starts + np.arange(tot)]
+        comb = qp.astype(np.int64) * np.int64(1 << 31) + gi.astype(np.int64)
+        comb = np.unique(comb)
+        return comb >> 31, (comb & ((1 << 31) - 1)).astype(np.int32)

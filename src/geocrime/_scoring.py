@@ -1,0 +1,173 @@
+"""Pairwise comparison of a query with its candidate entries, Splink style (private).
+
+Every comparison family (house number, flat, street, building name, postcode, place) puts each
+candidate pair in one named level; each level has a weight (a log2 Bayes factor, hand-set and
+inspectable in :data:`WEIGHTS`). The score of a pair is the sum of its levels' weights; the named
+levels that are not exact agreements are the pair's *faults* (``FLAT.mismatch``,
+``POSTCODE.sector_only``, ``STREET.fuzzy`` ...). All comparisons are numpy/rapidfuzz batch calls over
+the candidate-pair arrays.
+"""
+from __future__ import annotations
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+#: family -> level names (index = code); level 0 is always "none" (nothing to compare)
+LEVELS: dict[str, tuple[str, ...]] = {
+    "HOUSE_NUMBER": ("none", "exact", "in_range", "suffix_missing", "suffix_mismatch", "mismatch", "missing", "extra"),
+    "FLAT": ("none", "exact", "mismatch", "missing", "extra"),
+    "STREET": ("none", "exact", "fuzzy", "weak", "mismatch", "missing", "extra"),
+    "BUILDING": ("none", "exact", "fuzzy", "mismatch", "missing", "extra"),
+    "POSTCODE": ("none", "exact", "sector_only", "district_only", "mismatch", "missing"),
+    "PLACE": ("none", "exact", "mismatch"),
+}
+
+#: family -> weight of each level (log2 Bayes factors)
+WEIGHTS: dict[str, np.ndarray] = {
+    "HOUSE_NUMBER": np.array([0.0, 6.0, 5.0, -5.0, -14.0, -14.0, -4.0, -3.0]),
+    "FLAT": np.array([0.0, 4.0, -14.0, -5.0, -3.0]),
+    "STREET": np.array([0.0, 5.0, 3.0, 0.0, -8.0, -2.0, -1.0]),
+    "BUILDING": np.array([0.0, 4.0, 2.5, -2.0, -1.0, -0.5]),
+    "POSTCODE": np.array([0.0, 6.0, 2.5, 1.0, -4.0, 0.0]),
+    "PLACE": np.array([0.0, 1.0, -0.5]),
+}
+
+#: levels that are agreements, not faults
+_NOT_FAULTS = {"none", "exact"}
+
+
+def _code(conds: list[tuple[np.ndarray, int]], n: int) -> np.ndarray:
+    out = np.zeros(n, dtype=np.int8)
+    for cond, code in reversed(conds):  # first condition listed wins
+        out[cond] = code
+    return out
+
+
+def _sim(a: np.ndarray, b: np.ndarray, mask: np.ndarray, scorer=fuzz.ratio) -> np.ndarray:
+    out = np.zeros(len(a), dtype=np.float32)
+    if mask.any():
+        out[mask] = process.cpdist(a[mask].tolist(), b[mask].tolist(), scorer=scorer, workers=1)
+    return out
+
+
+def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Level codes (int8 arrays) per family for candidate pairs; ``q``/``g`` hold the matching
+    fields already gathered per pair (same length)."""
+    n = len(q["hn_num"])
+    qn, gn = q["hn_num"], g["hn_num"]
+    qs, gs = q["hn_suf"], g["hn_suf"]
+    ge = np.where(g["hn_end"] > gn, g["hn_end"], gn)
+    qe = np.where(q["hn_end"] > qn, q["hn_end"], qn)
+    q_has, g_has = qn >= 0, gn >= 0
+    both = q_has & g_has
+    same_num = both & (qn == gn) & (qe == ge)
+    suf_eq = qs == gs
+    q_suf, g_suf = qs != "", gs != ""
+    overlap = both & (qn <= ge) & (gn <= qe)
+    hn = _code([
+        (same_num & suf_eq, 1),
+        (same_num & q_suf & g_suf, 4),
+        (same_num, 3),
+        (overlap & ~(q_suf & g_suf & ~suf_eq), 2),
+        (both, 5),
+        (~q_has & g_has, 6),
+        (q_has & ~g_has, 7),
+    ], n)
+
+    qf, gf = q["flat"], g["flat"]
+    qf_has, gf_has = qf != "", gf != ""
+    flat = _code([
+        (qf_has & gf_has & (qf == gf), 1),
+        (qf_has & gf_has, 2),
+        (~qf_has & gf_has, 3),
+        (qf_has & ~gf_has, 4),
+    ], n)
+
+    qst, gst = q["street"], g["street"]
+    qst_has, gst_has = qst != "", gst != ""
+    st_both = qst_has & gst_has
+    st_eq = st_both & (qst == gst)
+    fz = st_both & ~st_eq
+    sim = _sim(qst, gst, fz, fuzz.ratio)
+    # a street written with its locality glued on ("High Rd Chadwell Heath"): compare with the
+    # entry's street + place as well
+    long_q = fz & (sim < 85)
+    if long_q.any():
+        for pl in (g["place"], g["place2"]):
+            m = long_q & (pl != "")
+            if m.any():
+                joined = gst[m] + " " + pl[m]
+                alt = np.zeros(len(qst), dtype=np.float32)
+                alt[m] = process.cpdist(qst[m].tolist(), joined.tolist(), scorer=fuzz.ratio, workers=1)
+                sim = np.maximum(sim, alt)
+    street = _code([
+        (st_eq, 1),
+        (st_both & (sim >= 85), 2),
+        (st_both & (sim >= 70), 3),
+        (st_both, 4),
+        (~qst_has & gst_has, 5),
+        (qst_has & ~gst_has, 6),
+    ], n)
+
+    qb, gb = q["bname"], g["bname"]
+    qb_has, gb_has = qb != "", gb != ""
+    b_both = qb_has & gb_has
+    b_eq = b_both & (qb == gb)
+    bsim = _sim(qb, gb, b_both & ~b_eq, fuzz.token_set_ratio)
+    bname = _code([
+        (b_eq, 1),
+        (b_both & (bsim >= 85), 2),
+        (b_both, 3),
+        (~qb_has & gb_has, 4),
+        (qb_has & ~gb_has, 5),
+    ], n)
+
+    qu, gu = q["pc_unit"], g["pc_unit"]
+    q_pc = (q["pc_district"] != "")
+    g_pc = (g["pc_district"] != "")
+    pcb = q_pc & g_pc
+    pc = _code([
+        (pcb & (qu != "") & (qu == gu), 1),
+        (pcb & (q["pc_sector"] != "") & (q["pc_sector"] == g["pc_sector"]), 2),
+        (pcb & (q["pc_district"] == g["pc_district"]), 3),
+        (pcb, 4),
+        (~q_pc & g_pc, 5),
+    ], n)
+
+    qp, qp2, gp, gp2 = q["place"], q["place2"], g["place"], g["place2"]
+    q_place = (qp != "") | (qp2 != "")
+    g_place = (gp != "") | (gp2 != "")
+    hit = ((qp != "") & ((qp == gp) | (qp == gp2))) | ((qp2 != "") & ((qp2 == gp) | (qp2 == gp2)))
+    place = _code([(hit, 1), (q_place & g_place, 2)], n)
+    return {"HOUSE_NUMBER": hn, "FLAT": flat, "STREET": street, "BUILDING": bname, "POSTCODE": pc, "PLACE": place}
+
+
+def score(codes: dict[str, np.ndarray]) -> np.ndarray:
+    """Sum of the level weights of each pair (float32)."""
+    total = None
+    for fam, c in codes.items():
+        w = WEIGHTS[fam][c]
+        total = w if total is None else total + w
+    return total.astype(np.float32)
+
+
+def fault_strings(codes: dict[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
+    """Comma-joined fault names (``FAMILY.level``) of the selected pairs (object array)."""
+    parts = []
+    for fam, c in codes.items():
+        names = np.array([("" if lv in _NOT_FAULTS else f"{fam}.{lv}") for lv in LEVELS[fam]], dtype=object)
+        parts.append(names[c[rows]])
+    if not len(rows):
+        return np.empty(0, dtype=object)
+    import pandas as pd
+
+    joined = pd.Series(parts[0], dtype="str")
+    for p in parts[1:]:
+        joined = joined + "," + pd.Series(p, dtype="str")
+    joined = joined.str.replace(r",+", ",", regex=True).str.strip(",")
+    return joined.to_numpy(dtype=object)
+
+
+def weight_table() -> "list[dict[str, object]]":
+    """Every comparison level and its weight (for documentation and inspection)."""
+    return [{"family": f, "level": lv, "weight": float(WEIGHTS[f][i])} for f, lvs in LEVELS.items() for i, lv in enumerate(lvs)]

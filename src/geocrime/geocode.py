@@ -1,0 +1,532 @@
+"""Geocoding: messy address records to points, with a precision ladder, named faults and area confidence.
+
+::
+
+    from geocrime.gazetteer import Gazetteer
+    from geocrime.geocode import geocode, geocode_one, reverse
+    gaz = Gazetteer.load("london.gaz")
+    out = geocode(df, gaz, columns="address")              # one free-text column
+    out = geocode(df, gaz, columns=["line1", "line2", "pc"])  # several columns, joined
+    geocode_one("o/s 14 High St, Barking", gaz)["match_level"]
+
+How a record is matched (every step a batch operation over the whole chunk):
+
+1. parse (:func:`geocrime.address.parse_many`) and reduce to matching fields (:mod:`geocrime._blocking`);
+2. retrieve candidates by blocking keys (postcode unit/sector, street, street tokens and their
+   prefixes/suffixes, each with the house number or a building-name token) — never the whole gazetteer;
+3. compare each candidate pair per component; the pair's score is the sum of named level weights
+   (:data:`geocrime._scoring.WEIGHTS`), its faults the names of the levels that are not agreements;
+4. accept the best candidate as ``premises`` when its score >= ``threshold`` and it leads the
+   runner-up (the best *different* premises: another number/flat, or > 30 m away) by >= ``margin``;
+   otherwise (no candidate, a low score, or a near-tie — reported as ``ambiguous``) fall down the
+   ladder: ``street`` or ``postcode_unit`` (the one with the smaller uncertainty), ``postcode_sector``,
+   ``postcode_district``, ``area`` (postcode area), ``none``.
+
+Output columns (added to every input row, same index and order; a GeoDataFrame in EPSG:27700):
+``match_level``, ``x``/``y`` (EPSG:27700 metres), ``lon``/``lat`` (EPSG:4326), ``uncertainty_m``
+(radius of the point for its level, metres), ``score`` (best premises candidate's score, NaN when
+there is none), ``runner_up_score``, ``margin``, ``ambiguous``, ``faults`` (of the best candidate),
+``n_candidates``, ``gazetteer_id``, ``matched_address``, ``reason`` (why the level is not premises,
+or why none), ``ward_code``/``ward_confidence``, ``lsoa_code``/``lsoa_confidence`` (when boundaries
+are given).
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import _scoring
+from ._blocking import block_keys, canonical_components
+from ._geo import BNG, bng_to_lonlat
+from .errors import GazetteerError, InputError, MissingColumnsError
+
+__all__ = ["geocode", "geocode_one", "reverse", "OUTPUT_COLUMNS", "DEFAULT_THRESHOLD", "DEFAULT_MARGIN", "weight_table"]
+
+#: minimum score for a premises match (see :data:`geocrime._scoring.WEIGHTS`)
+DEFAULT_THRESHOLD = 10.0
+#: minimum lead of the best candidate over the runner-up for a premises match
+DEFAULT_MARGIN = 4.0
+#: candidates this far (metres) from the best with the same number and flat are the same premises
+SAME_PREMISES_M = 30.0
+#: candidates within this many points of the best count for the ward/LSOA distribution
+AREA_WINDOW = 6.0
+#: postcode-unit points are assigned to their ward with this confidence
+UNIT_AREA_CONFIDENCE = 0.95
+
+OUTPUT_COLUMNS = (
+    "match_level", "x", "y", "lon", "lat", "uncertainty_m", "score", "runner_up_score", "margin", "ambiguous",
+    "faults", "n_candidates", "gazetteer_id", "matched_address", "reason",
+    "ward_code", "ward_confidence", "lsoa_code", "lsoa_confidence",
+)
+
+_LEVEL_OUT = {"postcode_area": "area"}
+_PARSE_FIELDS = ("sub_building", "building_name", "house_number", "street", "locality", "town", "postcode")
+
+
+def weight_table() -> pd.DataFrame:
+    """Every comparison level with its weight (log2 Bayes factor), for inspection."""
+    return pd.DataFrame(_scoring.weight_table())
+
+
+# ---------------------------------------------------------------------------------------- input
+def _texts(df: Any, columns: Any) -> tuple[pd.Series | None, pd.DataFrame | None, pd.Index]:
+    """(free text Series, or a structured components frame), index."""
+    if isinstance(df, pd.Series):
+        return df, None, df.index
+    if not isinstance(df, pd.DataFrame):
+        if isinstance(df, (list, tuple, np.ndarray)):
+            s = pd.Series(list(df), dtype=object)
+            return s, None, s.index
+        raise InputError(f"geocode expects a DataFrame, a Series or a list of strings, got {type(df).__name__}")
+    if columns is None:
+        for cand in ("address", "Address", "location", "Location", "text"):
+            if cand in df.columns:
+                columns = cand
+                break
+        else:
+            raise MissingColumnsError("geocode needs columns=: the free-text address column, a list of address "
+                                      f"columns, or a mapping component -> column (columns present: {list(df.columns)[:20]})")
+    if isinstance(columns, str):
+        if columns not in df.columns:
+            raise MissingColumnsError(f"address column {columns!r} not in the input (columns: {list(df.columns)[:20]})")
+        return df[columns], None, df.index
+    if isinstance(columns, Mapping):
+        bad = [k for k in columns if k not in _PARSE_FIELDS]
+        if bad:
+            raise InputError(f"unknown component(s) {bad}; use {list(_PARSE_FIELDS)}")
+        miss = [v for v in columns.values() if v not in df.columns]
+        if miss:
+            raise MissingColumnsError(f"address column(s) {miss} not in the input")
+        comp = pd.DataFrame({k: df[v].astype("str").fillna("") for k, v in columns.items()}, index=df.index)
+        return None, comp, df.index
+    cols = list(columns)
+    miss = [c for c in cols if c not in df.columns]
+    if miss:
+        raise MissingColumnsError(f"address column(s) {miss} not in the input (columns: {list(df.columns)[:20]})")
+    parts = [df[c].astype("str").fillna("").str.strip() for c in cols]
+    s = parts[0]
+    for p in parts[1:]:
+        s = s + ", " + p
+    s = s.str.replace(r"(?:,\s*)+", ", ", regex=True).str.strip(", ")
+    allna = df[cols].isna().all(axis=1)
+    s = s.astype(object).where(~allna, None)
+    return s, None, df.index
+
+
+def _parse(texts: pd.Series | None, comp: pd.DataFrame | None, backend: str) -> pd.DataFrame:
+    from .address import parse_many
+
+    if comp is not None:
+        p = comp.copy()
+        for f in _PARSE_FIELDS:
+            if f not in p:
+                p[f] = ""
+        if "postcode" in p:
+            from .address import postcode as pcmod
+
+            p["postcode"] = pcmod.extract_many(p["postcode"])["postcode"].fillna("")
+        empty = (p[list(_PARSE_FIELDS)].astype("str").apply(lambda c: c.str.strip() == "")).all(axis=1)
+        p["parse_status"] = np.where(empty, "empty", "ok")
+        p["placeholder"] = None
+        p["location_qualifier"] = None
+        return p
+    return parse_many(texts, backend=backend)
+
+
+# ---------------------------------------------------------------------------------------- areas
+def _joined(df: pd.DataFrame, cols: list[str]) -> pd.Series:
+    out = df[cols[0]].astype("str")
+    for c in cols[1:]:
+        out = out + "|" + df[c].astype("str")
+    return out
+
+
+def _area_tables(gaz: Any, boundaries: Any) -> dict[str, Any]:
+    """Per gazetteer row: ward/LSOA code (int category codes) and, for aggregate rows, the share of
+    their members in that area; cached on the gazetteer per boundaries object."""
+    key = ("tables", id(boundaries))
+    cache = gaz._areas_cache
+    if key in cache:
+        return cache[key]
+    codes = gaz.area_codes(boundaries)
+    t = gaz.table
+    out: dict[str, Any] = {}
+    for kind, arr in codes.items():
+        cats, inv = np.unique(np.where(pd.isna(arr), "", arr).astype(str), return_inverse=True)
+        share = np.ones(len(t), dtype=np.float32)
+        lv = gaz.level
+        # street rows: share of their snap points / premises in the street point's area
+        grp = {"street": ["k_street", "k_pc_district"], "postcode_sector": ["k_pc_sector"],
+               "postcode_district": ["k_pc_district"], "postcode_area": ["k_pc_area"]}
+        for level, cols in grp.items():
+            members_level = "street_point" if level == "street" else "postcode_unit"
+            mem = t[(lv == members_level) | ((lv == "premises") if level == "street" else False)]
+            if not len(mem):
+                continue
+            mk = _joined(mem, cols)
+            cnt = pd.DataFrame({"k": mk.to_numpy(), "a": inv[mem.index.to_numpy()]}).value_counts()
+            tot = cnt.groupby(level=0).sum()
+            rows = t[lv == level]
+            rk = _joined(rows, cols)
+            idx = pd.MultiIndex.from_arrays([rk.to_numpy(), inv[rows.index.to_numpy()]])
+            num = cnt.reindex(idx).to_numpy(dtype=float)
+            den = tot.reindex(rk.to_numpy()).to_numpy(dtype=float)
+            sh = np.where(np.isfinite(num) & (den > 0), num / np.where(den > 0, den, 1), np.nan)
+            share[rows.index.to_numpy()] = np.where(np.isfinite(sh), sh, 0.5)
+        share[lv == "postcode_unit"] = UNIT_AREA_CONFIDENCE
+        out[kind] = (cats, inv.astype(np.int32), share)
+    cache[key] = out
+    return out
+
+
+def _candidate_area(qi: np.ndarray, gi: np.ndarray, s: np.ndarray, best: np.ndarray, inv: np.ndarray, nq: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Modal area category and its probability from the candidate scores (2**(score - best),
+    normalised over candidates within :data:`AREA_WINDOW` of the best)."""
+    use = s >= best[qi] - AREA_WINDOW
+    qi, gi, s = qi[use], gi[use], s[use]
+    w = np.exp2((s - best[qi]).astype(np.float64))
+    tot = np.bincount(qi, weights=w, minlength=nq)
+    a = inv[gi]
+    df = pd.DataFrame({"q": qi, "a": a, "w": w}).groupby(["q", "a"], sort=False)["w"].sum().reset_index()
+    df = df.sort_values(["q", "w"], ascending=[True, False]).drop_duplicates("q")
+    cat = np.full(nq, -1, dtype=np.int64)
+    prob = np.full(nq, np.nan)
+    cat[df["q"].to_numpy()] = df["a"].to_numpy()
+    prob[df["q"].to_numpy()] = df["w"].to_numpy() / tot[df["q"].to_numpy()]
+    return cat, prob
+
+
+# ---------------------------------------------------------------------------------------- core
+def _match(parsed: pd.DataFrame, gaz: Any, threshold: float, margin: float, boundaries: Any = None,
+           keep_pairs: bool = False) -> tuple[pd.DataFrame, dict[str, Any] | None]:
+    n = len(parsed)
+    status = parsed["parse_status"].astype("str").to_numpy(dtype=object) if n else np.zeros(0, object)
+    qc = canonical_components(parsed).reset_index(drop=True)
+    ok = np.isin(status, ["ok", "truncated"])
+    q = {c: (qc[c].to_numpy() if c in ("hn_num", "hn_end") else qc[c].to_numpy(dtype=object)) for c in qc.columns}
+
+    # ---- candidate retrieval
+    sel = np.flatnonzero(ok)
+    pos, keys = block_keys(qc.iloc[sel], gazetteer_side=False)
+    qi, gi = gaz.index.lookup(sel[pos], keys)
+    # ---- comparison
+    qv = {c: v[qi] for c, v in q.items()}
+    gv = {c: gaz.k[c][gi] for c in q}
+    codes = _scoring.compare(qv, gv)
+    s = _scoring.score(codes)
+    npair = len(qi)
+    best = np.full(n, -np.inf, dtype=np.float64)
+    bpair = np.full(n, -1, dtype=np.int64)
+    runner = np.full(n, -np.inf, dtype=np.float64)
+    ncand = np.bincount(qi, minlength=n) if npair else np.zeros(n, np.int64)
+    if npair:
+        order = np.lexsort((gi, -s, qi))  # best first per query; ties broken by entry id (stable, reported)
+        first = order[np.r_[True, qi[order][1:] != qi[order][:-1]]]
+        best[qi[first]] = s[first]
+        bpair[qi[first]] = first
+        bp = bpair[qi]
+        same = (gv["hn_num"] == gv["hn_num"][bp]) & (gv["hn_suf"] == gv["hn_suf"][bp]) & (gv["flat"] == gv["flat"][bp]) & \
+               (np.hypot(gaz.x[gi] - gaz.x[gi[bp]], gaz.y[gi] - gaz.y[gi[bp]]) <= SAME_PREMISES_M)
+        other = ~same
+        if other.any():
+            np.maximum.at(runner, qi[other], s[other].astype(np.float64))
+    has = bpair >= 0
+    with np.errstate(invalid="ignore"):
+        lead = best - runner
+    accept = has & (best >= threshold) & (lead >= margin)
+    ambiguous = has & (best >= threshold) & (lead < margin)
+    bgi = np.where(has, gi[np.maximum(bpair, 0)] if npair else -1, -1)
+
+    # ---- ladder
+    level = np.full(n, "none", dtype=object)
+    row = np.full(n, -1, dtype=np.int64)
+    level[accept] = "premises"
+    row[accept] = bgi[accept]
+    rest = ~accept & ok
+    lut = gaz._lut
+
+    def look(name: str, keys_: np.ndarray) -> np.ndarray:
+        r = lut[name].reindex(keys_).to_numpy()
+        return np.where(pd.isna(r), -1, r).astype(np.int64)
+
+    st_key = qc["street"].to_numpy(dtype=object)
+    has_st = (st_key != "") & rest
+    street_row = np.full(n, -1, np.int64)
+    if has_st.any():
+        k1 = (qc["street"] + "|" + qc["pc_district"]).to_numpy(dtype=object)
+        r1 = look("street", k1[has_st])
+        r2 = look("street_unique", st_key[has_st])
+        street_row[has_st] = np.where(r1 >= 0, r1, np.where(qc["pc_district"].to_numpy(dtype=object)[has_st] == "", r2, -1))
+    unit_row = np.full(n, -1, np.int64)
+    hu = rest & (qc["pc_unit"].to_numpy(dtype=object) != "")
+    if hu.any():
+        unit_row[hu] = look("postcode_unit", qc["pc_unit"].to_numpy(dtype=object)[hu])
+    rad = gaz.table["radius"].to_numpy(np.float64)
+    srad = np.where(street_row >= 0, rad[np.maximum(street_row, 0)], np.inf)
+    urad = np.where(unit_row >= 0, rad[np.maximum(unit_row, 0)], np.inf)
+    use_st = (street_row >= 0) & (srad <= urad)
+    use_u = (unit_row >= 0) & ~use_st
+    level[use_st] = "street"
+    row[use_st] = street_row[use_st]
+    level[use_u] = "postcode_unit"
+    row[use_u] = unit_row[use_u]
+    for lvl, col in (("postcode_sector", "pc_sector"), ("postcode_district", "pc_district"), ("postcode_area", "pc_area")):
+        todo = rest & (row < 0) & (qc[col].to_numpy(dtype=object) != "")
+        if todo.any():
+            r = look(lvl, qc[col].to_numpy(dtype=object)[todo])
+            idx = np.flatnonzero(todo)
+            level[idx[r >= 0]] = _LEVEL_OUT.get(lvl, lvl)
+            row[idx[r >= 0]] = r[r >= 0]
+
+    # ---- reasons
+    reason = np.full(n, None, dtype=object)
+    ph = parsed["placeholder"].to_numpy(dtype=object) if "placeholder" in parsed else np.full(n, None, object)
+    reason[status == "placeholder"] = np.array(["placeholder:" + str(p) for p in ph[status == "placeholder"]], dtype=object) \
+        if (status == "placeholder").any() else reason[status == "placeholder"]
+    reason[status == "empty"] = "empty"
+    reason[status == "invalid_input"] = "invalid_input"
+    fell = ok & ~accept
+    reason[fell & ambiguous] = "ambiguous"
+    reason[fell & ~has] = "no_candidates"
+    reason[fell & has & ~ambiguous] = "below_threshold"
+    reason[fell & has & ~ambiguous & (best >= threshold)] = "ambiguous"
+    nothing = ok & (row < 0)
+    reason[nothing & ~has & (qc["street"].to_numpy(dtype=object) == "") & (qc["pc_district"].to_numpy(dtype=object) == "")
+           & (qc["bname"].to_numpy(dtype=object) == "")] = "no_address_components"
+
+    # ---- output
+    found = row >= 0
+    rr = np.maximum(row, 0)
+    x = np.where(found, gaz.x[rr], np.nan)
+    y = np.where(found, gaz.y[rr], np.nan)
+    out = pd.DataFrame(index=parsed.index)
+    out["match_level"] = level
+    out["x"] = x
+    out["y"] = y
+    lon, lat = bng_to_lonlat(np.where(found, x, 0.0), np.where(found, y, 0.0))
+    out["lon"] = np.where(found, lon, np.nan)
+    out["lat"] = np.where(found, lat, np.nan)
+    out["uncertainty_m"] = np.where(found, rad[rr], np.nan)
+    out["score"] = np.where(has, best, np.nan)
+    out["runner_up_score"] = np.where(has & np.isfinite(runner), runner, np.nan)
+    out["margin"] = np.where(has & np.isfinite(runner), lead, np.where(has, np.inf, np.nan))
+    out["ambiguous"] = ambiguous & ~accept
+    faults = np.full(n, None, dtype=object)
+    if has.any():
+        faults[has] = _scoring.fault_strings(codes, bpair[has])
+    out["faults"] = faults
+    out["n_candidates"] = ncand.astype(np.int32)
+    out["gazetteer_id"] = np.where(found, gaz.table["id"].to_numpy()[rr], -1)
+    canon = gaz.table["canonical"].to_numpy(dtype=object)
+    out["matched_address"] = np.where(found, canon[rr], None)
+    out["reason"] = reason
+
+    if boundaries is not None:
+        tabs = _area_tables(gaz, boundaries)
+        for kind, colname in (("ward", "ward"), ("lsoa", "lsoa")):
+            if kind not in tabs:
+                continue
+            cats, inv, share = tabs[kind]
+            code = np.where(found, inv[rr], -1)
+            conf = np.where(found, share[rr].astype(np.float64), np.nan)
+            conf[level == "premises"] = np.nan
+            plaus = has & (best >= threshold)
+            if npair and plaus.any():
+                cat, prob = _candidate_area(qi, gi, s, best, inv, n)
+                # premises and near-ties: the distribution over plausible candidates
+                code = np.where(plaus, cat, code)
+                conf = np.where(plaus, prob, conf)
+            label = np.where(code >= 0, cats[np.maximum(code, 0)], "")
+            label = np.where(label == "", None, label).astype(object)
+            out[f"{colname}_code"] = label
+            out[f"{colname}_confidence"] = np.where(label == None, np.nan, conf)  # noqa: E711
+    extra = None
+    if keep_pairs:
+        extra = {"qi": qi, "gi": gi, "score": s, "codes": codes}
+    return out, extra
+
+
+# ---------------------------------------------------------------------------------------- workers
+_WORKER: dict[str, Any] = {}
+
+
+def _work(args: tuple[Any, Any, str, float, float, bool]) -> pd.DataFrame:
+    texts, comp, backend, threshold, margin, use_b = args
+    gaz = _WORKER["gaz"]
+    parsed = _parse(texts, comp, backend)
+    return _match(parsed, gaz, threshold, margin, _WORKER["boundaries"] if use_b else None)[0]
+
+
+def geocode(
+    df: pd.DataFrame | pd.Series | Sequence[Any],
+    gazetteer: Any,
+    columns: str | Sequence[str] | Mapping[str, str] | None = None,
+    boundaries: Any = None,
+    backend: str = "rules",
+    threshold: float = DEFAULT_THRESHOLD,
+    margin: float = DEFAULT_MARGIN,
+    n_jobs: int = 1,
+    chunk_size: int = 50_000,
+    progress: bool = False,
+) -> "Any":
+    """Geocode every row of ``df`` against ``gazetteer``.
+
+    ``columns``: the free-text address column (str), several columns joined in order (list), or a
+    mapping component -> column (``{"house_number": "num", "street": "road", "postcode": "pc"}``,
+    used without parsing). ``boundaries``: a :class:`geocrime.areas.Boundaries` (or mapping
+    ``{"ward": gdf, "lsoa": gdf}``) to add ``ward_code``/``ward_confidence``/``lsoa_code``/
+    ``lsoa_confidence``. ``backend``: address parser (``rules``, ``libpostal``, ``auto``).
+    ``n_jobs``: worker processes (fork; 1 = in process; -1 = all cores).
+
+    Returns a GeoDataFrame (EPSG:27700, point geometry, empty where ``match_level`` is ``none``):
+    the input columns (a Series/list input becomes column ``address``) followed by
+    :data:`OUTPUT_COLUMNS`. Rows in = rows out, same index, same order; nothing raises for a bad row.
+    """
+    import geopandas as gpd
+
+    from .gazetteer import Gazetteer
+
+    if not isinstance(gazetteer, Gazetteer):
+        raise GazetteerError(f"gazetteer must be a geocrime Gazetteer (got {type(gazetteer).__name__}); "
+                             "load one with Gazetteer.load(path)")
+    if backend not in ("rules", "libpostal", "auto"):
+        raise InputError(f"backend must be 'rules', 'libpostal' or 'auto', not {backend!r}")
+    texts, comp, index = _texts(df, columns)
+    n = len(index)
+    base = df.copy() if isinstance(df, pd.DataFrame) else pd.DataFrame({"address": pd.Series(texts).to_numpy(dtype=object)}, index=index)
+    if boundaries is not None:
+        _area_tables(gazetteer, boundaries)  # before any fork
+    if n_jobs == -1:
+        n_jobs = os.cpu_count() or 1
+    bounds = list(range(0, n, chunk_size)) or [0]
+    chunks = []
+    for b in bounds:
+        t = texts.iloc[b:b + chunk_size] if texts is not None else None
+        c = comp.iloc[b:b + chunk_size] if comp is not None else None
+        chunks.append((t, c, backend, float(threshold), float(margin), boundaries is not None))
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=n, unit="rec", desc="geocode", file=__import__("sys").stderr)
+    _WORKER["gaz"], _WORKER["boundaries"] = gazetteer, boundaries
+    results: list[pd.DataFrame] = []
+    try:
+        if n_jobs > 1 and len(chunks) > 1:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            if backend in ("libpostal", "auto"):
+                from .address import backend_available
+                from .address import libpostal as _lp
+
+                if backend == "libpostal" or backend_available():
+                    _lp.load()  # once, before the fork: workers share the model
+            with ProcessPoolExecutor(max_workers=n_jobs, mp_context=mp.get_context("fork")) as ex:
+                for r in ex.map(_work, chunks):
+                    results.append(r)
+                    if bar is not None:
+                        bar.update(len(r))
+        else:
+            for ch in chunks:
+                r = _work(ch)
+                results.append(r)
+                if bar is not None:
+                    bar.update(len(r))
+    finally:
+        if bar is not None:
+            bar.close()
+    res = pd.concat(results) if results else pd.DataFrame(columns=list(OUTPUT_COLUMNS))
+    res.index = index
+    for c in OUTPUT_COLUMNS:
+        if c not in res:
+            res[c] = None
+    base = base.drop(columns=[c for c in OUTPUT_COLUMNS if c in base.columns] + (["geometry"] if "geometry" in base.columns else []))
+    out = pd.concat([base, res[list(OUTPUT_COLUMNS)]], axis=1)
+    geom = gpd.points_from_xy(out["x"].to_numpy(float), out["y"].to_numpy(float), crs=BNG)
+    geom[~np.isfinite(out["x"].to_numpy(float))] = None
+    return gpd.GeoDataFrame(out, geometry=geom, crs=BNG)
+
+
+def geocode_one(text: Any, gazetteer: Any, boundaries: Any = None, backend: str = "rules",
+                threshold: float = DEFAULT_THRESHOLD, margin: float = DEFAULT_MARGIN, top: int = 5) -> dict[str, Any]:
+    """Geocode one address string, for interactive use: a dict of :data:`OUTPUT_COLUMNS` plus
+    ``parsed`` (the address components) and ``candidates`` (the ``top`` best entries with their
+    score, faults and per-family weights — the explanation of the decision)."""
+    from .gazetteer import Gazetteer
+
+    if not isinstance(gazetteer, Gazetteer):
+        raise GazetteerError("gazetteer must be a geocrime Gazetteer; load one with Gazetteer.load(path)")
+    if text is not None and not isinstance(text, (str, bytes)):
+        text = None if isinstance(text, float) and np.isnan(text) else text
+    parsed = _parse(pd.Series([text], dtype=object), None, backend)
+    out, extra = _match(parsed, gazetteer, threshold, margin, boundaries, keep_pairs=True)
+    res = {k: (None if (isinstance(v, float) and np.isnan(v)) else (v.item() if hasattr(v, "item") else v))
+           for k, v in out.iloc[0].items()}
+    res["parsed"] = {k: (None if pd.isna(v) else v) for k, v in parsed.iloc[0].items()}
+    cands = []
+    if extra is not None and len(extra["qi"]):
+        order = np.argsort(-extra["score"], kind="stable")[:top]
+        faults = _scoring.fault_strings(extra["codes"], order)
+        t = gazetteer.table
+        for j, p in enumerate(order):
+            g = int(extra["gi"][p])
+            cands.append({
+                "gazetteer_id": int(t["id"].iat[g]), "address": t["canonical"].iat[g], "score": float(extra["score"][p]),
+                "faults": faults[j], "x": float(gazetteer.x[g]), "y": float(gazetteer.y[g]),
+                "weights": {fam: float(_scoring.WEIGHTS[fam][c[p]]) for fam, c in extra["codes"].items()},
+                "levels": {fam: _scoring.LEVELS[fam][c[p]] for fam, c in extra["codes"].items()},
+            })
+    res["candidates"] = cands
+    return res
+
+
+def reverse(points: Any, gazetteer: Any, max_distance: float | None = None) -> "Any":
+    """Nearest premises and nearest street to each point.
+
+    ``points``: a GeoDataFrame, or a DataFrame with lon/lat or easting/northing columns (see
+    :func:`geocrime._geo.as_points`). Adds ``address``, ``address_id``, ``address_distance_m``,
+    ``street``, ``street_distance_m`` (metres, EPSG:27700) and ``reverse_status`` (``ok``,
+    ``too_far`` when beyond ``max_distance`` metres, or the point's location status); every row is kept.
+    """
+    from ._geo import as_points
+
+    gdf, pstatus = as_points(points)
+    x = gdf.geometry.x.to_numpy(float) if len(gdf) else np.zeros(0)
+    y = gdf.geometry.y.to_numpy(float) if len(gdf) else np.zeros(0)
+    okp = np.isfinite(x) & np.isfinite(y) & (pstatus.astype("str").to_numpy() == "ok")
+    n = len(gdf)
+    out = gdf.copy()
+    addr = np.full(n, None, dtype=object)
+    aid = np.full(n, -1, dtype=np.int64)
+    ad = np.full(n, np.nan)
+    street = np.full(n, None, dtype=object)
+    sd = np.full(n, np.nan)
+    t = gazetteer.table
+    if okp.any():
+        r, d = gazetteer.nearest(x[okp], y[okp], ("premises",))
+        addr[okp] = t["canonical"].to_numpy(dtype=object)[r]
+        aid[okp] = t["id"].to_numpy()[r]
+        ad[okp] = d
+        lv = [lv for lv in ("street_point", "street") if (gazetteer.level == lv).any()]
+        if lv:
+            r2, d2 = gazetteer.nearest(x[okp], y[okp], tuple(lv))
+            street[okp] = t["street"].to_numpy(dtype=object)[r2]
+            sd[okp] = d2
+    status = np.where(okp, "ok", pstatus.astype("str").to_numpy())
+    if max_distance is not None:
+        far = okp & (ad > max_distance)
+        status = np.where(far, "too_far", status)
+        addr[far] = None
+        aid[far] = -1
+    out["address"] = addr
+    out["address_id"] = aid
+    out["address_distance_m"] = ad
+    out["street"] = street
+    out["street_distance_m"] = sd
+    out["reverse_status"] = status
+    return out
