@@ -40,6 +40,11 @@ class GatedData:
         The gate's settings (k, threshold, ...), recorded in every output.
     report:
         The disclosure report (a JSON-serialisable dict).
+    totals:
+        Published totals, suppressed consistently with ``area_counts``: DataFrame ``layer,
+        area_code, month, crime_type, count, suppressed`` where ``layer == "all"`` /
+        ``area_code == "*"`` is the London total and ``crime_type == "*"`` all categories.
+        Nothing is ever summed over months (each month is its own release).
     """
 
     points: pd.DataFrame
@@ -47,6 +52,7 @@ class GatedData:
     area_geometries: dict[str, Any]
     params: dict[str, Any]
     report: dict[str, Any] = field(default_factory=dict)
+    totals: pd.DataFrame = field(default_factory=pd.DataFrame)
     _token: object = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
