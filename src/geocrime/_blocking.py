@@ -139,12 +139,18 @@ def _hash(strings: pd.Series) -> np.ndarray:
 
 
 def _tokens(text: pd.Series, min_len: int = 3) -> pd.DataFrame:
-    """(row position, token) for distinctive tokens of a text column."""
-    t = text.str.split(" ").explode()
-    pos = np.repeat(np.arange(len(text)), text.str.split(" ").str.len().fillna(0).astype(int).clip(lower=1))
+    """(row position, token) for distinctive tokens of a text column; a text made only of
+    street-type words ("The Broadway", "Green Lane") uses those words (except "the"/"of"/"and")."""
+    sp = text.str.split(" ")
+    t = sp.explode()
+    pos = np.repeat(np.arange(len(text)), sp.str.len().fillna(0).astype(int).clip(lower=1).to_numpy())
     df = pd.DataFrame({"pos": pos[: len(t)], "tok": t.fillna("").to_numpy(dtype=object)})
-    df = df[(df["tok"].str.len() >= min_len) & ~df["tok"].isin(STREET_WORDS) & ~df["tok"].str.isdigit()]
-    return df
+    df = df[(df["tok"].str.len() >= min_len) & ~df["tok"].str.isdigit()]
+    generic = df["tok"].isin(STREET_WORDS).to_numpy()
+    has_distinct = np.zeros(len(text) + 1, dtype=bool)
+    has_distinct[df["pos"].to_numpy()[~generic]] = True
+    keep = ~generic | (~has_distinct[df["pos"].to_numpy()] & ~df["tok"].isin(["the", "of", "and"]).to_numpy())
+    return df[keep]
 
 
 def _anchors(c: pd.DataFrame, gazetteer_side: bool) -> pd.DataFrame:
@@ -189,9 +195,9 @@ def block_keys(c: pd.DataFrame, gazetteer_side: bool = False) -> tuple[np.ndarra
         locs.append(pd.DataFrame({"pos": pos[ok], "loc": (kind + v[ok]).to_numpy(dtype=object)}))
     tk = _tokens(c["street"], min_len=3)
     locs.append(pd.DataFrame({"pos": tk["pos"].to_numpy(), "loc": ("T" + tk["tok"]).to_numpy(dtype=object)}))
-    long = tk[tk["tok"].str.len() >= 6]
-    locs.append(pd.DataFrame({"pos": long["pos"].to_numpy(), "loc": ("P" + long["tok"].str.slice(0, 4)).to_numpy(dtype=object)}))
-    locs.append(pd.DataFrame({"pos": long["pos"].to_numpy(), "loc": ("X" + long["tok"].str.slice(-4)).to_numpy(dtype=object)}))
+    long = tk[tk["tok"].str.len() >= 4]
+    locs.append(pd.DataFrame({"pos": long["pos"].to_numpy(), "loc": ("P" + long["tok"].str.slice(0, 3)).to_numpy(dtype=object)}))
+    locs.append(pd.DataFrame({"pos": long["pos"].to_numpy(), "loc": ("X" + long["tok"].str.slice(-3)).to_numpy(dtype=object)}))
     loc = pd.concat(locs, ignore_index=True)
     anc = _anchors(c, gazetteer_side)
     pairs = loc.merge(anc, on="pos", how="inner", sort=False)

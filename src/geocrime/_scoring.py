@@ -114,8 +114,16 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray]) -> dict[str, np.
     b_both = qb_has & gb_has
     b_eq = b_both & (qb == gb)
     bsim = _sim(qb, gb, b_both & ~b_eq, fuzz.token_set_ratio)
+    # a building name written after the street lands in locality/town: compare those with it
+    via = np.zeros(n, dtype=bool)
+    cand = ~qb_has & gb_has
+    if cand.any():
+        for pl in (q["place2"], q["place"]):
+            m = cand & (pl != "") & ~via
+            if m.any():
+                via |= m & (_sim(pl, gb, m, fuzz.token_set_ratio) >= 90)
     bname = _code([
-        (b_eq, 1),
+        (b_eq | via, 1),
         (b_both & (bsim >= 85), 2),
         (b_both, 3),
         (~qb_has & gb_has, 4),

@@ -188,6 +188,8 @@ def read_fhrs(paths: str | Path | Sequence[str | Path], backend: str = "rules") 
     lon = pd.to_numeric(f["Longitude"], errors="coerce").to_numpy(float)
     lat = pd.to_numeric(f["Latitude"], errors="coerce").to_numpy(float)
     text = fhrs_text(f)
+    # "Address details restricted until the business has been inspected": not an address
+    text = text.where(~text.str.contains(r"(?i)address details restricted|address withheld", regex=True), "")
     ok = np.isfinite(lon) & np.isfinite(lat) & (text.str.replace(",", "").str.strip() != "").to_numpy()
     f, text = f[ok].reset_index(drop=True), text[ok].reset_index(drop=True)
     x, y = lonlat_to_bng(lon[ok], lat[ok])
@@ -281,6 +283,18 @@ def _medoid_groups(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return rep.reset_index(drop=True)
 
 
+#: premises sharing these fields and a point (to the metre) are the same premises
+SAME_POINT_KEY = ["k_flat", "k_hn_num", "k_hn_suf", "k_hn_end", "k_street", "k_pc_unit", "_rx", "_ry"]
+
+
+def _merge_same_point(prem: pd.DataFrame) -> pd.DataFrame:
+    p = prem.assign(_rx=prem["x"].round(0), _ry=prem["y"].round(0), _bl=prem["k_bname"].str.len())
+    eligible = ((p["k_hn_num"] >= 0) | (p["k_flat"] != "")) & (p["k_street"] != "")
+    e = p[eligible].sort_values(["_bl"], kind="stable")
+    e = e.drop_duplicates(SAME_POINT_KEY, keep="first")
+    return pd.concat([e, p[~eligible]]).sort_index().drop(columns=["_rx", "_ry", "_bl"]).reset_index(drop=True)
+
+
 class Gazetteer:
     """One columnar table of addressable points plus a blocking index over its premises.
 
@@ -331,6 +345,10 @@ class Gazetteer:
             prem = prem[prem["priority"] == top]
             prem = _medoid_groups(prem, dkey)
             prem["radius"] = np.maximum(prem["radius"], PREMISES_RADIUS_M)
+            # entries at the same point with the same number/flat, street and postcode are one
+            # premises written with and without a building or business name: keep the one with
+            # the shortest building name
+            prem = _merge_same_point(prem)
         # street rows from snap points and premises, by street name and postcode district
         sp = t[t["level"] == "street_point"]
         sp_all = pd.concat([sp, prem.assign(level="street_point", source="premises")[sp.columns.intersection(prem.columns)]],

@@ -26,7 +26,7 @@ Output columns (added to every input row, same index and order; a GeoDataFrame i
 ``match_level``, ``x``/``y`` (EPSG:27700 metres), ``lon``/``lat`` (EPSG:4326), ``uncertainty_m``
 (radius of the point for its level, metres), ``score`` (best premises candidate's score, NaN when
 there is none), ``runner_up_score``, ``margin``, ``ambiguous``, ``faults`` (of the best candidate),
-``n_candidates``, ``gazetteer_id``, ``matched_address``, ``reason`` (why the level is not premises,
+``n_candidates``, ``candidate_id`` (best premises candidate, accepted or not), ``gazetteer_id``, ``matched_address``, ``reason`` (why the level is not premises,
 or why none), ``ward_code``/``ward_confidence``, ``lsoa_code``/``lsoa_confidence`` (when boundaries
 are given).
 """
@@ -58,7 +58,7 @@ UNIT_AREA_CONFIDENCE = 0.95
 
 OUTPUT_COLUMNS = (
     "match_level", "x", "y", "lon", "lat", "uncertainty_m", "score", "runner_up_score", "margin", "ambiguous",
-    "faults", "n_candidates", "gazetteer_id", "matched_address", "reason",
+    "faults", "n_candidates", "candidate_id", "gazetteer_id", "matched_address", "reason",
     "ward_code", "ward_confidence", "lsoa_code", "lsoa_confidence",
 )
 
@@ -133,6 +133,14 @@ def _parse(texts: pd.Series | None, comp: pd.DataFrame | None, backend: str) -> 
         p["placeholder"] = None
         p["location_qualifier"] = None
         return p
+    # police "at 12 High St": the parser has no rule for a leading "at" (reported to its owner)
+    if texts is not None and len(texts):
+        ts = texts.astype(object)
+        isstr = ts.map(lambda v: isinstance(v, str)) if ts.dtype == object else pd.Series(True, index=ts.index)
+        fixed = ts[isstr].astype("str").str.replace(r"(?i)^\s*at\s+(?=\S)", "", regex=True)
+        ts = ts.copy()
+        ts[isstr] = fixed
+        texts = ts
     return parse_many(texts, backend=backend)
 
 
@@ -320,6 +328,7 @@ def _match(parsed: pd.DataFrame, gaz: Any, threshold: float, margin: float, boun
         faults[has] = _scoring.fault_strings(codes, bpair[has])
     out["faults"] = faults
     out["n_candidates"] = ncand.astype(np.int32)
+    out["candidate_id"] = np.where(has, gaz.table["id"].to_numpy()[np.maximum(bgi, 0)], -1)
     out["gazetteer_id"] = np.where(found, gaz.table["id"].to_numpy()[rr], -1)
     canon = gaz.table["canonical"].to_numpy(dtype=object)
     out["matched_address"] = np.where(found, canon[rr], None)
