@@ -1,0 +1,133 @@
+/* geocrime public map page. Data comes from page-data.js (window.GEOCRIME_PAGE), written by
+ * geocrime.publish.write_public_page from gated data only. Every text value is put in the DOM with
+ * textContent, never innerHTML, so names typed by people can never become markup. */
+(function () {
+  "use strict";
+  var D = window.GEOCRIME_PAGE;
+  if (!D) { return; }
+  function el(tag, text, cls) {
+    var e = document.createElement(tag);
+    if (text !== undefined && text !== null) { e.textContent = String(text); }
+    if (cls) { e.className = cls; }
+    return e;
+  }
+  var status = document.getElementById("status");
+  var b = D.bounds; // [west, south, east, north]
+  var map = L.map("map", {
+    preferCanvas: true, zoomControl: true, attributionControl: false,
+    minZoom: D.minzoom, maxZoom: D.maxzoom + 2, maxBounds: L.latLngBounds([b[1] - 0.5, b[0] - 0.8], [b[3] + 0.5, b[2] + 0.8])
+  });
+  map.fitBounds([[b[1], b[0]], [b[3], b[2]]]);
+
+  // ---- selectors
+  var monthSel = document.getElementById("month");
+  var typeSel = document.getElementById("crime-type");
+  D.months.forEach(function (m) { var o = el("option", m); o.value = m; monthSel.appendChild(o); });
+  monthSel.value = D.months.length ? D.months[D.months.length - 1] : "";
+  D.crime_types.forEach(function (t) { var o = el("option", t); o.value = t; typeSel.appendChild(o); });
+  if (D.crime_types.length <= 1) { typeSel.parentNode.style.display = "none"; }
+
+  // ---- ward choropleth: values exactly as published (number, "s" = suppressed, missing = no data)
+  function cell(i) {
+    var key = monthSel.value + "|" + typeSel.value;
+    var arr = D.values[key];
+    return arr ? arr[i] : null;
+  }
+  function colour(v) {
+    if (v === "s") { return D.suppressed_colour; }
+    if (v === null || v === undefined) { return "#ffffff"; }
+    for (var k = D.breaks.length - 1; k >= 0; k--) { if (v >= D.breaks[k]) { return D.colours[k]; } }
+    return D.colours[0];
+  }
+  function label(v) {
+    if (v === "s") { return D.suppressed_label; }
+    if (v === null || v === undefined) { return "no data"; }
+    return String(v);
+  }
+  var areas = L.geoJSON(D.areas, {
+    style: function (f) {
+      return { color: "#555", weight: 0.6, fillOpacity: 0.7, fillColor: colour(cell(f.properties.i)) };
+    },
+    onEachFeature: function (f, layer) {
+      layer.bindTooltip(function () {
+        var d = el("div");
+        d.appendChild(el("strong", f.properties.name));
+        d.appendChild(el("div", f.properties.code, "code"));
+        d.appendChild(el("div", typeSel.value + ", " + monthSel.value + ": " + label(cell(f.properties.i))));
+        return d;
+      }, { sticky: true });
+    }
+  }).addTo(map);
+
+  // ---- incident tiles (vector tiles carry one count per month)
+  var tiles = null;
+  map.createPane("incidents"); map.getPane("incidents").style.zIndex = 450; // above the wards
+  map.getPane("incidents").style.pointerEvents = "none";
+  function pointStyle(props, z) {
+    var v = props[monthSel.value];
+    if (!v) { return []; }
+    // low zooms hold sums per grid cell: radius on a log scale, never wider than the cell
+    var r = z < D.tiles.point_zoom
+      ? Math.max(2, Math.min(D.tiles.cell_px / 2, 1.5 + 1.2 * Math.log2(1 + v)))
+      : Math.max(2.5, Math.min(10, 2 + 1.5 * Math.sqrt(v)));
+    return { radius: r, fill: true, fillColor: "#e31a1c", fillOpacity: 0.75, color: "#7f0000", weight: 1 };
+  }
+  if (D.tiles && D.tiles.format === "mvt" && L.vectorGrid) {
+    var styles = {}; styles[D.tiles.layer] = pointStyle;
+    tiles = L.vectorGrid.protobuf(D.tiles.url, {
+      vectorTileLayerStyles: styles, rendererFactory: L.canvas.tile, interactive: false, pane: "incidents",
+      minZoom: D.tiles.minzoom, maxNativeZoom: D.tiles.maxzoom, maxZoom: D.maxzoom + 2,
+      bounds: L.latLngBounds([D.tiles.bounds[1], D.tiles.bounds[0]], [D.tiles.bounds[3], D.tiles.bounds[2]])
+    }).addTo(map);
+  } else if (D.tiles && D.tiles.format === "png") {
+    tiles = L.tileLayer(D.tiles.url, { pane: "incidents", minZoom: D.tiles.minzoom, maxNativeZoom: D.tiles.maxzoom, maxZoom: D.maxzoom + 2 }).addTo(map);
+  }
+  var overlays = {}; overlays["Wards"] = areas; if (tiles) { overlays["Incidents (map points)"] = tiles; }
+  L.control.layers(null, overlays, { collapsed: false }).addTo(map);
+
+  // ---- legend and table of the highest wards (DOM only)
+  var legend = document.getElementById("legend");
+  function drawLegend() {
+    legend.textContent = "";
+    legend.appendChild(el("div", typeSel.value + " per ward, " + monthSel.value, "legend-title"));
+    for (var k = 0; k < D.breaks.length; k++) {
+      var row = el("div", null, "legend-row");
+      var sw = el("span", null, "swatch"); sw.style.background = D.colours[k]; row.appendChild(sw);
+      var hi = k + 1 < D.breaks.length ? (D.breaks[k + 1] - 1 > D.breaks[k] ? "\u2013" + (D.breaks[k + 1] - 1) : "") : "+";
+      row.appendChild(el("span", String(D.breaks[k]) + hi));
+      legend.appendChild(row);
+    }
+    var rs = el("div", null, "legend-row");
+    var s2 = el("span", null, "swatch"); s2.style.background = D.suppressed_colour; rs.appendChild(s2);
+    rs.appendChild(el("span", D.suppressed_label)); legend.appendChild(rs);
+    if (tiles) {
+      var rp = el("div", null, "legend-row");
+      var s3 = el("span", null, "swatch dot"); rp.appendChild(s3);
+      rp.appendChild(el("span", "incidents at anonymous map points (" + D.tiles.crime_types_label + ")"));
+      legend.appendChild(rp);
+    }
+  }
+  var top = document.getElementById("top-areas");
+  function drawTop() {
+    top.textContent = "";
+    var rows = [];
+    D.areas.features.forEach(function (f) {
+      var v = cell(f.properties.i);
+      if (typeof v === "number") { rows.push([v, f.properties.name]); }
+    });
+    rows.sort(function (a, b2) { return b2[0] - a[0]; });
+    rows.slice(0, 8).forEach(function (r) { top.appendChild(el("li", r[1] + ": " + r[0])); });
+  }
+  function refresh() {
+    areas.setStyle(function (f) {
+      return { color: "#555", weight: 0.6, fillOpacity: 0.7, fillColor: colour(cell(f.properties.i)) };
+    });
+    if (tiles && tiles.redraw) { tiles.redraw(); }
+    drawLegend(); drawTop();
+    status.textContent = "Showing " + typeSel.value + " for " + monthSel.value;
+    document.body.setAttribute("data-rendered", monthSel.value);
+  }
+  monthSel.addEventListener("change", refresh);
+  typeSel.addEventListener("change", refresh);
+  refresh();
+})();
