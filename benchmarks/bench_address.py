@@ -60,13 +60,14 @@ def naive_extract(texts: list[str]) -> list[str | None]:
     """The obvious per-row loop: last regex match per string, validated by postcode.normalise."""
     from geocrime.address import postcode
 
+    _validate = postcode._canonical.__wrapped__  # same validation, without the module's cache
     out = []
     for t in texts:
         found = None
         for m in _NAIVE_PC.finditer(t):
-            pc = postcode.normalise(m.group(1) + " " + m.group(2), partial=False)
-            if pc:
-                found = pc
+            pc = _validate(m.group(1) + " " + m.group(2))
+            if pc[0] and pc[1] in ("unit", "non_geographic"):
+                found = pc[0]
         out.append(found)
     return out
 

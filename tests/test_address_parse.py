@@ -202,3 +202,24 @@ def test_rules_bad_input_never_crashes(bad: str) -> None:
     assert a.parse_status in {"ok", "truncated", "empty", "placeholder"}
     if len(bad) > 10_000:
         assert a.parse_status == "truncated"
+
+
+def test_small_and_large_batches_agree(shared_data: Path) -> None:
+    """Small inputs run Python's re, large ones RE2 in pyarrow: same answers on real strings."""
+    from geocrime.address import _rx
+
+    fh = pd.read_csv(shared_data / "fhrs_london_dev" / "fhrs_london_16la_2020-11-15.csv", dtype=str,
+                     keep_default_na=False, nrows=1500)
+    joined = fh[["AddressLine1", "AddressLine2", "AddressLine3", "AddressLine4", "PostCode"]].apply(
+        lambda r: ", ".join(x for x in r if x), axis=1)
+    s = pd.concat([load_parse_set()["raw"], joined], ignore_index=True)
+    old = _rx.SMALL
+    try:
+        _rx.SMALL = 0
+        big = (A.parse_many(s, backend="rules"), A.normalise_many(s))
+        _rx.SMALL = 10**9
+        small = (A.parse_many(s, backend="rules"), A.normalise_many(s))
+    finally:
+        _rx.SMALL = old
+    pd.testing.assert_frame_equal(big[0], small[0])
+    pd.testing.assert_series_equal(big[1], small[1])

@@ -35,6 +35,9 @@ _COLS = ("sub_building", "building_name", "house_number", "street", "locality", 
 
 def _original(value: str, text: str) -> str:
     """``value`` (libpostal's lower-cased tokens) as spelled in ``text``, when it can be found."""
+    i = text.lower().find(value)
+    if i >= 0:
+        return text[i:i + len(value)]
     toks = re.findall(r"\w+", value)
     if not toks:
         return value

@@ -18,6 +18,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 _RE2_OK: dict[str, bool] = {}
+#: below this many rows Python's re (compiled once, cached) is faster than pyarrow, which compiles the
+#: RE2 program on every call; results are the same either way (tested)
+SMALL = 48
+_PY: dict[tuple[str, int], re.Pattern[str]] = {}
+
+
+def _py(pattern: str, flags: int) -> re.Pattern[str]:
+    """Python-re compiled form of a pattern written for RE2 (\\x{HHHH}, \\pL, \\pN translated)."""
+    key = (pattern, flags)
+    rx = _PY.get(key)
+    if rx is None:
+        p = re.sub(r"\\x\{([0-9a-fA-F]+)\}", lambda m: "\\u" + m.group(1).rjust(4, "0"), pattern)
+        p = p.replace(r"[^\pL\pN/\-,\s]", r"(?:[^\w/\-,\s]|_)")
+        rx = _PY[key] = re.compile(p, flags)
+    return rx
 
 
 def _arrow(s: pd.Series) -> pa.ChunkedArray | pa.Array:
@@ -60,7 +75,7 @@ def extract(s: pd.Series, pattern: str, ignore_case: bool = True, dotall: bool =
     """Named groups of ``pattern`` for each string (object columns, None where absent)."""
     names = list(re.compile(pattern).groupindex)
     full = _flags(pattern, ignore_case, dotall)
-    if len(s) and _re2_ok(full):
+    if len(s) > SMALL and _re2_ok(full):
         res = pc.extract_regex(_arrow(s), full)
         cols = {}
         for name in names:
@@ -69,11 +84,15 @@ def extract(s: pd.Series, pattern: str, ignore_case: bool = True, dotall: bool =
             arr[arr == ""] = None
             cols[name] = arr
         return pd.DataFrame(cols, index=s.index, dtype=object)
-    rx = re.compile(pattern, _py_flags(ignore_case, dotall))
-    m = s.astype(object).where(s.notna(), "").astype("str").str.extract(rx)
-    m = m.astype(object)
-    m = m.where(m.notna() & (m != ""), None)
-    return m[names] if names else m
+    rx = _py(pattern, _py_flags(ignore_case, dotall))
+    rows = []
+    for v in s.to_numpy(dtype=object):
+        mt = rx.search(v) if isinstance(v, str) else None
+        rows.append([(g or None) for g in mt.groups()] if mt else [None] * rx.groups)
+    cols = list(rx.groupindex)
+    order = [rx.groupindex[c] - 1 for c in cols]
+    data = {c: [r[i] for r in rows] for c, i in zip(cols, order)}
+    return pd.DataFrame(data, index=s.index, dtype=object)[names] if names else pd.DataFrame(index=s.index)
 
 
 def contains(s: pd.Series, pattern: str, ignore_case: bool = True, dotall: bool = True) -> pd.Series:
@@ -81,11 +100,12 @@ def contains(s: pd.Series, pattern: str, ignore_case: bool = True, dotall: bool 
     if len(s) == 0:
         return pd.Series([], index=s.index, dtype=bool)
     full = _flags(pattern, ignore_case, dotall)
-    if _re2_ok(full):
+    if len(s) > SMALL and _re2_ok(full):
         r = pc.match_substring_regex(_arrow(s), full)
         return pd.Series(np.asarray(r.to_numpy(zero_copy_only=False), dtype=bool), index=s.index)
-    rx = re.compile(pattern, _py_flags(ignore_case, dotall))
-    return s.astype("str").str.contains(rx).fillna(False).astype(bool)
+    rx = _py(pattern, _py_flags(ignore_case, dotall))
+    return pd.Series([bool(isinstance(v, str) and rx.search(v)) for v in s.to_numpy(dtype=object)],
+                     index=s.index, dtype=bool)
 
 
 def replace(s: pd.Series, pattern: str, repl: str, ignore_case: bool = True, dotall: bool = True,
@@ -94,11 +114,12 @@ def replace(s: pd.Series, pattern: str, repl: str, ignore_case: bool = True, dot
     if len(s) == 0:
         return s.astype("str")
     full = _flags(pattern, ignore_case, dotall)
-    if _re2_ok(full):
+    if len(s) > SMALL and _re2_ok(full):
         r = pc.replace_substring_regex(_arrow(s), full, repl, max_replacements=max_replacements)
         return _to_str_series(r, s.index)
-    rx = re.compile(pattern, _py_flags(ignore_case, dotall))
-    return s.astype("str").str.replace(rx, repl, n=max_replacements or -1, regex=True)
+    rx = _py(pattern, _py_flags(ignore_case, dotall))
+    vals = [rx.sub(repl, v, count=max_replacements or 0) if isinstance(v, str) else "" for v in s.to_numpy(dtype=object)]
+    return pd.Series(vals, index=s.index, dtype="str")
 
 
 def _to_str_series(r: pa.ChunkedArray | pa.Array, index: pd.Index) -> pd.Series:

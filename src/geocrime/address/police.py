@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -131,11 +132,11 @@ def split_qualifier(texts: pd.Series) -> pd.DataFrame:
     from . import _rx
 
     m = _rx.extract(texts, _Q_PATTERN)
-    qual = pd.Series([None] * len(texts), index=texts.index, dtype=object)
-    for c in [c for c in m.columns if c.startswith("q_")]:
-        hit = m[c].notna() & qual.isna()
-        if hit.any():
-            qual[hit] = c.split("_", 1)[1].rsplit("_", 1)[0]
+    qcols = [c for c in m.columns if c.startswith("q_")]
+    names = np.array([c.split("_", 1)[1].rsplit("_", 1)[0] for c in qcols] + [None], dtype=object)
+    hit = m[qcols].notna().to_numpy()
+    first = np.where(hit.any(axis=1), hit.argmax(axis=1), len(qcols))
+    qual = pd.Series(names[first], index=texts.index, dtype=object)
     rest = m["rest"].astype(object).where(m["rest"].notna(), "")
     has_q = qual.notna()
     if has_q.any():
@@ -209,10 +210,14 @@ def listed_keys(placeholders: Placeholders) -> dict[str, str | None]:
     """``{normalised "building|number street": postcode or None}`` of the configured addresses."""
     if not placeholders.addresses:
         return {}
+    return _listed_keys(tuple(placeholders.addresses))
+
+
+@lru_cache(maxsize=64)
+def _listed_keys(addresses: tuple[str, ...]) -> dict[str, str | None]:
     from . import rules
 
-    bare = Placeholders(placeholders.phrases, placeholders.contains, ())
-    p = rules.parse_series(pd.Series(list(placeholders.addresses), dtype="str"), bare)
+    p = rules.parse_series(pd.Series(list(addresses), dtype="str"), Placeholders())
     keys = _component_keys(p["building_name"], p["house_number"], p["street"])
     return {k: pcd for k, pcd in zip(keys, p["postcode"]) if k}
 
@@ -239,6 +244,15 @@ def listed_addresses(building: pd.Series, number: pd.Series, street: pd.Series, 
     if not keys:
         return out
     cand = street.notna()
+    if not cand.any():
+        return out
+    # screen: only streets that share a word with a listed street are compared in full
+    words = sorted({w for k in keys for w in k.split("|")[1].split(" ") if len(w) > 3 and not w.isdigit()})
+    if words:
+        from . import _rx
+
+        cand &= _rx.contains(street.astype(object).where(cand, "").astype("str"),
+                             r"\b(?:" + "|".join(map(re.escape, words)) + r")\b")
     if not cand.any():
         return out
     k = pd.Series(_component_keys(building[cand], number[cand], street[cand]), index=street.index[cand.to_numpy()])
