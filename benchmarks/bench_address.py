@@ -77,7 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--no-libpostal", action="store_true")
     ap.add_argument("--baseline-n", type=int, default=20_000, help="records for the slow per-row baselines")
+    ap.add_argument("--accuracy", action="store_true",
+                    help="only print per-component accuracy per backend on tests/data/address_parses.csv")
     args = ap.parse_args(argv)
+    if args.accuracy:
+        return accuracy_tables(not args.no_libpostal)
 
     import geocrime.address as A
     from geocrime.address import postcode
@@ -136,6 +140,38 @@ def main(argv: list[str] | None = None) -> int:
         t_exp = timeit(lambda: [expand_address(x) for x in sub[:3000]], repeat=1)
         report("normalise_many", len(s), t_norm, "postal expand_address loop", 3000, t_exp)
     print("cores used: 1 (single process, single thread)")
+    return 0
+
+
+def accuracy_tables(with_libpostal: bool) -> int:
+    """Per-component accuracy of each backend on the hand-checked parse set, overall and by source."""
+    import geocrime.address as A
+
+    path = Path(__file__).resolve().parents[1] / "tests" / "data" / "address_parses.csv"
+    t = pd.read_csv(path, dtype=str, keep_default_na=False)
+    t["raw"] = t["raw"].str.replace("\\n", "\n", regex=False)
+    comps = ["sub_building", "building_name", "house_number", "street", "locality", "town", "postcode",
+             "location_qualifier", "second_street", "placeholder"]
+
+    def key(v: object) -> str:
+        return "" if v is None or (isinstance(v, float) and np.isnan(v)) else re.sub(
+            r"[^a-z0-9]+", " ", str(v).lower()).strip()
+
+    groups = {"all": np.ones(len(t), bool), "fhrs+policeuk (reviewed)": ~(t["source"] == "constructed_real_street").to_numpy(),
+              "constructed (written blind)": (t["source"] == "constructed_real_street").to_numpy()}
+    for backend in ["rules"] + (["libpostal"] if with_libpostal else []):
+        p = A.parse_many(t["raw"], backend=backend)
+        print(f"backend={backend}  rows={len(t)}")
+        print(f"  {'component':<20}" + "".join(f"{g:>28}" for g in groups))
+        for c in comps + ["ALL COMPONENTS"]:
+            cells = []
+            for g, mask in groups.items():
+                if c == "ALL COMPONENTS":
+                    ok = np.array([all(key(p[f].iloc[i]) == key(t[f].iloc[i]) for f in comps) for i in range(len(t))])
+                else:
+                    ok = np.array([key(a) == key(b) for a, b in zip(p[c], t[c])])
+                cells.append(f"{ok[mask].mean():.3f} (n={mask.sum()})")
+            print(f"  {c:<20}" + "".join(f"{x:>28}" for x in cells))
     return 0
 
 

@@ -134,6 +134,8 @@ def test_address_dataclass() -> None:
         # a qualifier word that is part of a street name is not a qualifier
         ("Near Lane, Hillingdon", None, "Near Lane", None, None, None),
         ("near Tower Park Road", "near", "Tower Park Road", None, None, None),
+        ("at 12 High Street", None, "High Street", None, "12", None),
+        ("At Home Cafe, 3 Mill Lane", None, "Mill Lane", None, "3", "At Home Cafe"),
     ],
 )
 def test_police_grammar(text: str, q: str | None, street: str | None, second: str | None, number: str | None,

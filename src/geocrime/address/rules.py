@@ -194,6 +194,8 @@ def clean_series(texts: pd.Series) -> tuple[pd.Series, pd.Series]:
     s = _rx.replace(s, _WS.pattern, " ")
     s = _rx.replace(s, _COMMAS.pattern, ", ")
     s = s.str.strip(" ,.")
+    # police "at 12 High St", "at Flat 3 ...": a leading "at" adds nothing
+    s = _rx.replace(s, r"^at\s+([0-9]|(?:flat|unit|apartment|no\.?)\s)", r"\1")
     return s, truncated
 
 
