@@ -172,7 +172,9 @@ def parse_many(
     raw = s.astype(object).where(~(missing | invalid), None)
     out["raw"] = raw
     for f in FIELDS[1:]:
-        out[f] = res[f]
+        col = res[f].to_numpy(dtype=object, copy=True)
+        col[pd.isna(col)] = None
+        out[f] = pd.Series(col, index=s.index, dtype=object)
     out["backend"] = used
     out["parse_status"] = pd.Series(status, index=s.index, dtype=object)
     return out

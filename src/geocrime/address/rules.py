@@ -260,6 +260,14 @@ def parse_series(
     rest = _rx.replace(rest, _COUNTY_TAIL.pattern, "").str.strip(" ,")
     tm = _rx.extract(rest, _TOWN_TAIL.pattern)
     has_town = tm["town"].notna() & tm["pre"].notna() & (tm["pre"].fillna("").str.strip(" ,").str.len() > 0)
+    # a town joined by a space only counts when the text has no commas at all, and never after a
+    # word that makes it another place ("West Ealing", "South Croydon", "New Malden" is listed whole)
+    if has_town.any():
+        pre = tm["pre"].astype(object).where(tm["pre"].notna(), "").astype("str")
+        spaced = ~_rx.contains(pre, r",\s*$") & has_town
+        bad = spaced & (_rx.contains(rest, ",") | _rx.contains(
+            pre, r"(?:^|\s)(?:west|east|north|south|upper|lower|new|old|great|little|central|greater|st|saint)\s+$"))
+        has_town &= ~bad
     # a bare town with nothing before it ("London") is the town too
     only_town = tm["town"].notna() & (tm["pre"].isna() | (tm["pre"].fillna("").str.strip(" ,").str.len() == 0))
     hi = has_town.index[(has_town | only_town).to_numpy(dtype=bool)]
