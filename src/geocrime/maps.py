@@ -1,0 +1,564 @@
+"""Internal (analyst) maps with folium: points, clusters, heat, KDE, choropleths, Gi* classes, a
+month slider — one self-contained HTML file that works offline.
+
+    m = internal_map(incidents, areas=wards, values=counts_by_ward, kde=surface, hotspots=gi)
+    m.save("map.html")
+
+Input layers may be in EPSG:27700 or EPSG:4326 (any CRS GeoPandas can convert); everything is drawn
+in EPSG:4326. Safety and size rules:
+
+* every text value that reaches the page is escaped: point popups are built in the browser with
+  ``textContent`` from JSON whose ``<``, ``>`` and ``&`` are ``\\u``-escaped; polygon tooltips get
+  ``html.escape``-d values and field names (folium renders those with ``innerHTML``);
+* no network: Leaflet, markercluster and leaflet.heat are inlined from the vendored copies in
+  ``geocrime/publish/assets`` (see ``VENDORED.json``); no basemap tiles unless ``basemap=`` is given;
+* large inputs degrade: above ``max_points`` incidents the point layer shows a seeded random sample
+  and the heat layer uses all incidents binned to cells of ``heat_cell_m`` metres; a note on the
+  map says so. KDE surfaces are dissolved into one polygon per class.
+
+This module is for internal use: it shows exact locations and free text. Public outputs go through
+``geocrime.publish`` only.
+"""
+from __future__ import annotations
+
+import html
+import json
+from importlib import resources
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import CRSError, InputError
+
+__all__ = ["internal_map", "offline_html"]
+
+_HOT = {"hot": "#d7301f", "cold": "#2b8cbe", "HH": "#d7301f", "LL": "#2b8cbe", "HL": "#fdae61", "LH": "#abd9e9"}
+_KDE_COLOURS = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]
+
+
+def _safe_json(obj: Any) -> str:
+    s = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str)
+    return (s.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def _asset(name: str) -> str:
+    return (resources.files("geocrime.publish") / "assets" / name).read_text(encoding="utf-8")
+
+
+def _to_4326(gdf: Any, what: str) -> Any:
+    import geopandas as gpd
+
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise InputError(f"{what} must be a GeoDataFrame (got {type(gdf).__name__})")
+    if gdf.crs is None:
+        raise CRSError(f"{what} has no CRS; set it (EPSG:27700 for British National Grid metres, "
+                       "EPSG:4326 for lon/lat) with .set_crs(...)")
+    return gdf.to_crs(4326)
+
+
+def _esc(v: Any) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+        return ""
+    return html.escape(str(v), quote=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# folium elements with our own (escaped, offline) JavaScript
+# ---------------------------------------------------------------------------------------------
+
+def _elements() -> dict[str, type]:
+    """Build the folium element classes lazily (no folium import at module import time)."""
+    from branca.element import MacroElement
+    from folium.map import Layer
+    from jinja2 import Template
+
+    class IncidentPoints(Layer):
+        """Circle markers (clustered above a threshold) with popups built with textContent."""
+
+        _template = Template("""
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = (function () {
+  var D = {{ this.payload }};
+  var group = D.cluster ? L.markerClusterGroup({chunkedLoading: true, maxClusterRadius: 50})
+                        : L.featureGroup();
+  function popup(i) {
+    return function () {
+      var t = document.createElement("table");
+      for (var k = 0; k < D.fields.length; k++) {
+        var tr = document.createElement("tr");
+        var th = document.createElement("th"); th.textContent = D.fields[k];
+        var td = document.createElement("td"); td.textContent = D.values[i][k];
+        th.style.textAlign = "left"; th.style.paddingRight = "6px";
+        tr.appendChild(th); tr.appendChild(td); t.appendChild(tr);
+      }
+      return t;
+    };
+  }
+  var markers = [];
+  for (var i = 0; i < D.lat.length; i++) {
+    var mk = L.circleMarker([D.lat[i], D.lon[i]], {radius: 4, color: "#800026", weight: 1,
+                                                    fillColor: "#e31a1c", fillOpacity: 0.8});
+    mk.bindPopup(popup(i), {maxWidth: 360});
+    markers.push(mk);
+  }
+  group.geocrimeSetMonth = function (m) {
+    group.clearLayers();
+    var keep = [];
+    for (var i = 0; i < markers.length; i++) {
+      if (m === null || D.month[i] === m) { keep.push(markers[i]); }
+    }
+    if (group.addLayers) { group.addLayers(keep); } else { keep.forEach(function (x) { group.addLayer(x); }); }
+  };
+  group.geocrimeSetMonth(null);
+  return group;
+})();
+{% if this.show %}{{ this.get_name() }}.addTo({{ this._parent.get_name() }});{% endif %}
+{% endmacro %}
+""")
+
+        def __init__(self, payload: dict[str, Any], name: str, show: bool = True) -> None:
+            super().__init__(name=name, overlay=True, control=True, show=show)
+            self._name = "IncidentPoints"
+            self.payload = _safe_json(payload)
+
+    class Heat(Layer):
+        _template = Template("""
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = (function () {
+  var D = {{ this.payload }};
+  var layer = L.heatLayer([], {radius: D.radius, blur: D.blur, minOpacity: 0.3});
+  layer.geocrimeSetMonth = function (m) {
+    var pts = [], mx = 0;
+    for (var i = 0; i < D.lat.length; i++) {
+      if (m === null || D.month[i] === m) { pts.push([D.lat[i], D.lon[i], D.w[i]]); }
+    }
+    for (var j = 0; j < pts.length; j++) { if (pts[j][2] > mx) { mx = pts[j][2]; } }
+    layer.options.max = Math.max(1, mx * 0.6);
+    layer.setLatLngs(pts);
+  };
+  layer.geocrimeSetMonth(null);
+  return layer;
+})();
+{% if this.show %}{{ this.get_name() }}.addTo({{ this._parent.get_name() }});{% endif %}
+{% endmacro %}
+""")
+
+        def __init__(self, payload: dict[str, Any], name: str, show: bool = True) -> None:
+            super().__init__(name=name, overlay=True, control=True, show=show)
+            self._name = "Heat"
+            self.payload = _safe_json(payload)
+
+    class MonthSlider(MacroElement):
+        _template = Template("""
+{% macro script(this, kwargs) %}
+(function () {
+  var months = {{ this.months }};
+  var targets = [{% for t in this.targets %}{{ t }},{% endfor %}];
+  var ctl = L.control({position: "bottomleft"});
+  ctl.onAdd = function () {
+    var div = L.DomUtil.create("div", "geocrime-slider");
+    div.style.background = "white"; div.style.padding = "6px 8px"; div.style.borderRadius = "4px";
+    div.style.boxShadow = "0 1px 4px rgba(0,0,0,.4)"; div.style.font = "12px sans-serif";
+    var label = document.createElement("div"); label.textContent = "Month: all";
+    var input = document.createElement("input");
+    input.type = "range"; input.min = 0; input.max = months.length; input.value = 0; input.step = 1;
+    input.style.width = "220px";
+    input.addEventListener("input", function () {
+      var k = parseInt(input.value, 10);
+      var m = k === 0 ? null : months[k - 1];
+      label.textContent = "Month: " + (m === null ? "all" : m);
+      targets.forEach(function (t) { t.geocrimeSetMonth(m); });
+    });
+    div.appendChild(label); div.appendChild(input);
+    L.DomEvent.disableClickPropagation(div); L.DomEvent.disableScrollPropagation(div);
+    return div;
+  };
+  ctl.addTo({{ this._parent.get_name() }});
+})();
+{% endmacro %}
+""")
+
+        def __init__(self, months: list[str], targets: list[str]) -> None:
+            super().__init__()
+            self._name = "MonthSlider"
+            self.months = _safe_json(months)
+            self.targets = targets
+
+    class Note(MacroElement):
+        """A legend or note box: title + rows of (colour, label), all via textContent."""
+
+        _template = Template("""
+{% macro script(this, kwargs) %}
+(function () {
+  var D = {{ this.payload }};
+  var ctl = L.control({position: D.position});
+  ctl.onAdd = function () {
+    var div = L.DomUtil.create("div", "geocrime-box");
+    div.style.background = "rgba(255,255,255,.92)"; div.style.padding = "6px 8px";
+    div.style.borderRadius = "4px"; div.style.font = "12px sans-serif"; div.style.maxWidth = "320px";
+    div.style.boxShadow = "0 1px 4px rgba(0,0,0,.4)";
+    if (D.title) { var h = document.createElement("div"); h.style.fontWeight = "bold"; h.textContent = D.title; div.appendChild(h); }
+    (D.rows || []).forEach(function (r) {
+      var row = document.createElement("div");
+      var sw = document.createElement("span");
+      sw.style.display = "inline-block"; sw.style.width = "14px"; sw.style.height = "10px";
+      sw.style.marginRight = "5px"; sw.style.background = r[0]; sw.style.border = "1px solid #777";
+      row.appendChild(sw); row.appendChild(document.createTextNode(r[1])); div.appendChild(row);
+    });
+    if (D.text) { var p = document.createElement("div"); p.textContent = D.text; div.appendChild(p); }
+    return div;
+  };
+  ctl.addTo({{ this._parent.get_name() }});
+})();
+{% endmacro %}
+""")
+
+        def __init__(self, title: str | None = None, rows: list[tuple[str, str]] | None = None,
+                     text: str | None = None, position: str = "bottomright") -> None:
+            super().__init__()
+            self._name = "Note"
+            self.payload = _safe_json({"title": title, "rows": rows or [], "text": text, "position": position})
+
+    return {"IncidentPoints": IncidentPoints, "Heat": Heat, "MonthSlider": MonthSlider, "Note": Note}
+
+
+# ---------------------------------------------------------------------------------------------
+# layer preparation (vectorised)
+# ---------------------------------------------------------------------------------------------
+
+def _months(df: pd.DataFrame, month_col: str | None) -> pd.Series | None:
+    col = month_col
+    if col is None:
+        for c in ("month", "Month", "date", "Date"):
+            if c in df.columns:
+                col = c
+                break
+    if col is None:
+        return None
+    if col not in df.columns:
+        raise InputError(f"month column {col!r} not in incidents (columns: {list(df.columns)[:12]})")
+    s = df[col]
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return s.dt.strftime("%Y-%m").astype("string")
+    s = s.astype("string").str.strip().str.slice(0, 7)
+    return s.where(s.str.fullmatch(r"\d{4}-\d{2}"), pd.NA)
+
+
+def _popup_fields(df: pd.DataFrame, fields: Sequence[str] | None) -> list[str]:
+    if fields is not None:
+        missing = [f for f in fields if f not in df.columns]
+        if missing:
+            raise InputError(f"popup_fields not in incidents: {missing}")
+        return list(fields)
+    geom = df.geometry.name if hasattr(df, "geometry") else None
+    return [c for c in df.columns if c != geom][:10]
+
+
+def _incident_payloads(gdf: Any, month_col: str | None, popup_fields: Sequence[str] | None,
+                       max_points: int, cluster_threshold: int, heat_cell_m: float, seed: int,
+                       max_text: int) -> tuple[dict | None, dict | None, list[str], str | None, tuple | None]:
+    import shapely
+
+    n_in = len(gdf)
+    geoms = gdf.geometry.values
+    ok = ~(shapely.is_missing(np.asarray(geoms)) | shapely.is_empty(np.asarray(geoms)))
+    types = shapely.get_type_id(np.asarray(geoms))
+    if np.any(ok & (types != 0)):
+        raise InputError("incidents must be points (got other geometry types); use .representative_point()")
+    g = gdf[ok]
+    months = _months(g, month_col)
+    notes = []
+    if n_in - len(g):
+        notes.append(f"{n_in - len(g):,} of {n_in:,} incidents have no location and are not shown.")
+    if len(g) == 0:
+        return None, None, [], " ".join(notes) or None, None
+    # heat: all located incidents binned to heat_cell_m (EPSG:27700 metres) per month
+    bng = g.geometry.to_crs(27700)
+    cx = np.floor(bng.x.to_numpy() / heat_cell_m).astype("int64")
+    cy = np.floor(bng.y.to_numpy() / heat_cell_m).astype("int64")
+    mser = months if months is not None else pd.Series(pd.NA, index=g.index, dtype="string")
+    hb = pd.DataFrame({"cx": cx, "cy": cy, "m": mser.fillna("").to_numpy()})
+    hb = hb.groupby(["cx", "cy", "m"], sort=False).size().rename("w").reset_index()
+    from ._geo import bng_to_lonlat
+
+    hlon, hlat = bng_to_lonlat((hb["cx"].to_numpy() + 0.5) * heat_cell_m, (hb["cy"].to_numpy() + 0.5) * heat_cell_m)
+    month_list = sorted(x for x in mser.dropna().unique().tolist() if x)
+    heat = {"lat": np.round(hlat, 6).tolist(), "lon": np.round(hlon, 6).tolist(), "w": hb["w"].astype(int).tolist(),
+            "month": [m or None for m in hb["m"].tolist()], "radius": 12, "blur": 15}
+    # points: sample above max_points
+    if len(g) > max_points:
+        rng = np.random.default_rng(seed)
+        take = np.sort(rng.choice(len(g), size=max_points, replace=False))
+        notes.append(f"Large input: showing a random sample of {max_points:,} of {len(g):,} located incidents "
+                     f"(seed {seed}); the heat layer uses all of them, binned to {heat_cell_m:g} m cells.")
+    else:
+        take = np.arange(len(g))
+    s = g.iloc[take]
+    p4326 = s.geometry.to_crs(4326)
+    fields = _popup_fields(s, popup_fields)
+    vals = s[fields].astype("string").fillna("")
+    for c in fields:
+        vals[c] = vals[c].str.slice(0, max_text)
+    pts = {
+        "lat": np.round(p4326.y.to_numpy(), 6).tolist(), "lon": np.round(p4326.x.to_numpy(), 6).tolist(),
+        "month": (mser.iloc[take].fillna("").replace("", None).tolist() if months is not None else [None] * len(s)),
+        "fields": [str(f) for f in fields], "values": vals.to_numpy().tolist(),
+        "cluster": len(s) > cluster_threshold,
+    }
+    # view: the central 99% of incidents, so a few stray records far away do not zoom the map out
+    q = np.nanquantile(np.column_stack([hlat, hlon]), [0.005, 0.995], axis=0)
+    return pts, heat, month_list, " ".join(notes) or None, (q[0, 0], q[0, 1], q[1, 0], q[1, 1])
+
+
+def _area_values(areas: Any, values: Any, area_id: str) -> pd.Series:
+    if isinstance(values, str):
+        if values not in areas.columns:
+            raise InputError(f"values column {values!r} not in areas")
+        return pd.to_numeric(areas[values], errors="coerce")
+    if isinstance(values, pd.DataFrame):
+        if values.shape[1] != 1:
+            raise InputError("values must be a Series keyed by area code, a column name, or a one-column DataFrame")
+        values = values.iloc[:, 0]
+    if not isinstance(values, pd.Series):
+        raise InputError(f"values must be a pandas Series keyed by area code (got {type(values).__name__})")
+    if area_id not in areas.columns:
+        raise InputError(f"areas have no {area_id!r} column to align values with; pass area_id=")
+    return pd.to_numeric(areas[area_id].map(values), errors="coerce")
+
+
+def _escaped_props(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    out = pd.DataFrame(index=df.index)
+    for c in cols:
+        out[html.escape(str(c), quote=True)] = [_esc(v) for v in df[c].tolist()]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# public API
+# ---------------------------------------------------------------------------------------------
+
+def internal_map(
+    incidents: Any = None,
+    *,
+    areas: Any = None,
+    values: Any = None,
+    value_label: str = "count",
+    area_id: str = "code",
+    area_name: str = "name",
+    kde: Any = None,
+    hotspots: Any = None,
+    popup_fields: Sequence[str] | None = None,
+    month_col: str | None = None,
+    basemap: str | None = None,
+    basemap_attribution: str | None = None,
+    heat: bool = True,
+    max_points: int = 20_000,
+    cluster_threshold: int = 500,
+    heat_cell_m: float = 25.0,
+    max_text: int = 300,
+    title: str | None = None,
+    seed: int = 0,
+) -> Any:
+    """An offline folium map of incidents and area statistics for analysts.
+
+    Parameters
+    ----------
+    incidents:
+        GeoDataFrame of points (any CRS; EPSG:27700 or 4326 typical). Drawn as circle markers
+        (clustered above ``cluster_threshold``) with popups of ``popup_fields`` (default: the first
+        10 non-geometry columns; text cut to ``max_text`` characters) and, if ``heat``, a heat layer.
+        Rows without a location are counted in a note, never an error.
+    areas, values:
+        Polygons with ``area_id`` / ``area_name`` columns and the aggregate to map: a column name of
+        ``areas`` or a Series keyed by area code (e.g. from ``geocrime.analysis.aggregate``). Drawn
+        as a quantile choropleth with a legend; ``value_label`` names the value.
+    kde:
+        A ``geocrime.analysis.KDEResult`` or a GeoDataFrame of cells with a ``density`` column
+        (per km²): drawn as five quantile classes of the non-zero cells, dissolved per class.
+    hotspots:
+        A ``geocrime.analysis.HotspotResult`` (ids matched to ``areas[area_id]``) or a GeoDataFrame
+        with a ``class`` column ("hot"/"cold"/"HH"/...); significant areas are drawn.
+    month_col:
+        Month of each incident (``YYYY-MM`` text or datetimes); default ``month``/``Month``/``date``.
+        Adds a slider that filters points and heat by month.
+    basemap:
+        XYZ tile URL template for a basemap. Default None: no tiles, a plain background, no requests.
+    max_points:
+        Above this many located incidents the point layer is a seeded random sample (note on map).
+
+    Returns
+    -------
+    folium.Map
+        Save with ``m.save(path)``; the file has no external references unless ``basemap`` is set.
+    """
+    import folium
+    import geopandas as gpd
+    from branca.element import Element
+
+    E = _elements()
+    m = folium.Map(location=[51.5, -0.12], zoom_start=10, tiles=None, control_scale=True, max_zoom=19,
+                   prefer_canvas=True)
+    m.options["maxZoom"] = 19  # folium only sets it on tile layers; markercluster needs it on the map
+    m.default_js = []
+    m.default_css = []
+    header = m.get_root().header
+    header.add_child(Element("<style>" + _asset("leaflet.css") + "</style>"), name="geocrime_leaflet_css")
+    header.add_child(Element("<script>" + _asset("leaflet.js") + "</script>"), name="geocrime_leaflet_js")
+    header.add_child(Element("<style>.folium-map{background:#f4f4ef}</style>"), name="geocrime_bg")
+    if title:
+        header.add_child(Element(f"<title>{html.escape(title)}</title>"), name="geocrime_title")
+    if basemap:
+        folium.TileLayer(tiles=basemap, attr=html.escape(basemap_attribution or "basemap"), name="Basemap",
+                         overlay=False, control=True).add_to(m)
+
+    bounds: list[tuple[float, float, float, float]] = []
+    area_bounds: list[tuple[float, float, float, float]] = []
+    slider_targets: list[str] = []
+    months: list[str] = []
+
+    # --- choropleth
+    if areas is not None:
+        a = _to_4326(areas, "areas")
+        if values is not None:
+            import branca.colormap as cm
+
+            v = _area_values(areas, values, area_id)
+            a = a.assign(_value=v.to_numpy())
+            finite = v.dropna().to_numpy(dtype="float64")
+            if len(finite):
+                qs = np.unique(np.quantile(finite, [0, 0.2, 0.4, 0.6, 0.8, 1.0]))
+                if len(qs) < 2:
+                    qs = np.array([qs[0], qs[0] + 1])
+                cmap = cm.StepColormap(_KDE_COLOURS[: len(qs) - 1] if len(qs) > 2 else ["#fd8d3c"],
+                                       index=qs.tolist(), vmin=float(qs[0]), vmax=float(qs[-1]))
+            else:
+                cmap = None
+            cols = [c for c in (area_name, area_id) if c in a.columns] + ["_value"]
+            props = _escaped_props(a, cols).rename(columns={"_value": html.escape(value_label)})
+            colours = [cmap(x) if (cmap is not None and np.isfinite(x)) else "#ffffff" for x in a["_value"].to_numpy(dtype="float64")]
+            gj = gpd.GeoDataFrame(props.assign(_fill=colours), geometry=a.geometry.values, crs=4326)
+            folium.GeoJson(
+                gj, name=f"Choropleth: {html.escape(value_label)}",
+                style_function=lambda f: {"fillColor": f["properties"]["_fill"], "color": "#555", "weight": 0.6,
+                                          "fillOpacity": 0.65},
+                tooltip=folium.GeoJsonTooltip(fields=list(props.columns)),
+            ).add_to(m)
+            if cmap is not None:
+                rows = [(cmap(qs[i]), f"{qs[i]:,.4g} – {qs[i + 1]:,.4g}") for i in range(len(qs) - 1)]
+                m.add_child(E["Note"](title=value_label, rows=rows + [("#ffffff", "no value")]))
+        else:
+            cols = [c for c in (area_name, area_id) if c in a.columns]
+            folium.GeoJson(
+                gpd.GeoDataFrame(_escaped_props(a, cols), geometry=a.geometry.values, crs=4326),
+                name="Areas", style_function=lambda f: {"fill": False, "color": "#555", "weight": 0.8},
+                tooltip=folium.GeoJsonTooltip(fields=[html.escape(c) for c in cols]) if cols else None,
+            ).add_to(m)
+        b = a.total_bounds
+        area_bounds.append((b[1], b[0], b[3], b[2]))
+
+    # --- KDE surface
+    if kde is not None:
+        cells = kde.to_geodataframe(only_inside=True) if hasattr(kde, "to_geodataframe") else kde
+        if "density" not in cells.columns:
+            raise InputError("kde must be a KDEResult or a GeoDataFrame with a 'density' column")
+        cells = _to_4326(cells, "kde cells") if cells.crs is None or cells.crs.to_epsg() != 27700 else cells
+        nz = cells[cells["density"] > 0]
+        if len(nz):
+            import geopandas as gpd
+            import shapely
+
+            d = nz["density"].to_numpy(dtype="float64")
+            qs = np.unique(np.quantile(d, [0.0, 0.5, 0.75, 0.9, 0.97, 1.0]))
+            k = np.clip(np.searchsorted(qs, d, side="right") - 1, 0, max(len(qs) - 2, 0))
+            geoms, labels, fills = [], [], []
+            for c in range(max(len(qs) - 1, 1)):
+                sel = np.asarray(nz.geometry.values)[k == c]
+                if len(sel):
+                    geoms.append(shapely.coverage_union_all(sel))
+                    hi = qs[c + 1] if c + 1 < len(qs) else qs[-1]
+                    labels.append(f"{qs[c]:,.3g} – {hi:,.3g} per km²")
+                    fills.append(_KDE_COLOURS[c % len(_KDE_COLOURS)])
+            kg = gpd.GeoDataFrame({"density": labels, "_fill": fills}, geometry=geoms, crs=nz.crs).to_crs(4326)
+            folium.GeoJson(kg, name="KDE surface",
+                           style_function=lambda f: {"fillColor": f["properties"]["_fill"], "color": "none",
+                                                     "weight": 0, "fillOpacity": 0.55},
+                           tooltip=folium.GeoJsonTooltip(fields=["density"])).add_to(m)
+            m.add_child(E["Note"](title="KDE density", rows=list(zip(fills, labels))))
+            b = kg.total_bounds
+            bounds.append((b[1], b[0], b[3], b[2]))
+
+    # --- Gi* / local Moran classes
+    if hotspots is not None:
+        import geopandas as gpd
+
+        if hasattr(hotspots, "to_frame") and hasattr(hotspots, "classes"):
+            if areas is None or area_id not in areas.columns:
+                raise InputError("a HotspotResult needs areas= with an area_id column to draw its classes")
+            fr = hotspots.to_frame()
+            a = _to_4326(areas, "areas")
+            hs = a[[c for c in (area_name, area_id) if c in a.columns] + ["geometry"]].copy()
+            hs["class"] = a[area_id].map(fr["class"]).to_numpy()
+            hs["z"] = a[area_id].map(fr["z"]).round(2).to_numpy()
+            hs["q"] = a[area_id].map(fr["q"]).round(4).to_numpy()
+        else:
+            if "class" not in hotspots.columns:
+                raise InputError("hotspots must be a HotspotResult or a GeoDataFrame with a 'class' column")
+            hs = _to_4326(hotspots, "hotspots")
+        hs = hs[hs["class"].isin(list(_HOT))]
+        if len(hs):
+            cols = [c for c in hs.columns if c != hs.geometry.name]
+            props = _escaped_props(hs, cols)
+            props["_fill"] = [_HOT[c] for c in hs["class"]]
+            folium.GeoJson(gpd.GeoDataFrame(props, geometry=hs.geometry.values, crs=4326), name="Hotspot classes",
+                           style_function=lambda f: {"fillColor": f["properties"]["_fill"], "color": "#333",
+                                                     "weight": 1, "fillOpacity": 0.6},
+                           tooltip=folium.GeoJsonTooltip(fields=[c for c in props.columns if c != "_fill"])).add_to(m)
+            present = sorted(set(hs["class"]))
+            m.add_child(E["Note"](title="Hotspot classes", rows=[(_HOT[c], c) for c in present]))
+
+    # --- incidents: points + heat + slider
+    note = None
+    if incidents is not None:
+        g = _to_4326(incidents, "incidents")
+        pts, hp, months, note, b = _incident_payloads(g, month_col, popup_fields, max_points, cluster_threshold,
+                                                      heat_cell_m, seed, max_text)
+        if heat and hp is not None:
+            header.add_child(Element("<script>" + _asset("leaflet-heat.js") + "</script>"), name="geocrime_heat_js")
+            hl = E["Heat"](hp, name="Heat", show=kde is None)
+            m.add_child(hl)
+            slider_targets.append(hl.get_name())
+        if pts is not None:
+            if pts["cluster"]:
+                header.add_child(Element("<style>" + _asset("MarkerCluster.css") + _asset("MarkerCluster.Default.css")
+                                         + "</style>"), name="geocrime_mc_css")
+                header.add_child(Element("<script>" + _asset("leaflet.markercluster.js") + "</script>"),
+                                 name="geocrime_mc_js")
+            pl = E["IncidentPoints"](pts, name="Incidents (clustered)" if pts["cluster"] else "Incidents")
+            m.add_child(pl)
+            slider_targets.append(pl.get_name())
+        if b is not None:
+            bounds.append(b)
+        if months and slider_targets:
+            m.add_child(E["MonthSlider"](months, slider_targets))
+    if note:
+        m.add_child(E["Note"](text=note, position="topleft"))
+    folium.LayerControl(collapsed=False).add_to(m)
+    if area_bounds:  # areas define the view when given
+        bounds = area_bounds
+    if bounds:
+        bb = np.array(bounds)
+        m.fit_bounds([[bb[:, 0].min(), bb[:, 1].min()], [bb[:, 2].max(), bb[:, 3].max()]])
+    return m
+
+
+def offline_html(m: Any) -> str:
+    """Render a map to HTML and check it references nothing outside the file (except a basemap)."""
+    import re
+
+    out = m.get_root().render()
+    ext = re.findall(r"<(?:script|link)[^>]+(?:src|href)=[\"']?(https?:)?//", out)
+    if ext:
+        raise InputError("the map references external scripts or styles; build it with geocrime.maps.internal_map")
+    return out
