@@ -63,6 +63,9 @@ __all__ = [
 
 #: Grid cell size in metres used for the lookup grid (chosen by ``benchmarks/bench_areas.py``).
 DEFAULT_CELL_SIZE = 10.0
+#: Lookups of fewer points than this use the exact STRtree test directly unless the grid exists
+#: (building the LSOA grid costs about as much as 500,000 exact tests).
+GRID_THRESHOLD = 100_000
 #: Upper bound on grid cells per layer (memory: 2 bytes per cell); the cell size grows to respect it.
 MAX_GRID_CELLS = 60_000_000
 #: Points this close to a grid line (in cell units) always get the exact test.
@@ -557,12 +560,21 @@ class Boundaries:
     """A set of named boundary layers in EPSG:27700, each validated on load and indexed lazily.
 
     Build with :meth:`from_registry` (``["ward_2022", "ward_2024", "lsoa_2021", "borough"]``),
-    :meth:`from_files`, or :meth:`add`. ``cell_size`` (metres) sets the lookup grid resolution.
+    :meth:`from_files`, or :meth:`add`. ``cell_size`` (metres) sets the lookup grid resolution; the
+    grid of a layer is built on the first lookup of at least ``grid_threshold`` points (or by
+    :meth:`prepare`) and cached; smaller lookups before that use the exact STRtree test (same answer).
     """
 
-    def __init__(self, layers: Iterable[BoundaryLayer] = (), *, cell_size: float = DEFAULT_CELL_SIZE):
+    def __init__(
+        self,
+        layers: Iterable[BoundaryLayer] = (),
+        *,
+        cell_size: float = DEFAULT_CELL_SIZE,
+        grid_threshold: int = GRID_THRESHOLD,
+    ):
         self._layers: dict[str, BoundaryLayer] = {}
         self.cell_size = float(cell_size)
+        self.grid_threshold = int(grid_threshold)
         for lay in layers:
             self._put(lay)
 
@@ -591,6 +603,7 @@ class Boundaries:
         names: Sequence[str] = ("ward_2022", "ward_2024", "lsoa_2021", "borough"),
         *,
         cell_size: float = DEFAULT_CELL_SIZE,
+        grid_threshold: int = GRID_THRESHOLD,
         overlaps: str = "warn",
     ) -> "Boundaries":
         """Layers from the data registry (``geocrime.registry``): local mirror or verified download."""
@@ -598,7 +611,7 @@ class Boundaries:
 
         if isinstance(names, str):
             names = [n.strip() for n in names.split(",") if n.strip()]
-        b = cls(cell_size=cell_size)
+        b = cls(cell_size=cell_size, grid_threshold=grid_threshold)
         for n in names:
             entry = registry.entry(n)
             if entry.get("kind") != "boundary":
@@ -663,7 +676,14 @@ class Boundaries:
         """
         x = np.asarray(x, dtype="float64")
         y = np.asarray(y, dtype="float64")
-        rows, _ = _lookup(self.get(name), self.grid(name), x, y)
+        lay = self.get(name)
+        if lay._grid is None and len(x) < self.grid_threshold:
+            # a few points: the exact test is cheaper than building the grid (same answer)
+            ok = np.isfinite(x) & np.isfinite(y)
+            rows = np.full(len(x), -1, dtype=np.int64)
+            rows[ok] = _exact_strtree(lay, x[ok], y[ok])
+            return rows
+        rows, _ = _lookup(lay, self.grid(name), x, y)
         return rows
 
     def codes(self, name: str, x: np.ndarray, y: np.ndarray) -> pd.Series:
