@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 import json
 import shutil
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -233,3 +234,96 @@ def write_public_page(
         _HTML.format(title=html.escape(title), note=html.escape(note)), encoding="utf-8"
     )
     return out / "index.html"
+
+
+# ---------------------------------------------------------------------------------------------
+# headless Chromium: screenshots for the demo and the browser tests
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class BrowserRun:
+    """What a headless Chromium run saw: the screenshot (or DOM), every request the local server
+    answered (method, path, status), and the browser console lines (errors included)."""
+
+    screenshot: Path | None
+    dom: str | None
+    requests: list[tuple[str, str, int]]
+    console: list[str]
+    returncode: int
+
+
+def chromium_path() -> str:
+    """Path of the Debian ``chromium`` binary; :class:`BackendUnavailableError` when missing."""
+    import shutil as _sh
+
+    from ..errors import BackendUnavailableError
+
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        p = _sh.which(name)
+        if p:
+            return p
+    raise BackendUnavailableError("headless Chromium not found: install it with `apt-get install -y chromium`")
+
+
+def render_in_chromium(
+    site_dir: str | Path,
+    page: str = "index.html",
+    *,
+    screenshot: str | Path | None = None,
+    dump_dom: bool = False,
+    window: tuple[int, int] = (1200, 800),
+    budget_ms: int = 10_000,
+    timeout_s: float = 120.0,
+) -> BrowserRun:
+    """Serve ``site_dir`` on 127.0.0.1 (random port, HTTP range requests supported) and open
+    ``page`` in headless Chromium with every non-local host name made unresolvable, taking a
+    screenshot and/or dumping the DOM. Nothing can leave the machine."""
+    import functools
+    import http.server
+    import subprocess
+    import tempfile
+    import threading
+
+    exe = chromium_path()
+    site = Path(site_dir).resolve()
+    log: list[tuple[str, str, int]] = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def log_request(self, code: Any = "-", size: Any = "-") -> None:
+            try:
+                log.append((self.command, self.path, int(getattr(code, "value", code))))
+            except (TypeError, ValueError):
+                log.append((self.command, self.path, 0))
+
+        def log_message(self, *a: Any) -> None:  # quiet
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(site)))
+    th = threading.Thread(target=srv.serve_forever, daemon=True)
+    th.start()
+    port = srv.server_address[1]
+    try:
+        with tempfile.TemporaryDirectory(prefix="geocrime-chromium-") as prof:
+            args = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--disable-default-apps", "--disable-extensions", "--no-default-browser-check",
+                    "--hide-scrollbars", f"--user-data-dir={prof}",
+                    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+                    "--enable-logging=stderr", "--v=0",
+                    f"--window-size={window[0]},{window[1]}", f"--virtual-time-budget={int(budget_ms)}"]
+            shot = None
+            if screenshot is not None:
+                shot = Path(screenshot).resolve()
+                shot.parent.mkdir(parents=True, exist_ok=True)
+                args.append(f"--screenshot={shot}")
+            if dump_dom:
+                args.append("--dump-dom")
+            args.append(f"http://127.0.0.1:{port}/{page}")
+            proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout_s)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    console = [ln for ln in proc.stderr.splitlines() if "CONSOLE" in ln or "net::ERR" in ln]
+    if shot is not None and not shot.exists():
+        raise PublishError(f"Chromium wrote no screenshot (exit {proc.returncode}): {proc.stderr[-800:]}")
+    return BrowserRun(shot, proc.stdout if dump_dom else None, log, console, proc.returncode)

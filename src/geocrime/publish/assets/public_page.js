@@ -24,6 +24,10 @@
   var typeSel = document.getElementById("crime-type");
   D.months.forEach(function (m) { var o = el("option", m); o.value = m; monthSel.appendChild(o); });
   monthSel.value = D.months.length ? D.months[D.months.length - 1] : "";
+  // a link can choose the month: index.html#month=YYYY-MM
+  var hm = /month=(\d{4}-\d{2})/.exec(window.location.hash || "");
+  if (hm && D.months.indexOf(hm[1]) >= 0) { monthSel.value = hm[1]; }
+  window.geocrimeMap = map;
   D.crime_types.forEach(function (t) { var o = el("option", t); o.value = t; typeSel.appendChild(o); });
   if (D.crime_types.length <= 1) { typeSel.parentNode.style.display = "none"; }
 
@@ -58,6 +62,7 @@
       }, { sticky: true });
     }
   }).addTo(map);
+  window.geocrimeAreas = areas;
 
   // ---- incident tiles (vector tiles carry one count per month)
   var tiles = null;
