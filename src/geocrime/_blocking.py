@@ -13,6 +13,8 @@ Everything is vectorised over pandas string columns and numpy arrays.
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -48,6 +50,25 @@ _FLOORS = [
 _QUALIFIER_WORDS = r"\b(?:R/O|O/S|REAR\s+OF|REAR|OUTSIDE|OPP|OPPOSITE|ADJ|NR|NEAR|J/O|LAND\s+AT|PART|THE)\b"
 
 _HN = r"^\s*(?P<num>\d{1,5})\s*(?P<suf>[A-Z]?)(?:\s*[-/]\s*(?P<end>\d{1,5})\s*[A-Z]?)?\s*$"
+
+
+def _extract(s: pd.Series, pattern: str) -> pd.DataFrame:
+    """``s.str.extract(pattern)`` in C++ (RE2 via pyarrow; the pattern has named groups and no
+    look-around): one column per group, None where the row does not match or the group is empty."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    names = re.findall(r"\(\?P<(\w+)>", pattern)
+    if not len(s):
+        return pd.DataFrame({k: pd.Series([], dtype=object) for k in names}, index=s.index)
+    arr = pa.array(s.astype("str").fillna("").to_numpy(dtype=object), type=pa.string())
+    res = pc.extract_regex(arr, pattern)
+    out = {}
+    for k in names:
+        col = pc.struct_field(res, k) if res.null_count < len(res) else pa.nulls(len(res), pa.string())
+        v = pd.Series(col.to_numpy(zero_copy_only=False), index=s.index, dtype=object)
+        out[k] = v.where(v.notna() & (v != ""), None)
+    return pd.DataFrame(out, index=s.index)
 
 
 def _empty(n: int, index: pd.Index) -> pd.Series:
@@ -88,23 +109,32 @@ def canonical_components(parsed: pd.DataFrame) -> pd.DataFrame:
     street = _s(parsed.get("street"), idx)
 
     # the parser sometimes leaves the number in the sub-building ("FLAT B 14", "Ground floor flat 14")
-    moved = sub.str.extract(r"^(?P<sub>.*\S)\s+(?P<num>\d{1,5}[A-Za-z]?)$")
+    moved = _extract(sub, r"^(?P<sub>.*\S)\s+(?P<num>\d{1,5}[A-Za-z]?)$")
     take = (hn == "") & moved["num"].notna() & sub.str.contains(_FLAT_WORDS + r"|FLOOR|GFF|FFF", case=False, regex=True)
     hn = hn.where(~take, moved["num"].fillna("").str.upper())
     sub = sub.where(~take, moved["sub"].fillna(""))
     # "2/14" (flat 2 of number 14) when there is no other flat
-    slash = hn.str.extract(r"^(?P<f>\d{1,4}[A-Z]?)\s*/\s*(?P<n>\d{1,5}[A-Z]?)$")
+    slash = _extract(hn, r"^(?P<f>\d{1,4}[A-Z]?)\s*/\s*(?P<n>\d{1,5}[A-Z]?)$")
     sl = slash["n"].notna() & (sub == "")
     sub = sub.where(~sl, slash["f"].fillna(""))
     hn = hn.where(~sl, slash["n"].fillna(""))
 
-    m = hn.str.extract(_HN)
+    # ... or in the street ("SHOP WINE CONNECTION 79 HAZELLVILLE ROAD", "342 BARING ROAD")
+    ins = _extract(street, r"^(?:(?P<b>.*?[A-Za-z].*?),?\s+)?(?P<n>\d{1,5}[A-Za-z]?(?:\s*-\s*\d{1,5}[A-Za-z]?)?)\s+(?P<s>[A-Za-z].*)$")
+    take = (hn == "") & ins["n"].notna()
+    if take.any():
+        hn = hn.where(~take, ins["n"].fillna("").str.upper().str.replace(" ", "", regex=False))
+        street = street.where(~take, ins["s"].fillna(""))
+        addb = take & (bname == "") & ins["b"].notna()
+        bname = bname.where(~addb, ins["b"].fillna(""))
+
+    m = _extract(hn, _HN)
     num = pd.to_numeric(m["num"], errors="coerce").fillna(-1).astype("int32")
     end = pd.to_numeric(m["end"], errors="coerce").fillna(-1).astype("int32")
     end = end.where(end > num, -1)
     suf = m["suf"].fillna("").astype("str")
     # a number the pattern cannot read (e.g. "12 & 14") keeps its first number
-    first = pd.to_numeric(hn.str.extract(r"(\d{1,5})")[0], errors="coerce").fillna(-1).astype("int32")
+    first = pd.to_numeric(_extract(hn, r"(?P<d>\d{1,5})")["d"], errors="coerce").fillna(-1).astype("int32")
     num = num.where(num >= 0, first)
 
     out = pd.DataFrame(index=idx)
@@ -127,7 +157,7 @@ def canonical_components(parsed: pd.DataFrame) -> pd.DataFrame:
     out["pc_unit"] = pc.where(full, "")
     out["pc_sector"] = pc.str.slice(0, -2).where(full, pc.where(sect & ~full, "")).str.strip()
     out["pc_district"] = pc.str.split(" ").str[0].where(dist, "").fillna("")
-    out["pc_area"] = out["pc_district"].str.extract(r"^([A-Z]{1,2})")[0].fillna("")
+    out["pc_area"] = _extract(out["pc_district"], r"^(?P<a>[A-Z]{1,2})")["a"].fillna("")
     return out
 
 
@@ -174,7 +204,14 @@ def _anchors(c: pd.DataFrame, gazetteer_side: bool) -> pd.DataFrame:
     df = pd.concat(parts, ignore_index=True)
     df["anc"] = "#" + df["anc"].astype("str")
     bt = _tokens(c["bname"].reset_index(drop=True), min_len=3).rename(columns={"tok": "anc"})
-    df = pd.concat([df, bt], ignore_index=True)
+    parts = [df, bt]
+    if not gazetteer_side:
+        # a building name written after the street is parsed as locality/town: try its tokens
+        nob = (c["bname"] == "").to_numpy() & (c["hn_num"] < 0).to_numpy()
+        for col in ("place2", "place"):
+            pt = _tokens(c[col].reset_index(drop=True).where(nob, ""), min_len=3).rename(columns={"tok": "anc"})
+            parts.append(pt)
+    df = pd.concat(parts, ignore_index=True)
     return df
 
 

@@ -16,7 +16,7 @@ from rapidfuzz import fuzz, process
 LEVELS: dict[str, tuple[str, ...]] = {
     "HOUSE_NUMBER": ("none", "exact", "in_range", "suffix_missing", "suffix_mismatch", "mismatch", "missing", "extra"),
     "FLAT": ("none", "exact", "mismatch", "missing", "extra"),
-    "STREET": ("none", "exact", "fuzzy", "weak", "mismatch", "missing", "extra"),
+    "STREET": ("none", "exact", "close", "fuzzy", "weak", "mismatch", "missing", "extra"),
     "BUILDING": ("none", "exact", "fuzzy", "mismatch", "missing", "extra"),
     "POSTCODE": ("none", "exact", "sector_only", "district_only", "mismatch", "missing"),
     "PLACE": ("none", "exact", "mismatch"),
@@ -26,10 +26,10 @@ LEVELS: dict[str, tuple[str, ...]] = {
 WEIGHTS: dict[str, np.ndarray] = {
     "HOUSE_NUMBER": np.array([0.0, 6.0, 5.0, -5.0, -14.0, -14.0, -4.0, -3.0]),
     "FLAT": np.array([0.0, 4.0, -14.0, -5.0, -3.0]),
-    "STREET": np.array([0.0, 5.0, 3.0, 0.0, -8.0, -2.0, -1.0]),
+    "STREET": np.array([0.0, 5.0, 4.0, 3.0, 0.0, -8.0, -2.0, -1.0]),
     "BUILDING": np.array([0.0, 4.0, 2.5, -2.0, -1.0, -0.5]),
     "POSTCODE": np.array([0.0, 6.0, 2.5, 1.0, -4.0, 0.0]),
-    "PLACE": np.array([0.0, 1.0, -0.5]),
+    "PLACE": np.array([0.0, 3.0, -1.5]),
 }
 
 #: levels that are agreements, not faults
@@ -102,11 +102,12 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray]) -> dict[str, np.
                 sim = np.maximum(sim, alt)
     street = _code([
         (st_eq, 1),
-        (st_both & (sim >= 85), 2),
-        (st_both & (sim >= 70), 3),
-        (st_both, 4),
-        (~qst_has & gst_has, 5),
-        (qst_has & ~gst_has, 6),
+        (st_both & (sim >= 90), 2),
+        (st_both & (sim >= 85), 3),
+        (st_both & (sim >= 70), 4),
+        (st_both, 5),
+        (~qst_has & gst_has, 6),
+        (qst_has & ~gst_has, 7),
     ], n)
 
     qb, gb = q["bname"], g["bname"]
@@ -121,7 +122,7 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray]) -> dict[str, np.
         for pl in (q["place2"], q["place"]):
             m = cand & (pl != "") & ~via
             if m.any():
-                via |= m & (_sim(pl, gb, m, fuzz.token_set_ratio) >= 90)
+                via |= m & (_sim(pl, gb, m, fuzz.ratio) >= 90)
     bname = _code([
         (b_eq | via, 1),
         (b_both & (bsim >= 85), 2),

@@ -46,7 +46,7 @@ from .errors import GazetteerError, InputError, MissingColumnsError
 __all__ = ["geocode", "geocode_one", "reverse", "OUTPUT_COLUMNS", "DEFAULT_THRESHOLD", "DEFAULT_MARGIN", "weight_table"]
 
 #: minimum score for a premises match (see :data:`geocrime._scoring.WEIGHTS`)
-DEFAULT_THRESHOLD = 10.0
+DEFAULT_THRESHOLD = 9.0
 #: minimum lead of the best candidate over the runner-up for a premises match
 DEFAULT_MARGIN = 4.0
 #: candidates this far (metres) from the best with the same number and flat are the same premises
@@ -237,7 +237,9 @@ def _match(parsed: pd.DataFrame, gaz: Any, threshold: float, margin: float, boun
         best[qi[first]] = s[first]
         bpair[qi[first]] = first
         bp = bpair[qi]
-        same = (gv["hn_num"] == gv["hn_num"][bp]) & (gv["hn_suf"] == gv["hn_suf"][bp]) & (gv["flat"] == gv["flat"][bp]) & \
+        # the runner-up is the best *other* premises: a candidate within SAME_PREMISES_M of the
+        # best with the same flat and number suffix is the same place written another way
+        same = (gv["hn_suf"] == gv["hn_suf"][bp]) & (gv["flat"] == gv["flat"][bp]) & \
                (np.hypot(gaz.x[gi] - gaz.x[gi[bp]], gaz.y[gi] - gaz.y[gi[bp]]) <= SAME_PREMISES_M)
         other = ~same
         if other.any():
@@ -366,8 +368,19 @@ _WORKER: dict[str, Any] = {}
 def _work(args: tuple[Any, Any, str, float, float, bool]) -> pd.DataFrame:
     texts, comp, backend, threshold, margin, use_b = args
     gaz = _WORKER["gaz"]
+    bounds = _WORKER["boundaries"] if use_b else None
+    if texts is not None and len(texts) > 1:
+        # identical records are geocoded once (police data repeats a lot)
+        try:
+            codes, uniq = pd.factorize(texts.astype(object), use_na_sentinel=False)
+        except TypeError:  # unhashable values
+            codes, uniq = None, None
+        if codes is not None and len(uniq) < len(texts):
+            u = pd.Series(np.asarray(uniq, dtype=object), dtype=object)
+            res = _match(_parse(u, None, backend), gaz, threshold, margin, bounds)[0]
+            return res.iloc[codes].set_axis(texts.index)
     parsed = _parse(texts, comp, backend)
-    return _match(parsed, gaz, threshold, margin, _WORKER["boundaries"] if use_b else None)[0]
+    return _match(parsed, gaz, threshold, margin, bounds)[0]
 
 
 def geocode(
