@@ -35,17 +35,21 @@ pd.set_option("display.width", 140)
 #
 # police.uk publishes one CSV per force and month. Each row's point is **not** where the crime
 # happened: police.uk moves it to the nearest of a fixed set of anonymous "map points" (the
-# middle of a street, a car park, a station), and gives only the month.
+# middle of a street, a car park, a station), and gives only the month. `read_police_uk` keeps
+# every row with a `status` (rows without coordinates are kept, flagged `no_location`) and flags
+# duplicated Crime IDs. Boundaries come from the data registry (local mirror, SHA-256 checked).
 
 # %%
-files = sorted((DATA / "policeuk_met_burglary_street").glob("2024-*-metropolitan-street.csv"))
-crimes = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
-print(f"{len(crimes):,} burglaries in {len(files)} monthly files")
+crimes = geocrime.read_police_uk(DATA / "policeuk_met_burglary_street")
+print(f"{len(crimes):,} burglaries;", crimes.attrs["report"]["status"])
 
-bounds = Boundaries()
-bounds.add(DATA / "london_wards_2024_ons" / "london_wards_2024.shp", "ward_2024", code="WD24CD", label="WD24NM")
-bounds.add(DATA / "london_lsoa_2021_ons" / "london-2021-lsoa-gen20.shp", "lsoa_2021", code="LSOA21CD", label="LSOA21NM")
-bounds.add(DATA / "london_boroughs_lad22_ons" / "london-2021-lad22-gen20.shp", "borough", code="LAD22CD", label="LAD22NM")
+# the same Crime ID published twice or three times (same month, same place, different outcome
+# updates): count each crime once, and say how many rows that removes
+repeat = crimes["duplicate_crime_id"] & crimes.duplicated("Crime ID")
+print(f"{int(repeat.sum())} rows repeat a Crime ID already seen: counted once")
+crimes = crimes[~repeat]
+
+bounds = Boundaries.from_registry(["ward_2024", "lsoa_2021", "borough"])
 bounds
 
 # %% [markdown]
@@ -54,7 +58,7 @@ bounds
 
 # %%
 located = assign_areas(crimes, bounds)
-assert len(located) == len(crimes)
+assert len(located) == len(crimes) and located.index.equals(crimes.index)
 located["area_status"].value_counts()
 
 # %% [markdown]
@@ -71,7 +75,7 @@ print(f"LSOA agreement with police.uk's own code: {agree:.1%}")
 study = bounds.layer("borough").query("code in @BOROUGHS")
 events = located[located["borough"].isin(list(BOROUGHS))].copy()
 print(f"{len(events):,} burglaries in {', '.join(BOROUGHS.values())}")
-events.groupby(["borough", "Month"]).size().unstack("borough").rename(columns=BOROUGHS)
+events.groupby(["borough", "month"]).size().unstack("borough").rename(columns=BOROUGHS)
 
 # %% [markdown]
 # ## 2. Counts per ward and month, zeros included
@@ -85,7 +89,7 @@ events.groupby(["borough", "Month"]).size().unstack("borough").rename(columns=BO
 # %%
 wards = bounds.layer("ward_2024")
 wards = wards[wards.geometry.representative_point().within(study.union_all())]
-counts = aggregate(events, by=["ward_2024", "Month"], areas=wards, unknown_areas="drop")
+counts = aggregate(events, by=["ward_2024", "month"], areas=wards, unknown_areas="drop")
 print(counts.attrs)
 counts.sort_values("count", ascending=False).head(10)
 
@@ -96,7 +100,7 @@ counts.sort_values("count", ascending=False).head(10)
 # about 5 % of wards would move by more than two standard deviations; the share that did:
 
 # %%
-june = counts[counts["Month"] == "2024-06"].dropna(subset=["count_prev"])
+june = counts[counts["month"] == "2024-06"].dropna(subset=["count_prev"])
 # the difference of two Poisson counts has variance (mean1 + mean2): estimate it by the two counts
 sd = (june["count_prev"].astype(float) + june["count"].astype(float)).clip(lower=1) ** 0.5
 share = (june["count_change"].abs() > 2 * sd).mean()
@@ -167,6 +171,16 @@ ax.set_title("Burglary density (quartic KDE, 300 m bandwidth)")
 ax.set_axis_off()
 
 # %% [markdown]
+# The same on an internal map (offline: no basemap tiles are requested): burglaries by month, the
+# density classes and the significant Gi* LSOAs. Internal maps show exact (here: snapped) points
+# and are never published.
+
+# %%
+geocrime.internal_map(events, areas=lsoas, values="burglaries", kde=surface, hotspots=gi,
+                      popup_fields=["month", "Location", "Last outcome category"],
+                      title="Burglary, Lambeth / Southwark / Lewisham, Jan-Jun 2024")
+
+# %% [markdown]
 # ## 5. Prospective hotspotting: next month
 #
 # The prospective method (Bowers, Johnson & Pease 2004) weights recent nearby burglaries more,
@@ -175,8 +189,8 @@ ax.set_axis_off()
 
 # %%
 grid = SquareGrid.from_extent(study, 250)
-train = events[events["Month"] < "2024-06"]
-test = events[events["Month"] == "2024-06"]
+train = events[events["month"] < "2024-06"]
+test = events[events["month"] == "2024-06"]
 model = ProspectiveHotspot(bandwidth=400, time_window=56).fit(train, t_end="2024-06-01")
 risk = model.predict(grid)
 inside = grid.inside()
