@@ -99,13 +99,13 @@ def detect_crs(crs: Any) -> dict[str, Any]:
 
 
 def _same_as_bng(c: pyproj.CRS) -> bool:
+    """True when coordinates in ``c`` are EPSG:27700 coordinates to within 1 mm (test points in GB)."""
     if not c.is_projected:
         return False
     xs = np.array([500_000.0, 530_000.0, 560_000.0, 200_000.0, 650_000.0])
     ys = np.array([150_000.0, 180_000.0, 200_000.0, 500_000.0, 1_000_000.0])
     try:
-        lon1, lat1 = pyproj.Transformer.from_crs(c, "EPSG:4326", always_xy=True).transform(xs, ys)
-        x2, y2 = pyproj.Transformer.from_crs("EPSG:4326", BNG, always_xy=True).transform(lon1, lat1)
+        x2, y2 = pyproj.Transformer.from_crs(c, BNG, always_xy=True).transform(xs, ys)
     except pyproj.exceptions.ProjError:
         return False
     return bool(np.all(np.hypot(x2 - xs, y2 - ys) < 1e-3))
