@@ -208,7 +208,7 @@ def _anchors(c: pd.DataFrame, gazetteer_side: bool) -> pd.DataFrame:
     if not gazetteer_side:
         # a building name written after the street is parsed as locality/town: try its tokens
         nob = (c["bname"] == "").to_numpy() & (c["hn_num"] < 0).to_numpy()
-        for col in ("place2", "place"):
+        for col in ("place2", "place", "street"):
             pt = _tokens(c[col].reset_index(drop=True).where(nob, ""), min_len=3).rename(columns={"tok": "anc"})
             parts.append(pt)
     df = pd.concat(parts, ignore_index=True)

@@ -27,7 +27,7 @@ WEIGHTS: dict[str, np.ndarray] = {
     "HOUSE_NUMBER": np.array([0.0, 6.0, 5.0, -5.0, -14.0, -14.0, -4.0, -3.0]),
     "FLAT": np.array([0.0, 4.0, -14.0, -5.0, -3.0]),
     "STREET": np.array([0.0, 5.0, 4.0, 3.0, 0.0, -8.0, -2.0, -1.0]),
-    "BUILDING": np.array([0.0, 4.0, 2.5, -2.0, -1.0, -0.5]),
+    "BUILDING": np.array([0.0, 5.0, 3.5, -2.0, -1.0, -0.5]),
     "POSTCODE": np.array([0.0, 6.0, 2.5, 1.0, -4.0, 0.0]),
     "PLACE": np.array([0.0, 3.0, -1.5]),
 }
@@ -92,13 +92,22 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray]) -> dict[str, np.
     # a street written with its locality glued on ("High Rd Chadwell Heath"): compare with the
     # entry's street + place as well
     long_q = fz & (sim < 85)
+    b_in_street = np.zeros(n, dtype=bool)
     if long_q.any():
-        for pl in (g["place"], g["place2"]):
-            m = long_q & (pl != "")
+        # ... or with the building name in front ("FOREST TRADING ESTATE PRIESTLEY WAY")
+        gbn, gp, gp2 = g["bname"], g["place"], g["place2"]
+        for kind, m, build in (
+            ("place", long_q & (gp != ""), lambda m: gst[m] + " " + gp[m]),
+            ("place", long_q & (gp2 != ""), lambda m: gst[m] + " " + gp2[m]),
+            ("bname", long_q & (gbn != ""), lambda m: gbn[m] + " " + gst[m]),
+            ("bname", long_q & (gbn != "") & (gp != ""), lambda m: gbn[m] + " " + gst[m] + " " + gp[m]),
+            ("bname", long_q & (gbn != "") & (gp2 != ""), lambda m: gbn[m] + " " + gst[m] + " " + gp2[m]),
+        ):
             if m.any():
-                joined = gst[m] + " " + pl[m]
                 alt = np.zeros(len(qst), dtype=np.float32)
-                alt[m] = process.cpdist(qst[m].tolist(), joined.tolist(), scorer=fuzz.ratio, workers=1)
+                alt[m] = process.cpdist(qst[m].tolist(), build(m).tolist(), scorer=fuzz.ratio, workers=1)
+                if kind == "bname":
+                    b_in_street |= alt >= 88
                 sim = np.maximum(sim, alt)
     street = _code([
         (st_eq, 1),
@@ -123,6 +132,7 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray]) -> dict[str, np.
             m = cand & (pl != "") & ~via
             if m.any():
                 via |= m & (_sim(pl, gb, m, fuzz.ratio) >= 90)
+    via |= b_in_street & ~qb_has
     bname = _code([
         (b_eq | via, 1),
         (b_both & (bsim >= 85), 2),
