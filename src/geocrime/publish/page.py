@@ -141,7 +141,10 @@ def _areas_payload(gated: GatedData, layer: str | None, simplify_m: float) -> tu
             arr[idx[j]] = "s" if sup[j] else int(cnt[j])
         values[str(key)] = arr
     published = cnt[~sup & ~np.isnan(cnt)]
+    per_type = pd.Series(np.where(sup | np.isnan(cnt), 0, cnt), index=ac["crime_type"].astype("string").to_numpy())
+    default_type = str(per_type.groupby(level=0).sum().idxmax()) if len(per_type) else None
     return layer, {
+        "default_type": default_type,
         "areas": {"type": "FeatureCollection", "features": feats},
         "area_months": months, "crime_types": types, "values": values,
         "breaks": _breaks(published),

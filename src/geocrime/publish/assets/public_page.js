@@ -29,6 +29,7 @@
   if (hm && D.months.indexOf(hm[1]) >= 0) { monthSel.value = hm[1]; }
   window.geocrimeMap = map;
   D.crime_types.forEach(function (t) { var o = el("option", t); o.value = t; typeSel.appendChild(o); });
+  if (D.default_type !== null && D.default_type !== undefined) { typeSel.value = D.default_type; }
   if (D.crime_types.length <= 1) { typeSel.parentNode.style.display = "none"; }
 
   // ---- ward choropleth: values exactly as published (number, "s" = suppressed, missing = no data)

@@ -1,0 +1,160 @@
+"""The static public page in real headless Chromium (Debian `chromium`; the test FAILS without it):
+it renders the ward choropleth and the incident tiles, loads only local files, honours the month
+selector, shows suppressed cells as such, and planted HTML/script in names never becomes markup."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from _maps_testdata import XSS_TEXT, gated_from_police_uk, png_stats, read_police, wards_2022
+
+from geocrime.errors import PublishError
+from geocrime.publish.page import chromium_path, render_in_chromium, write_public_page
+
+_PROBE = """window.alert = function () { document.documentElement.setAttribute('data-xss', 'alert'); };
+window.addEventListener('load', function () {
+  setTimeout(function () {
+    var out = document.createElement('div'); out.id = 'probe-out'; document.body.appendChild(out);
+    if (window.geocrimeAreas) {
+      window.geocrimeAreas.eachLayer(function (l) {
+        if (l.feature && l.feature.properties.code === window.PROBE_CODE) {
+          l.openTooltip(l.getBounds().getCenter());
+          var c = l.getTooltip()._content; out.appendChild(typeof c === 'function' ? c(l) : document.createTextNode(c));
+        }
+      });
+    }
+  }, 500);
+});
+"""
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    return chromium_path()  # raises (test error, not skip) when Chromium is missing
+
+
+@pytest.fixture(scope="module")
+def xss_case(met_burglary_files, shared_data):
+    """Met burglary through the (stand-in) gate with the busiest ward renamed to planted markup and
+    some incidents' crime type replaced by it."""
+    df = read_police(met_burglary_files)
+    df.loc[df.index[:40], "Crime type"] = XSS_TEXT
+    from _maps_testdata import _stand_in_gate
+
+    w = wards_2022(shared_data)
+    g0 = _stand_in_gate(df, w, threshold=3)
+    ac = g0.area_counts["ward_2022"]
+    busiest = ac[ac.crime_type == "Burglary"].groupby("area_code")["count"].sum().idxmax()
+    return _stand_in_gate(df, w, threshold=3, area_names={busiest: XSS_TEXT}), busiest
+
+
+def _local_only(run, site: Path) -> None:
+    # every request went to our server and every page asset was served; nothing was external
+    paths = [p for _, p, _ in run.requests]
+    for need in ("/index.html", "/page-data.js", "/assets/leaflet.js", "/assets/leaflet.css",
+                 "/assets/Leaflet.VectorGrid.bundled.min.js", "/assets/public_page.js"):
+        assert need in paths, need
+    assert all(code == 200 for _, p, code in run.requests if not p.startswith("/tiles/") and p != "/favicon.ico")
+    assert not [ln for ln in run.console if "ERR_NAME_NOT_RESOLVED" in ln or "ERR_CONNECTION" in ln], run.console
+    for f in [site / "index.html", site / "page-data.js", site / "assets" / "public_page.js"]:
+        txt = f.read_text()
+        assert not re.search(r"(src|href)\s*=\s*[\"']?https?://", txt), f
+        assert not re.search(r"https?://(?!127\.0\.0\.1)", txt), f
+
+
+def test_public_page_renders_offline(chromium, met_burglary_files, shared_data, tmp_path):
+    gated = gated_from_police_uk(met_burglary_files, shared_data, threshold=3)
+    site = tmp_path / "site"
+    index = write_public_page(gated, site)
+    assert index == site / "index.html"
+    shot = tmp_path / "public_page.png"
+    run = render_in_chromium(site, screenshot=shot, budget_ms=10_000)
+    _local_only(run, site)
+    tiles = [(p, c) for _, p, c in run.requests if p.startswith("/tiles/")]
+    assert sum(c == 200 for _, c in tiles) >= 4, tiles[:10]
+    st = png_stats(shot)
+    # choropleth blues and incident reds both drawn over a large part of the view
+    assert st["blue"] > 20_000, st
+    assert st["red"] > 3_000, st
+    assert st["non_background"] > 0.25 * st["pixels"], st
+    out = os.environ.get("GEOCRIME_SCREENSHOT_DIR")
+    if out:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, Path(out) / "public_page.png")
+
+
+def test_month_selector_and_suppressed_cells(chromium, met_burglary_files, shared_data, tmp_path):
+    gated = gated_from_police_uk(met_burglary_files, shared_data, threshold=3)
+    site = tmp_path / "site"
+    write_public_page(gated, site)
+    data = json.loads((site / "page-data.js").read_text().split("=", 1)[1].rstrip().rstrip(";"))
+    assert data["months"] == [f"2024-0{i}" for i in range(1, 7)]
+    # every published value is exactly a gate cell; suppressed cells carry no number
+    ac = gated.area_counts["ward_2022"]
+    codes = [f["properties"]["code"] for f in data["areas"]["features"]]
+    arr = data["values"]["2024-03|Burglary"]
+    sub = ac[(ac.month == "2024-03") & (ac.crime_type == "Burglary")].set_index("area_code")
+    for i, code in enumerate(codes):
+        row = sub.loc[code]
+        assert arr[i] == ("s" if row["suppressed"] else int(row["count"]))
+    assert "fewer than 3" in data["suppressed_label"]
+    doms = {}
+    for m in ("2024-01", "2024-06"):
+        run = render_in_chromium(site, page=f"index.html#month={m}", dump_dom=True, budget_ms=6000)
+        doms[m] = run.dom
+        assert f'data-rendered="{m}"' in run.dom
+        assert f"Burglary for {m}" in run.dom
+    top = {m: re.search(r'<ol id="top-areas">(.*?)</ol>', d, re.S).group(1) for m, d in doms.items()}
+    assert top["2024-01"] != top["2024-06"]
+    # the highest ward listed for a month is the gate's highest published cell that month
+    for m, html_ in top.items():
+        sub = ac[(ac.month == m) & (ac.crime_type == "Burglary") & ~ac.suppressed]
+        best = sub.loc[sub["count"].astype(int).idxmax()]
+        name = gated.area_geometries["ward_2022"].set_index("area_code").loc[best.area_code, "area_name"]
+        assert re.search(r"<li>(.*?)</li>", html_).group(1) == f"{name}: {int(best['count'])}".replace("&", "&amp;")
+
+
+def test_planted_markup_is_escaped_and_never_runs(chromium, xss_case, tmp_path):
+    gated, code = xss_case
+    site = tmp_path / "site"
+    write_public_page(gated, site)
+    raw_fragments = ["<script>alert(1)</script>", '" onmouseover=', "<img src=x"]
+    for f in [site / "index.html", site / "page-data.js"]:
+        txt = f.read_text()
+        for frag in raw_fragments[::2]:
+            assert frag not in txt, (f, frag)
+    assert '" onmouseover=' not in (site / "index.html").read_text()
+    # in the JSON data the quote only ever appears escaped inside a string
+    data_js = (site / "page-data.js").read_text()
+    assert data_js.count('" onmouseover=') == data_js.count('\\" onmouseover=') > 0
+    assert "\\u003cscript\\u003ealert(1)\\u003c/script\\u003e" in (site / "page-data.js").read_text()
+    # probe: alert() leaves a marker; open the planted ward's tooltip and copy its content into the DOM
+    (site / "probe.js").write_text(_PROBE + f"window.PROBE_CODE = {json.dumps(code)};\n")
+    html_ = (site / "index.html").read_text().replace("<head>", '<head>\n<script src="probe.js"></script>', 1)
+    (site / "probe.html").write_text(html_)
+    run = render_in_chromium(site, page="probe.html", dump_dom=True, budget_ms=8000)
+    dom = run.dom
+    assert 'data-xss' not in dom
+    assert "probe-out" in dom
+    esc = "&lt;script&gt;alert(1)&lt;/script&gt;\" onmouseover=\"alert(2)\" '&gt;&lt;img src=x onerror=alert(3)&gt;"
+    probe = dom.split('id="probe-out"', 1)[1]
+    assert esc in probe  # the tooltip shows the name as text
+    top = re.search(r'<ol id="top-areas">(.*?)</ol>', dom, re.S).group(1)
+    assert esc in top  # the busiest ward list shows it as text too
+    assert "<option" in dom and esc in dom.split('id="crime-type"', 1)[1].split("</select>", 1)[0]
+    assert "<img src=\"x\"" not in dom and "<img src=x" not in dom
+    assert dom.count("<script") == html_.count("<script")  # no script element was added
+
+
+def test_page_accepts_only_gated_data(met_burglary_files, shared_data, tmp_path):
+    gated = gated_from_police_uk(met_burglary_files[:1], shared_data)
+    with pytest.raises(PublishError, match="gate"):
+        write_public_page(gated.points, tmp_path / "a")
+    with pytest.raises(PublishError, match="not in gated data"):
+        write_public_page(gated, tmp_path / "b", layer="lsoa_2021", tiles=False)
+    pd.testing.assert_frame_equal(gated.points, gated.points)  # writer did not mutate the gate output
