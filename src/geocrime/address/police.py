@@ -108,18 +108,24 @@ _Q_ORDER = ["on_or_near", "bus_stop", "car_park", "junction", "rear_of", "outsid
             "adjacent", "near"]
 
 
-def _qualifier_pattern() -> str:
-    alts = []
-    for name in _Q_ORDER:
-        for i, pat in enumerate(QUALIFIERS[name]):
-            alts.append(f"(?P<q_{name}_{i}>{pat})")
-    # the phrase must end at a separator (or the end): "Near Tower Road" is not "near To..."
-    return r"^\s*(?:" + "|".join(alts) + r")(?:[\s,:\-]+(?P<rest>.*))?$"
+def _alts() -> str:
+    return "(?:" + "|".join(f"(?:{pat})" for name in _Q_ORDER for pat in QUALIFIERS[name]) + ")"
 
 
-_Q_PATTERN = _qualifier_pattern()
+# the phrase must end at a separator (or the end): "Near Tower Road" is not "near To..."
+_Q_SCREEN = r"^\s*" + _alts() + r"(?:[\s,:\-]|$)"
+_Q_PATTERN = r"^\s*(?P<q>" + _alts() + r")(?:[\s,:\-]+(?P<rest>.*))?$"
+_Q_NAME_RX = [(name, re.compile(r"(?:" + "|".join(QUALIFIERS[name]) + r")\Z", re.IGNORECASE | re.DOTALL))
+              for name in _Q_ORDER]
 # a qualifier word followed by a street-type word is a street name ("Near Lane", "By Way")
 _STREETISH_NEXT = r"^(?:lane|road|street|way|pass|close|avenue|gardens|hill)\b"
+
+
+def _qualifier_name(phrase: str) -> str | None:
+    for name, rx in _Q_NAME_RX:
+        if rx.match(phrase):
+            return name
+    return None
 
 
 def split_qualifier(texts: pd.Series) -> pd.DataFrame:
@@ -131,12 +137,15 @@ def split_qualifier(texts: pd.Series) -> pd.DataFrame:
     """
     from . import _rx
 
-    m = _rx.extract(texts, _Q_PATTERN)
-    qcols = [c for c in m.columns if c.startswith("q_")]
-    names = np.array([c.split("_", 1)[1].rsplit("_", 1)[0] for c in qcols] + [None], dtype=object)
-    hit = m[qcols].notna().to_numpy()
-    first = np.where(hit.any(axis=1), hit.argmax(axis=1), len(qcols))
-    qual = pd.Series(names[first], index=texts.index, dtype=object)
+    qual = pd.Series([None] * len(texts), index=texts.index, dtype=object)
+    m = pd.DataFrame({"q": qual.copy(), "rest": qual.copy()}, index=texts.index)
+    screen = _rx.contains(texts, _Q_SCREEN)  # DFA, no sub-matches: cheap
+    if screen.any():
+        m.loc[screen] = _rx.extract(texts[screen], _Q_PATTERN)[["q", "rest"]].to_numpy(dtype=object)
+        ph = m.loc[screen, "q"]
+        codes, uniq = pd.factorize(ph.to_numpy(dtype=object))
+        names = np.array([_qualifier_name(u) for u in uniq] + [None], dtype=object)
+        qual[screen] = names[codes]
     rest = m["rest"].astype(object).where(m["rest"].notna(), "")
     has_q = qual.notna()
     if has_q.any():
@@ -147,9 +156,7 @@ def split_qualifier(texts: pd.Series) -> pd.DataFrame:
     phrase = pd.Series([None] * len(texts), index=texts.index, dtype=object)
     ro = qual == "rear_of"
     if ro.any():
-        qcols = [c for c in m.columns if c.startswith("q_rear_of")]
-        ph = m.loc[ro, qcols].bfill(axis=1).iloc[:, 0]
-        phrase[ro] = ph.astype(object)
+        phrase[ro] = m.loc[ro, "q"].astype(object)
     return pd.DataFrame({"location_qualifier": qual, "rest": rest_out.astype(object), "phrase": phrase},
                         index=texts.index)
 
@@ -225,10 +232,10 @@ def _listed_keys(addresses: tuple[str, ...]) -> dict[str, str | None]:
 def _component_keys(building: pd.Series, number: pd.Series, street: pd.Series) -> list[str]:
     from .normalise import normalise_many
 
-    def col(x: pd.Series) -> pd.Series:
-        return normalise_many(x.astype(object).where(x.notna(), "").astype("str"))
-
-    b, n, st = col(building), col(number), col(street)
+    m = len(street)
+    both = pd.concat([x.astype(object).where(x.notna(), "") for x in (building, number, street)], ignore_index=True)
+    norm = normalise_many(both.astype("str"))  # one vectorised call for the three columns
+    b, n, st = norm.iloc[:m], norm.iloc[m:2 * m], norm.iloc[2 * m:]
     # with a house number the building name is not needed; without one it is
     keys = np.where(n.to_numpy(dtype=object) != "", "|" + n.to_numpy(dtype=object) + " " + st.to_numpy(dtype=object),
                     b.to_numpy(dtype=object) + "|" + st.to_numpy(dtype=object))
@@ -246,13 +253,14 @@ def listed_addresses(building: pd.Series, number: pd.Series, street: pd.Series, 
     cand = street.notna()
     if not cand.any():
         return out
-    # screen: only streets that share a word with a listed street are compared in full
-    words = sorted({w for k in keys for w in k.split("|")[1].split(" ") if len(w) > 3 and not w.isdigit()})
-    if words:
+    # screen: only streets starting like a listed street are compared in full
+    firsts = sorted({(k.split("|")[1].split(" ", 1) + [""])[1 if k.startswith("|") else 0].split(" ")[0]
+                     for k in keys} - {""})
+    if firsts:
         from . import _rx
 
         cand &= _rx.contains(street.astype(object).where(cand, "").astype("str"),
-                             r"\b(?:" + "|".join(map(re.escape, words)) + r")\b")
+                             r"^\s*(?:" + "|".join(map(re.escape, firsts)) + r")\b")
     if not cand.any():
         return out
     k = pd.Series(_component_keys(building[cand], number[cand], street[cand]), index=street.index[cand.to_numpy()])

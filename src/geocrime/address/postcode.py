@@ -346,11 +346,25 @@ def extract_many(texts: pd.Series | Any, partial: bool = True) -> pd.DataFrame:
 
 
 def _canon_series(cand: pd.Series) -> pd.DataFrame:
-    """Canonicalise candidate strings; each distinct candidate is validated once."""
+    """Canonicalise candidate strings; each distinct candidate is validated once.
+
+    Fast path (vectorised): candidates already in canonical shape (one space, strict format, a real
+    area) only need upper-casing; the rest go through :func:`_canonical` one distinct string at a time.
+    """
+    from . import _rx
+
     codes_i, uniq = pd.factorize(cand.to_numpy(dtype=object))
-    table = [_canonical(u) for u in uniq]
-    code_u = np.array([t[0] for t in table] + [None], dtype=object)
-    kind_u = np.array([t[1] for t in table] + [None], dtype=object)
+    u = pd.Series(np.asarray(uniq, dtype=object), dtype="str").str.upper()
+    code_u = np.full(len(u) + 1, None, dtype=object)
+    kind_u = np.full(len(u) + 1, None, dtype=object)
+    strict = _rx.contains(u, rf"^{_OUTWARD} {_INWARD}$", ignore_case=False)
+    area = _rx.extract(u, r"^(?P<a>[A-Z]{1,2})[0-9]", ignore_case=False)["a"]
+    fast = (strict & area.isin(AREAS) & ~u.isin(list(_SPECIAL))).to_numpy()
+    fi = np.flatnonzero(fast)
+    code_u[fi] = u.to_numpy(dtype=object)[fi]
+    kind_u[fi] = np.where(area.isin(list(_NON_GEO_AREAS)).to_numpy()[fi], "non_geographic", "unit")
+    for i in np.flatnonzero(~fast):
+        code_u[i], kind_u[i] = _canonical(uniq[i])
     return pd.DataFrame({"code": code_u[codes_i], "kind": kind_u[codes_i]}, index=cand.index, dtype=object)
 
 

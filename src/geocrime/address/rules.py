@@ -258,7 +258,10 @@ def parse_series(
 
     # 5. county / town at the end
     rest = _rx.replace(rest, _COUNTY_TAIL.pattern, "").str.strip(" ,")
-    tm = _rx.extract(rest, _TOWN_TAIL.pattern)
+    tm = pd.DataFrame({"pre": _none(len(rest), rest.index), "town": _none(len(rest), rest.index)})
+    tscreen = _rx.contains(rest, rf"{_ALT(POST_TOWNS)}\s*$")  # DFA screen before the sub-match pass
+    if tscreen.any():
+        tm.loc[tscreen] = _rx.extract(rest[tscreen], _TOWN_TAIL.pattern)[["pre", "town"]].to_numpy(dtype=object)
     has_town = tm["town"].notna() & tm["pre"].notna() & (tm["pre"].fillna("").str.strip(" ,").str.len() > 0)
     # a town joined by a space only counts when the text has no commas at all, and never after a
     # word that makes it another place ("West Ealing", "South Croydon", "New Malden" is listed whole)
