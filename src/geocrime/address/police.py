@@ -92,7 +92,7 @@ DEFAULT_PLACEHOLDERS = Placeholders(
         "no_fixed_abode": [r"\bno\s+fixed\s+(?:abode|address)\b", r"\bnfa\b"],
         "custody_suite": [r"\bcustody\s+(?:suite|centre|center|unit|block)\b"],
         # "X Police Station" as the whole first part (not "Police Station Road")
-        "police_station": [r"^[^,]*\bpolice\s+station\s*(?:,|$)"],
+        "police_station": [r"^[^,]*police\s+station\s*(?:,|$)"],
     },
     addresses=(
         # City of London Police and Metropolitan Police custody / front-counter addresses

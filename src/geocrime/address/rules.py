@@ -62,6 +62,7 @@ POST_TOWNS: tuple[str, ...] = (
     "barking and dagenham", "camden", "hackney", "southwark", "lambeth", "westminster", "brent",
     "haringey", "havering", "redbridge", "merton", "wandsworth", "tower hamlets",
 )
+_POST_TOWN_SET = frozenset(POST_TOWNS) | {t.replace("-", " ") for t in POST_TOWNS}
 COUNTIES: tuple[str, ...] = (
     "kent", "middlesex", "middx", "surrey", "essex", "greater london", "herts", "hertfordshire",
     "gtr london", "england", "uk", "united kingdom", "gb",
@@ -259,18 +260,33 @@ def parse_series(
     # 5. county / town at the end
     rest = _rx.replace(rest, _COUNTY_TAIL.pattern, "").str.strip(" ,")
     tm = pd.DataFrame({"pre": _none(len(rest), rest.index), "town": _none(len(rest), rest.index)})
-    tscreen = _rx.contains(rest, rf"{_ALT(POST_TOWNS)}\s*$")  # DFA screen before the sub-match pass
+    spaced = pd.Series(False, index=rest.index)
+    tscreen = _rx.contains(rest, rf"{_ALT(POST_TOWNS)}\s*$")  # DFA screen before any sub-match pass
     if tscreen.any():
-        tm.loc[tscreen] = _rx.extract(rest[tscreen], _TOWN_TAIL.pattern)[["pre", "town"]].to_numpy(dtype=object)
+        r2 = rest[tscreen]
+        # the usual case: the last comma part is a town (a set lookup, no big alternation to match)
+        lm = _rx.extract(r2, r"^(?:(?P<pre>.*),\s*)?(?P<last>[^,]*)$")
+        last = lm["last"].astype(object).where(lm["last"].notna(), "").astype("str").str.strip()
+        is_town = _rx.replace(last.str.lower(), r"\s+", " ").isin(_POST_TOWN_SET)
+        ti = is_town.index[is_town.to_numpy(dtype=bool)]
+        tm.loc[ti, "pre"] = lm.loc[ti, "pre"].to_numpy(dtype=object)
+        tm.loc[ti, "town"] = last[ti].to_numpy(dtype=object)
+        # comma-free text: a town after a space ("Flat 3 14 Foo Road Sutton")
+        other = r2[~is_town.to_numpy(dtype=bool)]
+        other = other[~other.str.contains(",", regex=False)]
+        if len(other):
+            om = _rx.extract(other, _TOWN_TAIL.pattern)
+            tm.loc[other.index, "pre"] = om["pre"].to_numpy(dtype=object)
+            tm.loc[other.index, "town"] = om["town"].to_numpy(dtype=object)
+            spaced[other.index] = om["pre"].notna().to_numpy()
     has_town = tm["town"].notna() & tm["pre"].notna() & (tm["pre"].fillna("").str.strip(" ,").str.len() > 0)
-    # a town joined by a space only counts when the text has no commas at all, and never after a
-    # word that makes it another place ("West Ealing", "South Croydon", "New Malden" is listed whole)
-    if has_town.any():
-        pre = tm["pre"].astype(object).where(tm["pre"].notna(), "").astype("str")
-        spaced = ~_rx.contains(pre, r",\s*$") & has_town
-        bad = spaced & (_rx.contains(rest, ",") | _rx.contains(
-            pre, r"(?:^|\s)(?:west|east|north|south|upper|lower|new|old|great|little|central|greater|st|saint)\s+$"))
-        has_town &= ~bad
+    # never after a word that makes it another place ("West Ealing", "South Croydon"; "New Malden" is
+    # listed whole)
+    sp = spaced & has_town
+    if sp.any():
+        bad = _rx.contains(tm.loc[sp, "pre"].astype("str"),
+                           r"(?:^|\s)(?:west|east|north|south|upper|lower|new|old|great|little|central|greater|st|saint)\s+$")
+        has_town[bad.index[bad.to_numpy(dtype=bool)]] = False
     # a bare town with nothing before it ("London") is the town too
     only_town = tm["town"].notna() & (tm["pre"].isna() | (tm["pre"].fillna("").str.strip(" ,").str.len() == 0))
     hi = has_town.index[(has_town | only_town).to_numpy(dtype=bool)]
@@ -425,9 +441,23 @@ def _tidy(out: dict[str, pd.Series], idx: pd.Index, placeholders: police.Placeho
     if rear.any():
         is_rear = _rx.contains(sb[rear].astype("str"), r"\brear\b|\br/o\b")
         out["location_qualifier"][is_rear.index[is_rear.to_numpy(dtype=bool)]] = "rear_of"
-    res = pd.DataFrame({f: _strip(out[f]) if f not in ("placeholder", "location_qualifier") else out[f]
-                        for f in FIELDS}, index=idx).astype(object)
-    res = res.where(res.notna(), None)
+    # trim every text component in one vectorised pass (the columns stacked end to end)
+    text_fields = [f for f in FIELDS if f not in ("placeholder", "location_qualifier")]
+    n = len(idx)
+    stacked = np.concatenate([out[f].to_numpy(dtype=object) for f in text_fields]) if n else np.array([], dtype=object)
+    present = pd.notna(stacked)
+    cleaned = np.full(len(stacked), None, dtype=object)
+    if present.any():
+        t = _rx.replace(pd.Series(stacked[present], dtype=object).astype("str"), _WS.pattern, " ").str.strip(" ,;-:.")
+        tv = t.to_numpy(dtype=object)
+        tv[t.str.len().to_numpy() == 0] = None
+        cleaned[present] = tv
+    cols = {f: cleaned[i * n:(i + 1) * n] for i, f in enumerate(text_fields)}
+    for f in ("placeholder", "location_qualifier"):
+        v = out[f].to_numpy(dtype=object, copy=True)
+        v[pd.isna(v)] = None
+        cols[f] = v
+    res = pd.DataFrame({f: cols[f] for f in FIELDS}, index=idx, dtype=object)
     # a configured police station / custody address is a placeholder, whatever its spelling
     if placeholders.addresses:
         listed = police.listed_addresses(res["building_name"], res["house_number"], res["street"],
