@@ -163,10 +163,10 @@ def _ragged(path: Path, e: Exception, bad: list[Any], ncols: int) -> FileFormatE
 
 
 def open_input(path: Path, fmt: str, chunksize: int, required: list[str], sep: str = ",",
-               encoding: str | None = None) -> Reader:
+               encoding: str | None = None, text_columns: list[str] | None = None) -> Reader:
     """Open ``path`` and check the header: ``required`` columns present (else
     :class:`MissingColumnsError`, or :class:`FileFormatError` when the header looks split by another
-    delimiter), Parquet readable with string-typed ``required`` columns."""
+    delimiter), Parquet readable with string-typed ``text_columns``."""
     if chunksize < 1:
         raise InputError(f"chunksize must be >= 1, got {chunksize}")
     if fmt == "parquet":
@@ -181,6 +181,12 @@ def open_input(path: Path, fmt: str, chunksize: int, required: list[str], sep: s
         miss = [c for c in required if c not in cols]
         if miss:
             raise MissingColumnsError(miss, cols, f"Parquet file {path}")
+        for c in text_columns or ():
+            t = schema.field(c).type
+            if not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t)
+                    or (pa.types.is_dictionary(t) and pa.types.is_string(t.value_type))):
+                raise FileFormatError(f"Parquet file {path}: address column {c!r} has type {t}, expected text (string); "
+                                      "cast it to string before enriching, or name the right column")
         return Reader(path, fmt, cols, schema, chunksize, n_rows=pf.metadata.num_rows)
     bad: list[Any] = []
     try:

@@ -471,7 +471,8 @@ def enrich_file(
     gaz_path = str(Path(gazetteer).resolve()) if isinstance(gazetteer, (str, os.PathLike)) else None
     t_load = time.perf_counter()
     s = ctx.settings
-    reader = open_input(input, fmt, chunksize, list(s.columns) + list(s.coords or ()), sep=sep, encoding=encoding)
+    reader = open_input(input, fmt, chunksize, list(s.columns) + list(s.coords or ()), sep=sep, encoding=encoding,
+                        text_columns=list(s.columns))
     _check_input(reader.columns, s, f"{fmt.upper()} file {input}")
     skey, sdict = _settings_key(ctx, scan["sha256"], chunksize, fmt, sep, encoding)
     added_types = added_columns(s)
