@@ -95,8 +95,11 @@ def _breaks(values: np.ndarray) -> list[int]:
 def _areas_payload(gated: GatedData, layer: str | None, simplify_m: float) -> tuple[str, dict[str, Any]]:
     if not gated.area_geometries:
         raise PublishError("gated data has no area geometries; the gate must be given boundaries for a choropleth")
-    if layer is None:
-        layer = next(iter(gated.area_geometries))
+    if layer is None:  # the finest layer published (most areas), e.g. wards rather than boroughs
+        have = [k for k in gated.area_geometries if k in gated.area_counts]
+        if not have:
+            raise PublishError("gated data has area geometries but no area counts for them")
+        layer = max(have, key=lambda k: len(gated.area_geometries[k]))
     if layer not in gated.area_geometries or layer not in gated.area_counts:
         raise PublishError(f"area layer {layer!r} not in gated data (have {sorted(gated.area_geometries)})")
     geo = gated.area_geometries[layer]
@@ -202,7 +205,7 @@ def write_public_page(
         :class:`TileSet` or a tile directory from :func:`write_tiles` (copied into ``out_dir/tiles``
         when outside ``out_dir``); ``False``: choropleth only.
     layer:
-        Area layer of ``gated.area_counts`` for the choropleth (default: the first).
+        Area layer of ``gated.area_counts`` for the choropleth (default: the one with most areas).
     simplify_m:
         Ward outlines are simplified with this tolerance in metres (EPSG:27700) for a light page.
     """
