@@ -1,41 +1,44 @@
-"""Small loaders for the analysis tests: police.uk CSVs read with pandas and wards assigned with a
-plain geopandas sjoin. Kept in one place so they can switch to geocrime.io.read_police_uk and
-geocrime.areas.assign_areas once those land."""
+"""Small loaders for the analysis tests, on the project's own readers: police.uk CSVs through
+``geocrime.io.read_police_uk`` and area codes through ``geocrime.areas`` (``Boundaries`` from the data
+registry, ``assign_areas``). Boundaries are loaded once per test session."""
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
 import geopandas as gpd
-import pandas as pd
 
-from geocrime._geo import as_points
+from geocrime.areas import Boundaries, assign_areas
+from geocrime.io import read_police_uk
 
 
 def read_police_uk_csvs(files: list[Path]) -> gpd.GeoDataFrame:
-    df = pd.concat([pd.read_csv(f, dtype="string") for f in files], ignore_index=True)
-    gdf, status = as_points(df)
-    gdf["status"] = status
-    return gdf
+    """police.uk rows (every row kept; ``status``, ``month`` added; EPSG:27700)."""
+    return read_police_uk([str(f) for f in files])
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=2)
+def boundaries(shared_data: Path) -> Boundaries:
+    os.environ.setdefault("GEOCRIME_DATA_DIR", str(shared_data))
+    return Boundaries.from_registry(["ward_2024", "lsoa_2021", "borough"])
+
+
 def wards_2024(shared_data: Path) -> gpd.GeoDataFrame:
-    w = gpd.read_file(shared_data / "london_wards_2024_ons" / "london_wards_2024.shp")
-    w = w.rename(columns={"WD24CD": "code", "WD24NM": "name"})[["code", "name", "LAD24CD", "geometry"]]
-    return w.to_crs(27700)
+    """The 704 London wards (Dec 2024): ``code``, ``name``, geometry in EPSG:27700."""
+    return boundaries(shared_data).layer("ward_2024")
 
 
-@lru_cache(maxsize=4)
 def lsoas_2021(shared_data: Path) -> gpd.GeoDataFrame:
-    g = gpd.read_file(shared_data / "london_lsoa_2021_ons" / "london-2021-lsoa-gen20.shp")
-    return g.rename(columns={"LSOA21CD": "code", "LSOA21NM": "name"}).to_crs(27700)
+    """The 4,994 London LSOAs (2021): ``code``, ``name``, geometry in EPSG:27700."""
+    return boundaries(shared_data).layer("lsoa_2021")
 
 
-def with_wards(points: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, col: str = "ward_2024") -> gpd.GeoDataFrame:
-    """Add ``col`` (ward code or NA) to every row (rows in = rows out, same order)."""
-    j = gpd.sjoin(points[[points.geometry.name]], wards[["code", "geometry"]], how="left", predicate="within")
-    j = j[~j.index.duplicated(keep="first")]
-    out = points.copy()
-    out[col] = j["code"].reindex(points.index).astype("string")
-    return out
+def borough(shared_data: Path, code: str) -> gpd.GeoDataFrame:
+    b = boundaries(shared_data).layer("borough")
+    return b[b["code"] == code]
+
+
+def with_areas(points: gpd.GeoDataFrame, shared_data: Path, layers=("ward_2024",)) -> gpd.GeoDataFrame:
+    """Add one code column per layer (``ward_2024``...) and ``area_status``; rows in = rows out."""
+    return assign_areas(points, boundaries(shared_data), list(layers))

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from _analysis_data import read_police_uk_csvs, wards_2024, with_wards
+from _analysis_data import read_police_uk_csvs, wards_2024, with_areas
 from geocrime.analysis import (
     MISSING_TYPE,
     AnalysisWarning,
@@ -28,7 +28,7 @@ from geocrime.errors import AnalysisError, InputError, MissingColumnsError
 
 @pytest.fixture(scope="module")
 def met(met_burglary_files, shared_data) -> gpd.GeoDataFrame:
-    return with_wards(read_police_uk_csvs(met_burglary_files), wards_2024(shared_data))
+    return with_areas(read_police_uk_csvs(met_burglary_files), shared_data)
 
 
 @pytest.fixture(scope="module")

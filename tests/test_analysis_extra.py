@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from _analysis_data import read_police_uk_csvs, wards_2024
+from _analysis_data import borough, read_police_uk_csvs
 from geocrime.analysis import (
     AnalysisWarning,
     HarmTable,
@@ -33,8 +33,7 @@ def city(city_files):
 
 @pytest.fixture(scope="module")
 def city_wards(shared_data):
-    w = wards_2024(shared_data)
-    return w[w["LAD24CD"] == "E09000001"]
+    return borough(shared_data, "E09000001")  # the City of London
 
 
 def test_aggregate_on_hexagons_conserves_counts(city, city_wards):

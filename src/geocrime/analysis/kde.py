@@ -152,6 +152,9 @@ def kde(
             s = _support(bandwidth, kernel)
             g = SquareGrid.from_extent((x[ok].min() - s, y[ok].min() - s, x[ok].max() + s, y[ok].max() + s),
                                        cell_size, origin)
+            if g.n_cells > 5_000_000:
+                warn(f"kde: the points' extent needs a {g.shape[0]} x {g.shape[1]} grid of {cell_size:g} m cells "
+                     "(stray points far from the rest?); pass boundary= or grid= to bound the surface")
     else:
         g = grid_of(grid)
         if isinstance(g, HexGrid):

@@ -3,7 +3,7 @@
 
 Both read police.uk street-level CSVs (or any CSV with lon/lat or easting/northing, ``Month`` and
 ``Crime type``). Areas come from a boundary file (``--areas FILE --code-column COL``) joined by
-point-in-polygon (``geocrime.areas`` when available, else a geopandas join).
+point-in-polygon with ``geocrime.areas`` (its edge rule), or from a registry layer (``--layer``).
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("csv", nargs="+", type=Path, help="police.uk street CSV file(s)")
     a.add_argument("--areas", type=Path, help="boundary file (shapefile/GeoPackage) defining the areas")
     a.add_argument("--code-column", default=None, help="area code column in --areas (default: first *CD column)")
+    a.add_argument("--layer", default=None, help="a registry boundary layer instead of --areas (e.g. ward_2024)")
     a.add_argument("--by", nargs="+", default=["area", "month", "crime_type"],
                    help="grouping: 'area', 'month', 'crime_type' (default all three)")
     a.add_argument("--grid", type=float, default=None, help="use square cells of this size (metres) instead of areas")
@@ -57,8 +58,9 @@ def _register_hotspots(sub: argparse._SubParsersAction) -> None:
         description="Count incidents per area of a boundary file and test for hot and cold spots with PySAL esda.",
     )
     h.add_argument("csv", nargs="+", type=Path, help="police.uk street CSV file(s)")
-    h.add_argument("--areas", type=Path, required=True, help="boundary file of the areas (e.g. LSOAs)")
+    h.add_argument("--areas", type=Path, help="boundary file of the areas (e.g. LSOAs)")
     h.add_argument("--code-column", default=None, help="area code column (default: first *CD column)")
+    h.add_argument("--layer", default=None, help="a registry boundary layer instead of --areas (e.g. lsoa_2021)")
     h.add_argument("--statistic", choices=["gi", "moran"], default="gi")
     h.add_argument("--per-km2", action="store_true", help="test counts per km² (area as denominator)")
     h.add_argument("--permutations", type=int, default=999)
@@ -73,20 +75,13 @@ def _register_hotspots(sub: argparse._SubParsersAction) -> None:
 def _run_hotspots(args: argparse.Namespace) -> int:
     import warnings
 
-    import geopandas as gpd
     import shapely
 
     from ..analysis import AnalysisWarning, aggregate, getis_ord, local_moran
     from ..cli import emit
-    from ..errors import InputError
 
-    pts = _read_points(args.csv)
-    bnd = _read_boundary(args.areas)
-    col = args.code_column or next((c for c in bnd.columns if str(c).upper().endswith("CD")), None)
-    if col is None or col not in bnd.columns:
-        raise InputError(f"--code-column not found; columns: {list(bnd.columns)}")
-    j = gpd.sjoin(pts[[pts.geometry.name]], bnd[[col, "geometry"]], how="left", predicate="within")
-    pts["area"] = j[~j.index.duplicated()][col].reindex(pts.index).astype("string")
+    pts, bnd = _assign(_read_points(args.csv), args.areas, args.code_column, args.layer)
+    col = "code"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AnalysisWarning)
         counts = aggregate(pts, by=["area"], areas=bnd[col], unknown_areas="drop")
@@ -112,6 +107,35 @@ def _run_hotspots(args: argparse.Namespace) -> int:
         summary["out"] = str(args.out)
     emit(summary, args.json)
     return 0
+
+
+def _assign(pts, areas_path: Path | None, code_column: str | None, layer: str | None):
+    """(points with an ``area`` column, the area layer GeoDataFrame) via geocrime.areas."""
+    from ..areas import Boundaries, assign_areas, load_layer
+    from ..errors import DataNotFoundError, InputError
+
+    if layer:
+        b = Boundaries.from_registry([layer])
+        name = layer
+    else:
+        if areas_path is None:
+            raise InputError("give --areas FILE (with --code-column) or --layer NAME (e.g. ward_2024, lsoa_2021)")
+        if not areas_path.exists():
+            raise DataNotFoundError(f"boundary file not found: {areas_path}")
+        col = code_column
+        if col is None:
+            import pyogrio
+
+            fields = list(pyogrio.read_info(areas_path)["fields"])
+            col = next((c for c in fields if str(c).upper().endswith("CD")), None)
+            if col is None:
+                raise InputError(f"no *CD code column in {areas_path}; pass --code-column (fields: {fields})")
+        name = "area"
+        b = Boundaries([load_layer(areas_path, name, code=col)])
+    out = assign_areas(pts, b, [name])
+    if name != "area":
+        out["area"] = out[name]
+    return out, b.layer(name)
 
 
 def _read_points(paths: list[Path]):
@@ -152,8 +176,6 @@ def _read_boundary(path: Path):
 def _run_aggregate(args: argparse.Namespace) -> int:
     import warnings
 
-    import geopandas as gpd
-
     from ..analysis import AnalysisWarning, SquareGrid, aggregate
     from ..cli import emit
     from ..errors import InputError
@@ -163,19 +185,12 @@ def _run_aggregate(args: argparse.Namespace) -> int:
     areas: Any = None
     if args.grid:
         if args.areas is None:
-            raise InputError("--grid needs --areas (the study-area boundary)")
+            raise InputError("--grid needs --areas (the study-area boundary file)")
         areas = SquareGrid.from_extent(_read_boundary(args.areas), args.grid)
         by = ["cell_id" if b == "area" else b for b in by]
     elif "area" in by:
-        if args.areas is None:
-            raise InputError("grouping by area needs --areas FILE (or --grid SIZE)")
-        bnd = _read_boundary(args.areas)
-        col = args.code_column or next((c for c in bnd.columns if str(c).upper().endswith("CD")), None)
-        if col is None or col not in bnd.columns:
-            raise InputError(f"--code-column not found; columns: {list(bnd.columns)}")
-        j = gpd.sjoin(pts[[pts.geometry.name]], bnd[[col, "geometry"]], how="left", predicate="within")
-        pts["area"] = j[~j.index.duplicated()][col].reindex(pts.index).astype("string")
-        areas = bnd[col]
+        pts, lay = _assign(pts, args.areas, args.code_column, args.layer)
+        areas = lay["code"]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AnalysisWarning)
         table = aggregate(pts, by=by, areas=areas, harm=True if args.harm else None, unknown_areas="drop")
