@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from _analysis_data import read_police_uk_csvs, wards_2024, with_areas
+from _analysis_data import boundaries, read_police_uk_csvs, wards_2024, with_areas
 from geocrime.analysis import (
     MISSING_TYPE,
     AnalysisWarning,
@@ -60,6 +60,14 @@ def test_ward_month_counts_match_pandas_groupby(met, wards):
     assert agg["count"].sum() == met["ward_2024"].notna().sum()
     assert agg.attrs["n_no_area"] == met["ward_2024"].isna().sum() > 0
     assert agg.attrs["n_input"] == len(met)
+
+
+def test_area_universe_from_boundaries_object(met, shared_data):
+    bounds = boundaries(shared_data)
+    agg = _quiet(aggregate, met, by=["ward_2024", "month"], areas=bounds)
+    assert len(agg) == len(bounds.layer("ward_2024")) * 6
+    with pytest.raises(InputError, match="no layer 'ward_2030'"):
+        _quiet(aggregate, met.assign(ward_2030=met["ward_2024"]), by=["ward_2030"], areas=bounds)
 
 
 def test_rows_not_counted_are_reported_with_a_warning(met, wards):
