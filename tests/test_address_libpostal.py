@@ -163,3 +163,23 @@ def test_resume_installs_only_what_is_missing(model: None, tmp_path: Path, monke
     (target / "numex" / "numex.dat").write_bytes(bytes([data[0] ^ 0xFF]) + data[1:])
     assert not libpostal.is_installed()
     assert libpostal.status(verify=True)["files"]["numex/numex.dat"]["ok"] is False
+
+
+def test_missing_model_is_a_clear_error_and_auto_falls_back(tmp_path: Path) -> None:
+    """In a fresh process with an empty model dir: libpostal raises a specific error, auto uses rules."""
+    import subprocess
+    import sys
+
+    code = (
+        "import geocrime.address as A\n"
+        "from geocrime.errors import BackendUnavailableError\n"
+        "assert A.parse('12 High St', backend='auto').backend == 'rules'\n"
+        "try:\n"
+        "    A.parse_many(['12 High St'], backend='libpostal')\n"
+        "except BackendUnavailableError as e:\n"
+        "    print('ERR', e)\n"
+    )
+    env = dict(os.environ, GEOCRIME_LIBPOSTAL_DIR=str(tmp_path / "empty"))
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "ERR" in r.stdout and "geocrime libpostal install" in r.stdout
