@@ -283,6 +283,28 @@ def _medoid_groups(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return rep.reset_index(drop=True)
 
 
+#: a premises farther than this from its own postcode unit (or, without one, from every unit) is misplaced
+MISPLACED_M = 2000.0
+
+
+def _drop_misplaced(prem: pd.DataFrame, units: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Drop premises whose point contradicts their postcode (real FHRS rows are geocoded to the
+    wrong Richmond, to 0,0 ...): farther than :data:`MISPLACED_M` from their postcode unit, or, when
+    the unit is unknown, from every unit. Without postcode units nothing can be checked."""
+    if not len(units) or not len(prem):
+        return prem, 0
+    from scipy.spatial import cKDTree
+
+    u = units.drop_duplicates("k_pc_unit").set_index("k_pc_unit")
+    ux = u["x"].reindex(prem["k_pc_unit"]).to_numpy(float)
+    uy = u["y"].reindex(prem["k_pc_unit"]).to_numpy(float)
+    px, py = prem["x"].to_numpy(float), prem["y"].to_numpy(float)
+    d_own = np.hypot(px - ux, py - uy)
+    d_any, _ = cKDTree(np.c_[units["x"].to_numpy(float), units["y"].to_numpy(float)]).query(np.c_[px, py])
+    bad = np.where(np.isfinite(d_own), d_own > MISPLACED_M, d_any > MISPLACED_M)
+    return prem[~bad], int(bad.sum())
+
+
 #: premises sharing these fields and a point (to the metre) are the same premises
 SAME_POINT_KEY = ["k_flat", "k_hn_num", "k_hn_suf", "k_hn_end", "k_street", "k_pc_unit", "_rx", "_ry"]
 
@@ -336,6 +358,7 @@ class Gazetteer:
         t = pd.concat([t, k.add_prefix("k_")], axis=1)
 
         prem = t[t["level"] == "premises"]
+        prem, n_bad = _drop_misplaced(prem, t[t["level"] == "postcode_unit"])
         # de-duplicate premises: the canonical address; the highest priority source wins, the
         # members of that source are merged to their medoid
         dkey = ["k_flat", "k_hn_num", "k_hn_suf", "k_hn_end", "k_bname", "k_street", "k_pc_unit"]
@@ -412,6 +435,7 @@ class Gazetteer:
             "build_seconds": round(time.perf_counter() - t0, 3),
             "counts": table["level"].value_counts().to_dict(),
             "sources": sorted(table["source"].unique().tolist()),
+            "premises_dropped_misplaced": int(n_bad),
             "crs": BNG,
         }
         return cls(table, index, meta)

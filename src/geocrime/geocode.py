@@ -16,7 +16,9 @@ How a record is matched (every step a batch operation over the whole chunk):
    prefixes/suffixes, each with the house number or a building-name token) — never the whole gazetteer;
 3. compare each candidate pair per component; the pair's score is the sum of named level weights
    (:data:`geocrime._scoring.WEIGHTS`), its faults the names of the levels that are not agreements;
-4. accept the best candidate as ``premises`` when its score >= ``threshold`` and it leads the
+4. accept the best candidate as ``premises`` when it has no contradicting flat or house-number
+   suffix (``FLAT.mismatch``, ``HOUSE_NUMBER.suffix_mismatch`` / ``.mismatch`` veto a match: a wrong
+   flat never wins over an abstention), its score >= ``threshold``, and it leads the
    runner-up (the best *different* premises: another number/flat, or > 30 m away) by >= ``margin``;
    otherwise (no candidate, a low score, or a near-tie — reported as ``ambiguous``) fall down the
    ladder: ``street`` or ``postcode_unit`` (the one with the smaller uncertainty), ``postcode_sector``,
@@ -247,7 +249,16 @@ def _match(parsed: pd.DataFrame, gaz: Any, threshold: float, margin: float, boun
     has = bpair >= 0
     with np.errstate(invalid="ignore"):
         lead = best - runner
-    accept = has & (best >= threshold) & (lead >= margin)
+    # a candidate with a contradicting flat or house-number suffix is never accepted, whatever else
+    # agrees: a wrong flat must not win over an abstention (14A vs 14C, Flat 2 vs Flat B)
+    veto = np.zeros(n, dtype=bool)
+    if npair:
+        bp_ = np.maximum(bpair, 0)
+        fl = codes["FLAT"][bp_] == _scoring.LEVELS["FLAT"].index("mismatch")
+        hs = np.isin(codes["HOUSE_NUMBER"][bp_], [_scoring.LEVELS["HOUSE_NUMBER"].index("suffix_mismatch"),
+                                                   _scoring.LEVELS["HOUSE_NUMBER"].index("mismatch")])
+        veto = has & (fl | hs)
+    accept = has & (best >= threshold) & (lead >= margin) & ~veto
     ambiguous = has & (best >= threshold) & (lead < margin)
     bgi = np.where(has, gi[np.maximum(bpair, 0)] if npair else -1, -1)
 
@@ -304,6 +315,7 @@ def _match(parsed: pd.DataFrame, gaz: Any, threshold: float, margin: float, boun
     reason[fell & ~has] = "no_candidates"
     reason[fell & has & ~ambiguous] = "below_threshold"
     reason[fell & has & ~ambiguous & (best >= threshold)] = "ambiguous"
+    reason[fell & veto & ~ambiguous] = "contradicting_flat_or_number"
     nothing = ok & (row < 0)
     reason[nothing & ~has & (qc["street"].to_numpy(dtype=object) == "") & (qc["pc_district"].to_numpy(dtype=object) == "")
            & (qc["bname"].to_numpy(dtype=object) == "")] = "no_address_components"

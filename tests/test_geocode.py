@@ -1,0 +1,249 @@
+"""Geocoder on real data: every row out in order, bad rows, flats, postcodes, placeholders,
+save/load, reverse geocoding, explanations, area confidence."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from _geocode_data import build
+from geocrime.errors import GazetteerError, MissingColumnsError
+from geocrime.gazetteer import Gazetteer
+from geocrime.geocode import OUTPUT_COLUMNS, geocode, geocode_one, reverse
+
+
+@pytest.fixture(scope="module")
+def small(shared_data):
+    return build(str(shared_data))
+
+
+@pytest.fixture(scope="module")
+def gaz(small):
+    return small[0]
+
+
+def _prem(gaz):
+    t = gaz.table
+    return t[t["level"] == "premises"]
+
+
+def _line(r, flat=None, postcode=True, building=True, number=None):
+    parts = []
+    sub = r["sub_building"] if flat is None else flat
+    if sub:
+        parts.append(sub)
+    if r["building_name"] and building:
+        parts.append(r["building_name"])
+    parts.append(f"{r['house_number'] if number is None else number} {r['street']}".strip())
+    if r["town"]:
+        parts.append(r["town"])
+    if postcode and r["postcode"]:
+        parts.append(r["postcode"])
+    return ", ".join(parts)
+
+
+def test_rows_in_rows_out_with_bad_rows(gaz):
+    p = _prem(gaz)
+    good = [_line(r) for _, r in p[p["k_hn_num"] >= 0].head(3).iterrows()]
+    bad = [None, "", "   ", "x" * 10_000, 12345, 3.5, "😀🏠🚓", "12345", "NFA", "no fixed abode", float("nan")]
+    vals = good[:1] + bad[:6] + good[1:2] + bad[6:] + good[2:]
+    idx = pd.Index([f"r{i}" for i in range(len(vals))][::-1])
+    df = pd.DataFrame({"address": pd.Series(vals, dtype=object, index=idx), "keep": np.arange(len(vals))}, index=idx)
+    out = geocode(df, gaz, columns="address")
+    assert list(out.index) == list(idx) and (out["keep"].to_numpy() == np.arange(len(vals))).all()
+    assert out.crs.to_epsg() == 27700
+    for c in OUTPUT_COLUMNS:
+        assert c in out.columns
+    for k, v in enumerate(vals):
+        row = out.iloc[k]
+        if isinstance(v, str) and v in good:
+            assert row["match_level"] == "premises", v
+        else:
+            assert row["match_level"] == "none", v
+            assert isinstance(row["reason"], str) and row["reason"], v
+            assert out.geometry.iloc[k] is None
+    reasons = dict(zip(map(repr, vals), out["reason"]))
+    assert reasons["None"] == "empty"
+    assert reasons["12345"] == "invalid_input"  # an int, not text
+    assert reasons["'NFA'"].startswith("placeholder:")
+    assert reasons["'no fixed abode'"].startswith("placeholder:")
+
+
+def test_exact_and_postcode_variants_match_the_premises(gaz):
+    p = _prem(gaz)
+    p = p[(p["k_hn_num"] >= 0) & (p["k_pc_unit"] != "") & (p["k_flat"] == "")].sample(60, random_state=1)
+    full = [_line(r) for _, r in p.iterrows()]
+    nopc = [_line(r, postcode=False) for _, r in p.iterrows()]
+    # a wrong postcode: same sector, another unit
+    wrong = [_line(r, postcode=False) + ", " + r["postcode"][:-1] + ("Z" if r["postcode"][-1] != "Z" else "Y") for _, r in p.iterrows()]
+    for texts, floor in ((full, 0.95), (nopc, 0.8), (wrong, 0.85)):
+        out = geocode(pd.Series(texts), gaz)
+        hit = (out["match_level"] == "premises") & (out["gazetteer_id"].to_numpy() == p["id"].to_numpy())
+        wrong_hit = (out["match_level"] == "premises") & ~hit
+        assert hit.mean() >= floor, (floor, out.loc[~hit, ["address", "reason", "faults"]].head())
+        assert wrong_hit.sum() == 0, out.loc[wrong_hit, ["address", "matched_address"]]
+    out = geocode(pd.Series(wrong), gaz)
+    assert out["faults"].str.contains("POSTCODE.sector_only|POSTCODE.district_only|POSTCODE.mismatch").mean() > 0.9
+
+
+def _flat_buildings(gaz):
+    p = _prem(gaz)
+    f = p[(p["k_flat"] != "") & (p["k_hn_num"] >= 0)]
+    g = f.groupby(["k_hn_num", "k_hn_suf", "k_street", "k_pc_unit"])
+    return f, g
+
+
+def test_unknown_flat_never_matches_another_flat(gaz):
+    f, g = _flat_buildings(gaz)
+    multi = g.filter(lambda d: d["k_flat"].nunique() >= 2)
+    assert len(multi) > 0
+    rows = multi.drop_duplicates(["k_hn_num", "k_street", "k_pc_unit"]).head(40)
+    texts = [_line(r, flat="Flat 97") for _, r in rows.iterrows()]
+    out = geocode(pd.Series(texts), gaz)
+    # never one of the building's other flats
+    assert not (out["match_level"] == "premises").to_numpy()[out["matched_address"].isin(multi["canonical"]).to_numpy()].any()
+    flat_best = out["candidate_id"].isin(multi["id"])
+    assert flat_best.sum() >= 10
+    assert out.loc[flat_best, "faults"].str.contains("FLAT.mismatch").all()
+    assert (out.loc[flat_best, "match_level"] != "premises").all()
+    assert out.loc[flat_best, "reason"].isin(["contradicting_flat_or_number", "ambiguous"]).all()
+    # and a flat written differently still matches its own entry
+    r = rows.iloc[0]
+    alt = r["sub_building"].upper()
+    res = geocode_one(_line(r, flat=alt), gaz)
+    assert res["gazetteer_id"] == r["id"], res
+
+
+def test_flat_missing_in_a_building_of_flats_abstains(gaz):
+    p = _prem(gaz)
+    f, g = _flat_buildings(gaz)
+    # buildings whose every entry has a flat (no entry for the building itself)
+    keys = g.size()[g["k_flat"].nunique() >= 2].index
+    cand = []
+    for k in keys[:60]:
+        same = p[(p["k_hn_num"] == k[0]) & (p["k_hn_suf"] == k[1]) & (p["k_street"] == k[2]) & (p["k_pc_unit"] == k[3])]
+        if (same["k_flat"] == "").any():
+            continue
+        cand.append(same.iloc[0])
+    assert cand
+    out = geocode(pd.Series([_line(r, flat="", building=False) for r in cand]), gaz)
+    assert (out["match_level"] != "premises").all(), out[["address", "matched_address", "faults"]]
+    assert out["ambiguous"].all()
+
+
+def test_house_suffix_14a_vs_14c(gaz):
+    p = _prem(gaz)
+    s = p[(p["k_hn_suf"] != "") & (p["k_flat"] == "")]
+    s = s[~s.duplicated(["k_hn_num", "k_street", "k_pc_unit"], keep=False)]  # one suffix in the building
+    rows = s.head(40)
+    texts, other = [], []
+    for _, r in rows.iterrows():
+        o = "C" if r["k_hn_suf"] != "C" else "D"
+        texts.append(_line(r, number=f"{r['k_hn_num']}{o}"))
+        other.append(r["canonical"])
+    out = geocode(pd.Series(texts), gaz)
+    wrong = (out["match_level"] == "premises") & out["matched_address"].isin(other)
+    assert not wrong.any(), out.loc[wrong, ["address", "matched_address", "faults"]]
+    own = out["candidate_id"].to_numpy() == rows["id"].to_numpy()
+    assert own.sum() >= 20
+    assert out.loc[own, "faults"].str.contains("HOUSE_NUMBER.suffix_mismatch").all()
+    assert (out.loc[own, "match_level"] != "premises").all()
+
+
+def test_placeholders_and_police_phrasing(gaz):
+    p = _prem(gaz)
+    r = p[(p["k_hn_num"] >= 0) & (p["k_pc_unit"] != "") & (p["k_flat"] == "")].iloc[5]
+    res = geocode(pd.Series(["o/s " + _line(r), "R/O " + _line(r), "NFA", "No fixed abode", "unknown"]), gaz)
+    assert (res["gazetteer_id"].iloc[:2] == r["id"]).all()
+    assert (res["match_level"].iloc[2:] == "none").all()
+    assert res["reason"].iloc[2:].str.startswith("placeholder:").all()
+
+
+def test_ladder_street_and_postcode_levels(gaz):
+    t = gaz.table
+    unit = t[t["level"] == "postcode_unit"].iloc[100]
+    res = geocode(pd.Series([unit["postcode"], unit["postcode"][:-2], "On or near " + "Nonesuch Gibberish Road, " + unit["postcode"][:-2].split()[0]]), gaz)
+    assert list(res["match_level"]) == ["postcode_unit", "postcode_sector", "postcode_district"]
+    assert res["x"].iloc[0] == unit["x"] and res["y"].iloc[0] == unit["y"]
+    assert (res["uncertainty_m"].diff().iloc[1:] > 0).all()  # coarser levels, larger radius
+    st = t[(t["level"] == "street") & (t["source"] == "police_uk")].iloc[0]
+    r2 = geocode_one(f"On or near {st['street']}, {st['k_pc_district']}", gaz)
+    assert r2["match_level"] == "street" and r2["gazetteer_id"] == st["id"]
+
+
+def test_save_load_identical_results(gaz, tmp_path):
+    p = _prem(gaz).sample(300, random_state=3)
+    texts = pd.Series([_line(r, postcode=(i % 2 == 0)) for i, (_, r) in enumerate(p.iterrows())])
+    a = geocode(texts, gaz)
+    g2 = Gazetteer.load(gaz.save(tmp_path / "g"))
+    b = geocode(texts, g2)
+    pd.testing.assert_frame_equal(pd.DataFrame(a.drop(columns="geometry")), pd.DataFrame(b.drop(columns="geometry")))
+
+
+def test_two_workers_same_as_one(gaz):
+    p = _prem(gaz).sample(400, random_state=4)
+    texts = pd.Series([_line(r) for _, r in p.iterrows()])
+    a = geocode(texts, gaz, n_jobs=1, chunk_size=150)
+    b = geocode(texts, gaz, n_jobs=2, chunk_size=150)
+    pd.testing.assert_frame_equal(pd.DataFrame(a.drop(columns="geometry")), pd.DataFrame(b.drop(columns="geometry")))
+
+
+def test_several_columns_and_mapping(gaz):
+    p = _prem(gaz)
+    r = p[(p["k_hn_num"] >= 0) & (p["k_pc_unit"] != "") & (p["k_flat"] == "") & (p["building_name"] == "")].iloc[7]
+    df = pd.DataFrame({"num": [r["house_number"]], "road": [r["street"]], "pc": [r["postcode"]]})
+    a = geocode(df, gaz, columns=["num", "road", "pc"])
+    b = geocode(df, gaz, columns={"house_number": "num", "street": "road", "postcode": "pc"})
+    assert a["gazetteer_id"].iloc[0] == r["id"] == b["gazetteer_id"].iloc[0]
+    with pytest.raises(MissingColumnsError):
+        geocode(df, gaz, columns="nope")
+    with pytest.raises(MissingColumnsError):
+        geocode(df, gaz)
+    with pytest.raises(GazetteerError):
+        geocode(df, "not a gazetteer", columns="num")
+
+
+def test_geocode_one_explains(gaz):
+    p = _prem(gaz)
+    r = p[(p["k_hn_num"] >= 0) & (p["k_pc_unit"] != "")].iloc[11]
+    res = geocode_one(_line(r), gaz)
+    assert res["match_level"] == "premises" and res["candidates"]
+    c0 = res["candidates"][0]
+    assert c0["gazetteer_id"] == r["id"]
+    assert c0["score"] == pytest.approx(sum(c0["weights"].values()))
+    assert res["score"] == pytest.approx(c0["score"])
+    assert -0.6 < res["lon"] < 0.4 and 51.2 < res["lat"] < 51.8  # EPSG:4326 output
+
+
+def test_reverse_nearest_address(gaz):
+    p = _prem(gaz)
+    rng = np.random.default_rng(0)
+    pts = p.sample(50, random_state=5)
+    df = pd.DataFrame({"easting": pts["x"].to_numpy() + rng.normal(0, 20, 50), "northing": pts["y"].to_numpy() + rng.normal(0, 20, 50)})
+    df.loc[3, "easting"] = np.nan
+    out = reverse(df, gaz, max_distance=5000)
+    assert len(out) == 50 and out["reverse_status"].iloc[3] != "ok"
+    px, py = p["x"].to_numpy(), p["y"].to_numpy()
+    for k in [0, 1, 2, 10, 20, 49]:
+        d = np.hypot(px - df["easting"].iloc[k], py - df["northing"].iloc[k])
+        assert out["address_distance_m"].iloc[k] == pytest.approx(d.min())
+        assert out["address"].iloc[k] in set(p["canonical"].to_numpy()[d == d.min()])  # ties: any nearest
+    assert out["street"].iloc[0]
+
+
+def test_ward_confidence(small):
+    gaz, _, _, bounds, _ = small
+    p = _prem(gaz)
+    r = p[(p["k_hn_num"] >= 0) & (p["k_pc_unit"] != "") & (p["k_flat"] == "")].sample(40, random_state=6)
+    out = geocode(pd.Series([_line(x) for _, x in r.iterrows()]), gaz, boundaries=bounds)
+    from geocrime._areas import point_codes
+
+    truth = point_codes(r["x"].to_numpy(), r["y"].to_numpy(), bounds)
+    prem = out["match_level"] == "premises"
+    assert prem.mean() > 0.9
+    assert (out.loc[prem, "ward_code"].to_numpy() == truth["ward"][prem.to_numpy()]).all()
+    assert (out.loc[prem, "lsoa_code"].to_numpy() == truth["lsoa"][prem.to_numpy()]).all()
+    assert out["ward_confidence"].between(0, 1).all()
+    # a bare postcode district: ward from the share of its units, below certainty
+    d = geocode(pd.Series(["N1"]), gaz, boundaries=bounds)
+    assert d["match_level"].iloc[0] == "postcode_district" and 0 < d["ward_confidence"].iloc[0] < 1
