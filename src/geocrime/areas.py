@@ -529,17 +529,22 @@ def _lookup(layer: BoundaryLayer, grid: _Grid, x: np.ndarray, y: np.ndarray, exa
     """
     fx = (x - grid.x0) / grid.size
     fy = (y - grid.y0) / grid.size
-    ok = np.isfinite(fx) & np.isfinite(fy)
-    fxc = np.where(ok, fx, -1.0)
-    fyc = np.where(ok, fy, -1.0)
-    ix = np.floor(fxc).astype(np.int64)
-    iy = np.floor(fyc).astype(np.int64)
-    inside = (ix >= 0) & (ix < grid.nx) & (iy >= 0) & (iy < grid.ny)
-    flat = np.where(inside, iy * grid.nx + ix, 0)
-    res = grid.lut.ravel()[flat].astype(np.int64)
-    res[~inside] = -1
-    rx, ry = fxc - ix, fyc - iy
-    near = inside & ((rx < _EPS) | (rx > 1 - _EPS) | (ry < _EPS) | (ry > 1 - _EPS))
+    inside = (fx >= 0) & (fx < grid.nx) & (fy >= 0) & (fy < grid.ny)  # NaN compares False
+    allin = bool(inside.all())
+    if not allin:
+        fx = np.where(inside, fx, 0.0)
+        fy = np.where(inside, fy, 0.0)
+    ix = fx.astype(np.int64)  # truncation == floor for the non-negative values kept
+    iy = fy.astype(np.int64)
+    flat = iy * grid.nx + ix
+    res = grid.lut.ravel().take(flat).astype(np.int64)
+    if not allin:
+        res[~inside] = -1
+    fx -= ix
+    fy -= iy
+    near = (np.abs(fx - 0.5) > 0.5 - _EPS) | (np.abs(fy - 0.5) > 0.5 - _EPS)
+    if not allin:
+        near &= inside
     mixed = inside & (res == -2)
     if exact is None and not layer.report.get("interior_overlap", True):
         k = np.flatnonzero(mixed & ~near)
@@ -692,15 +697,21 @@ class Boundaries:
 
 
 def _codes_series(lay: BoundaryLayer, rows: np.ndarray, column: str = "code", index: Any = None) -> pd.Series:
-    arr = pa.array(lay.gdf[column].to_numpy(dtype=object).astype(str))
-    m = rows < 0
-    taken = arr.take(pa.array(np.where(m, 0, rows), mask=m))
-    return pd.Series(pd.array(taken, dtype=pd.StringDtype("pyarrow", na_value=np.nan)), index=index)
+    return _str_series(rows, lay.gdf[column].to_numpy(dtype=object).astype(str).tolist(), index)
 
 
 # ----------------------------------------------------------------------------------- assign_areas
-def _xy_of(points: pd.DataFrame, x: str | None, y: str | None, crs: Any) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
-    """(output frame, x, y, status) with coordinates in EPSG:27700."""
+def _str_series(codes: np.ndarray, cats: Sequence[str], index: Any) -> pd.Series:
+    """A pandas ``str`` Series from integer codes into ``cats`` (-1: NaN), built in Arrow (no per-row Python)."""
+    m = codes < 0
+    arr = pa.DictionaryArray.from_arrays(
+        pa.array(np.where(m, 0, codes).astype(np.int32), mask=m), pa.array(list(cats) or [""], type=pa.large_string())
+    ).cast(pa.large_string())
+    return pd.Series(pd.array(arr, dtype=pd.StringDtype("pyarrow", na_value=np.nan)), index=index)
+
+
+def _xy_of(points: pd.DataFrame, x: str | None, y: str | None, crs: Any) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """(output frame, x, y, status codes, status names) with coordinates in EPSG:27700; code 0 = ok."""
     if (
         isinstance(points, gpd.GeoDataFrame)
         and x is None
@@ -713,14 +724,17 @@ def _xy_of(points: pd.DataFrame, x: str | None, y: str | None, crs: Any) -> tupl
         if np.all((tid == 0) | (tid == -1)):
             xs = shapely.get_x(ga)
             ys = shapely.get_y(ga)
-            xs = np.where(tid == -1, np.nan, xs)
-            ys = np.where(tid == -1, np.nan, ys)
-            status = np.where(np.isnan(xs) | np.isnan(ys), LOC_MISSING, LOC_OK).astype(object)
-            return points.copy(), xs, ys, status
+            miss = (tid == -1) | np.isnan(xs) | np.isnan(ys)
+            xs[miss] = np.nan
+            ys[miss] = np.nan
+            return points.copy(), xs, ys, miss.astype(np.int8), [LOC_OK, LOC_MISSING]
     gdf, st = as_points(points, x=x, y=y, crs=crs)
     ga = np.asarray(gdf.geometry.array, dtype=object)
     xs, ys = shapely.get_x(ga), shapely.get_y(ga)
-    return gdf, xs, ys, st.to_numpy(dtype=object)
+    codes, uniq = pd.factorize(st.to_numpy(dtype=object))
+    names = [LOC_OK] + [str(u) for u in uniq if u != LOC_OK]
+    remap = np.array([names.index(str(u)) for u in uniq], dtype=np.int64)
+    return gdf, xs, ys, remap[codes] if len(codes) else codes, names
 
 
 def assign_areas(
@@ -768,43 +782,32 @@ def assign_areas(
                 out[f"{lay}_name"] = pd.Series([], dtype="str", index=out.index)
         out[status_column] = pd.Series([], dtype="str", index=out.index)
         return out
-    out, xs, ys, status = _xy_of(points, x, y, crs)
-    located = status == LOC_OK
-    outside = np.zeros((len(layers), len(out)), dtype=bool)
+    out, xs, ys, scode, snames = _xy_of(points, x, y, crs)
+    scode = scode.astype(np.int64)
+    located = scode == 0
+    loc = np.flatnonzero(located)
+    outside_bits = np.zeros(len(out), dtype=np.int64)
     new_cols: dict[str, pd.Series] = {}
     for k, lay in enumerate(layers):
         rows = np.full(len(out), -1, dtype=np.int64)
-        if located.any():
-            loc = np.flatnonzero(located)
+        if len(loc):
             rows[loc] = boundaries.lookup(lay, xs[loc], ys[loc])
-        outside[k] = located & (rows < 0)
+        outside_bits |= (located & (rows < 0)).astype(np.int64) << k
         blay = boundaries.get(lay)
         new_cols[lay] = _codes_series(blay, rows, "code", out.index)
         if names:
             new_cols[f"{lay}_name"] = _codes_series(blay, rows, "name", out.index)
-    st = status.astype(object).copy()
-    anyout = outside.any(axis=0)
-    if anyout.any():
-        lay_arr = np.array(layers, dtype=object)
-        # build "outside:a,b" per distinct pattern (few patterns), not per row
-        pat = np.packbits(outside, axis=0, bitorder="little") if len(layers) <= 8 else None
-        if pat is not None:
-            key = np.zeros(len(out), dtype=np.int64)
-            for b in range(pat.shape[0]):
-                key |= pat[b].astype(np.int64) << (8 * b)
-            for kv in np.unique(key[anyout]):
-                sel = anyout & (key == kv)
-                members = [layers[i] for i in range(len(layers)) if (int(kv) >> i) & 1]
-                st[sel] = "outside:" + ",".join(members)
-        else:
-            for i in np.flatnonzero(anyout):
-                st[i] = "outside:" + ",".join(lay_arr[outside[:, i]])
+    # status: location problems keep their name; located rows are ok or outside:<layers missed>
+    names_all = list(snames)
+    for bits in np.unique(outside_bits[outside_bits > 0]):
+        sel = outside_bits == bits
+        names_all.append("outside:" + ",".join(layers[i] for i in range(len(layers)) if (int(bits) >> i) & 1))
+        scode = np.where(sel, len(names_all) - 1, scode)
     for c in list(new_cols) + [status_column]:
         if c in out.columns:
             out = out.drop(columns=[c])
-    out = out.assign(**new_cols)
-    out[status_column] = pd.Series(st, index=out.index, dtype="str")
-    return out
+    new_cols[status_column] = _str_series(scode, names_all, out.index)
+    return out.assign(**new_cols)
 
 
 # -------------------------------------------------------------------------------------- agreement
