@@ -151,3 +151,13 @@ def test_data_sources_page_names_every_folder_and_licence(shared_data: Path):
     for phrase in ["Open Government Licence v3.0", "Office for National Statistics", "police.uk",
                    "Food Standards Agency"]:
         assert phrase in text, phrase
+
+
+def test_data_sources_page_quotes_every_registry_attribution():
+    from geocrime import registry
+
+    flat = re.sub(r"\s+", " ", (DOCS / "data-sources.md").read_text(encoding="utf-8"))
+    names = registry.names()
+    assert names
+    missing = [f"{n}: {registry.attribution([n])!r}" for n in names if registry.attribution([n]) not in flat]
+    assert not missing, "attribution texts of the registry missing from docs/data-sources.md:\n" + "\n".join(missing)
