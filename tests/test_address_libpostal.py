@@ -7,7 +7,6 @@ streaming xz, SHA-256, rename, stamp) with the smallest real chunk package (nume
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import lzma
 import os

@@ -161,8 +161,6 @@ _PREMISES_SCREEN = rf"\b{_ALT(PREMISES_WORDS)}\b"
 _LAST_RX = re.compile(r"^(?:(?P<bname>.*)\s*,\s*)?(?P<street>[^,]+)$", re.DOTALL)
 _TAIL_RX = re.compile(r"^(?P<locality>[^,]+?)(?:\s*,\s*(?P<town>.+))?$", re.DOTALL)
 _CATEGORY_RX = re.compile(rf"^\s*{_ALT(police.POLICE_UK_CATEGORIES)}\s*$", re.IGNORECASE)
-# a part that is a name rather than a street (when the text also has a typed street part)
-_HAS_LETTER = re.compile(r"[A-Za-z]")
 
 FIELDS = (
     "sub_building", "building_name", "house_number", "street", "locality", "town", "postcode",
@@ -473,12 +471,3 @@ def _tidy(out: dict[str, pd.Series], idx: pd.Index, placeholders: police.Placeho
         res.loc[hok, "house_number"] = _rx.replace(hn[hok].astype("str"), r"\s*([-/&])\s*", r"\1").astype(object)
     return res
 
-
-def status_of(raw_missing: pd.Series, cleaned: pd.Series, truncated: pd.Series, res: pd.DataFrame) -> pd.Series:
-    """``parse_status`` per row: invalid_input / empty / placeholder / truncated / ok."""
-    st = np.where(
-        raw_missing.to_numpy(dtype=bool), "empty",
-        np.where(cleaned.str.len().to_numpy() == 0, "empty",
-                 np.where(res["placeholder"].notna().to_numpy(), "placeholder",
-                          np.where(truncated.to_numpy(dtype=bool), "truncated", "ok"))))
-    return pd.Series(st, index=res.index, dtype=object)
