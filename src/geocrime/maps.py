@@ -61,6 +61,8 @@ def _to_4326(gdf: Any, what: str) -> Any:
 def _esc(v: Any) -> str:
     if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
         return ""
+    if isinstance(v, (float, np.floating)):
+        v = int(v) if float(v).is_integer() else f"{float(v):.6g}"
     return html.escape(str(v), quote=True)
 
 
@@ -437,7 +439,7 @@ def internal_map(
                 cmap = None
             cols = [c for c in (area_name, area_id) if c in a.columns] + ["_value"]
             props = _escaped_props(a, cols).rename(columns={"_value": html.escape(value_label)})
-            colours = [cmap(x) if (cmap is not None and np.isfinite(x)) else "#ffffff" for x in a["_value"].to_numpy(dtype="float64")]
+            colours = [cmap.rgb_hex_str(x) if (cmap is not None and np.isfinite(x)) else "#ffffff" for x in a["_value"].to_numpy(dtype="float64")]
             gj = gpd.GeoDataFrame(props.assign(_fill=colours), geometry=a.geometry.values, crs=4326)
             folium.GeoJson(
                 gj, name=f"Choropleth: {html.escape(value_label)}",
@@ -446,7 +448,7 @@ def internal_map(
                 tooltip=folium.GeoJsonTooltip(fields=list(props.columns)),
             ).add_to(m)
             if cmap is not None:
-                rows = [(cmap(qs[i]), f"{qs[i]:,.4g} – {qs[i + 1]:,.4g}") for i in range(len(qs) - 1)]
+                rows = [(cmap.rgb_hex_str(qs[i]), f"{qs[i]:,.4g} – {qs[i + 1]:,.4g}") for i in range(len(qs) - 1)]
                 m.add_child(E["Note"](title=value_label, rows=rows + [("#ffffff", "no value")]))
         else:
             cols = [c for c in (area_name, area_id) if c in a.columns]

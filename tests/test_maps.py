@@ -1,0 +1,173 @@
+"""Internal maps: every layer drawn from real City of London / Met data, offline HTML (no external
+reference, renders in headless Chromium with external hosts unresolvable), planted markup escaped
+and never executed, large inputs sampled with a note, bad input rejected clearly."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from _maps_testdata import XSS_TEXT, png_stats, read_police, wards_2022
+
+from geocrime.errors import CRSError, InputError
+from geocrime.maps import _KDE_COLOURS, internal_map, offline_html
+from geocrime.publish.page import chromium_path, render_in_chromium
+
+
+@pytest.fixture(scope="module")
+def city(city_files):
+    df = read_police(city_files[-6:])
+    df.loc[df.index[0], "Location"] = XSS_TEXT
+    df.loc[df.index[1], "Crime type"] = XSS_TEXT
+    df.loc[df.index[2], "Last outcome category"] = XSS_TEXT
+    g = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df.Longitude.astype(float), df.Latitude.astype(float)),
+                         crs=4326).to_crs(27700)
+    return g
+
+
+@pytest.fixture(scope="module")
+def city_wards(shared_data):
+    w = wards_2022(shared_data)
+    w = w[w.LAD22CD == "E09000001"].copy()
+    w.loc[w.index[0], "name"] = XSS_TEXT
+    return w
+
+
+def _geojson_layers(m):
+    import folium
+
+    return {c.layer_name: c for c in m._children.values() if isinstance(c, folium.GeoJson)}
+
+
+def test_internal_map_layers_and_offline_html(city, city_wards, tmp_path):
+    from geocrime.analysis import SquareGrid, kde
+
+    j = gpd.sjoin(city, city_wards[["code", "geometry"]], predicate="within")
+    vals = j.groupby("code").size()
+    surf = kde(city[city.geometry.within(city_wards.union_all())], SquareGrid.from_extent(city_wards, 50),
+               bandwidth=150)
+    hot = city_wards.assign(**{"class": np.where(city_wards["code"] == vals.idxmax(), "hot", "not significant")})
+    m = internal_map(city, areas=city_wards, values=vals, value_label="incidents", kde=surf, hotspots=hot,
+                     popup_fields=["Month", "Crime type", "Location", "Last outcome category"], title="City")
+    layers = _geojson_layers(m)
+    assert set(layers) == {"Choropleth: incidents", "KDE surface", "Hotspot classes"}
+    # choropleth: the ward with most incidents is in the top class, the fewest in the bottom one
+    feats = layers["Choropleth: incidents"].data["features"]
+    by_code = {f["properties"]["code"]: f["properties"] for f in feats}
+    rank = {c: i for i, c in enumerate(_KDE_COLOURS)}
+    ranks = [rank[f["properties"]["_fill"]] for f in feats if f["properties"]["_fill"] in rank]
+    assert len(ranks) == len(vals) and len(set(ranks)) >= 3
+    assert rank[by_code[vals.idxmax()]["_fill"]] == max(ranks)
+    assert rank[by_code[vals.idxmin()]["_fill"]] == 0
+    assert by_code[vals.idxmax()]["incidents"] == str(vals.max())
+    # KDE: one dissolved polygon per class, covering exactly the non-zero cells
+    kf = layers["KDE surface"].data["features"]
+    assert 2 <= len(kf) <= 5
+    cells = surf.to_geodataframe()
+    nz_area = cells[cells.density > 0].area.sum()
+    kg = gpd.GeoDataFrame.from_features(kf, crs=4326).to_crs(27700)
+    assert abs(kg.area.sum() - nz_area) / nz_area < 1e-3
+    assert len(layers["Hotspot classes"].data["features"]) == 1
+    html = offline_html(m)
+    assert not re.search(r"<(script|link)[^>]+(src|href)=[\"']?https?:", html)
+    assert "leaflet" in html.lower() and "L.markerClusterGroup" in html and "L.heatLayer" in html
+    # the month slider covers the months of the data
+    months = sorted(city["Month"].unique())
+    assert json.dumps(months, separators=(",", ":")) in html
+    # planted markup: never raw; escaped as JSON \\u003c in point data, as &lt; in tooltips
+    for frag in ("<script>alert(1)</script>", "<img src=x", '" onmouseover="alert(2)"'):
+        assert frag not in html
+    assert html.count("\\u003cscript\\u003ealert(1)\\u003c/script\\u003e") >= 3
+    assert "\\u0026lt;script\\u0026gt;alert(1)" in html or "&lt;script&gt;alert(1)" in html
+
+
+def test_internal_map_in_chromium_renders_and_planted_markup_never_runs(city, city_wards, tmp_path):
+    chromium_path()  # fails (not skips) without Chromium
+    j = gpd.sjoin(city, city_wards[["code", "geometry"]], predicate="within")
+    m = internal_map(city, areas=city_wards, values=j.groupby("code").size(), value_label="incidents",
+                     popup_fields=["Month", "Crime type", "Location", "Last outcome category"])
+    site = tmp_path / "site"
+    site.mkdir()
+    m.save(str(site / "index.html"))
+    shot = tmp_path / "internal_map.png"
+    run = render_in_chromium(site, screenshot=shot, budget_ms=8000)
+    assert [p for _, p, _ in run.requests if p != "/favicon.ico"] == ["/index.html"]  # everything inline
+    assert not [ln for ln in run.console if "ERR_NAME_NOT_RESOLVED" in ln or "Uncaught" in ln], run.console
+    st = png_stats(shot)
+    assert st["non_background"] > 0.2 * st["pixels"], st
+    assert st["colours"] > 200, st
+    out = os.environ.get("GEOCRIME_SCREENSHOT_DIR")
+    if out:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, Path(out) / "internal_map.png")
+    # probe: alert leaves a marker; build every popup and the planted ward's tooltip into the DOM
+    probe = """<script>window.alert = function () { document.documentElement.setAttribute('data-' + 'pwned', '1'); };
+window.addEventListener('load', function () { setTimeout(function () {
+  var out = document.createElement('div'); out.id = 'probe-out'; document.body.appendChild(out);
+  Object.keys(window).forEach(function (k) {
+    var v = window[k];
+    if (/^incident_points_/.test(k) && v && v.getLayers) {
+      v.getLayers().forEach(function (mk) { var c = mk.getPopup()._content; if (typeof c === 'function') out.appendChild(c(mk)); });
+    }
+    if (/^geo_json_/.test(k) && v && v.eachLayer) {
+      var tt = v.getTooltip && v.getTooltip();  // folium binds the tooltip on the GeoJson group
+      if (tt && typeof tt._content === 'function') { v.eachLayer(function (l) { out.appendChild(tt._content(l)); }); }
+    }
+  });
+}, 300); });
+</script>"""
+    html = (site / "index.html").read_text().replace("<head>", "<head>" + probe, 1)
+    (site / "probe.html").write_text(html)
+    run = render_in_chromium(site, page="probe.html", dump_dom=True, budget_ms=8000)
+    dom = run.dom
+    assert 'data-pwned="1"' not in dom and 'id="probe-out"' in dom
+    popups = dom.split('id="probe-out"', 1)[1]
+    esc = "&lt;script&gt;alert(1)&lt;/script&gt;\" onmouseover=\"alert(2)\" '&gt;&lt;img src=x onerror=alert(3)&gt;"
+    assert popups.count(esc) == 4  # Location, Crime type, outcome popups and the ward tooltip show the text
+    assert "<img src=\"x\"" not in dom and "<img src=x" not in dom
+
+
+def test_large_input_is_sampled_with_a_note(city):
+    rng = np.random.default_rng(0)
+    big = city.sample(60_000, replace=True, random_state=1).reset_index(drop=True)
+    big["geometry"] = gpd.points_from_xy(big.geometry.x + rng.normal(0, 20, len(big)),
+                                         big.geometry.y + rng.normal(0, 20, len(big)))
+    big = gpd.GeoDataFrame(big, geometry="geometry", crs=27700)
+    big.loc[:99, "geometry"] = None  # unlocated rows are counted, not dropped silently
+    small = internal_map(big.iloc[:5_000], popup_fields=["Month", "Crime type"], max_points=10_000)
+    m = internal_map(big, popup_fields=["Month", "Crime type"], max_points=10_000)
+    html = offline_html(m)
+    assert "random sample of 10,000 of 59,900 located incidents" in html
+    assert "100 of 60,000 incidents have no location" in html
+    assert len(html) < 6_000_000
+    assert len(html) < 3 * len(offline_html(small))  # 12x the rows, bounded page
+    # the sample has max_points points and is the same on every run (seeded)
+    def points(h):
+        return json.loads(re.search(r'var D = (\{"lat":.*?"cluster":(?:true|false)\});', h).group(1))
+
+    p1 = points(html)
+    assert len(p1["lat"]) == 10_000 and p1["cluster"] is True
+    assert p1 == points(offline_html(internal_map(big, popup_fields=["Month", "Crime type"], max_points=10_000)))
+
+
+def test_bad_input_is_rejected_clearly(city, city_wards):
+    with pytest.raises(CRSError, match="no CRS"):
+        internal_map(city.set_crs(None, allow_override=True))
+    with pytest.raises(InputError, match="points"):
+        internal_map(city_wards)
+    with pytest.raises(InputError, match="popup_fields"):
+        internal_map(city, popup_fields=["nope"])
+    with pytest.raises(InputError, match="GeoDataFrame"):
+        internal_map(city.drop(columns="geometry"))
+    with pytest.raises(InputError, match="Series keyed by area code"):
+        internal_map(areas=city_wards, values=[1, 2, 3])
+    # a basemap is only used when asked for, and then its URL is the only external reference
+    m = internal_map(city.iloc[:50], basemap="https://tiles.example.org/{z}/{x}/{y}.png", basemap_attribution="x")
+    html = m.get_root().render()
+    assert set(re.findall(r"https?://[a-z0-9.]+", html)) >= {"https://tiles.example.org"}
+    assert "tiles.example.org" not in offline_html(internal_map(city.iloc[:50]))
