@@ -27,8 +27,8 @@ pytestmark = pytest.mark.libpostal
 
 #: per-component accuracy floors of backend="libpostal" on tests/data/address_parses.csv
 LIBPOSTAL_FLOOR = {
-    "sub_building": 0.95, "building_name": 0.93, "house_number": 0.95, "street": 0.92, "locality": 0.85,
-    "town": 0.95, "postcode": 0.99, "location_qualifier": 0.97, "second_street": 0.97, "placeholder": 0.99,
+    "sub_building": 0.97, "building_name": 0.95, "house_number": 0.97, "street": 0.95, "locality": 0.93,
+    "town": 0.97, "postcode": 0.99, "location_qualifier": 0.97, "second_street": 0.97, "placeholder": 0.99,
 }
 
 

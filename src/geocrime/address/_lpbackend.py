@@ -46,8 +46,44 @@ def _original(value: str, text: str) -> str:
     return m.group(0) if m else value
 
 
+_STRONG_END = re.compile(
+    rf"\b{rules._ALT(set(rules.STREET_TYPES) - rules.WEAK_TYPES)}\.?$", re.IGNORECASE)
+_ANY_END = re.compile(rf"\b{rules._ALT(rules.STREET_TYPES)}\.?$", re.IGNORECASE)
+
+
+def _pick_street(parts: list[str]) -> int:
+    """Index of the part that is the street: the first ending in a strong street type, else in any
+    street type, else the last."""
+    for rx in (_STRONG_END, _ANY_END):
+        for i, p in enumerate(parts):
+            if rx.search(p):
+                return i
+    return len(parts) - 1
+
+
+def _uk_fix(rec: dict[str, str | None], roads: list[str]) -> None:
+    """UK rules on libpostal's labels: of several "road" spans, or a road span holding commas
+    ("Hornbeam, Oak Glade"), the street is the part that looks like one; parts before it are the
+    building name, parts after it the locality. A building name whose last comma part ends in a
+    street type gives that part as the street when libpostal found none."""
+    parts = [p.strip() for r in roads for p in r.split(",") if p.strip()]
+    if parts:
+        k = _pick_street(parts)
+        rec["street"] = parts[k]
+        before, after = parts[:k], parts[k + 1:]
+        if before:
+            rec["building_name"] = ", ".join(([rec["building_name"]] if rec["building_name"] else []) + before)
+        if after and rec["locality"] is None:
+            rec["locality"] = ", ".join(after)
+    elif rec["building_name"] and "," in rec["building_name"]:
+        bparts = [p.strip() for p in rec["building_name"].split(",") if p.strip()]
+        if len(bparts) > 1 and _ANY_END.search(bparts[-1]):
+            rec["street"] = bparts[-1]
+            rec["building_name"] = ", ".join(bparts[:-1])
+
+
 def structure_libpostal(rest: pd.Series) -> pd.DataFrame:
-    """libpostal labels for each remaining text (one C call per distinct string)."""
+    """libpostal labels for each remaining text (one C call per distinct string), then UK fixes."""
     _lp.load()
     parse = _lp._STATE["parser"].parse_address
     rows = []
@@ -55,6 +91,7 @@ def structure_libpostal(rest: pd.Series) -> pd.DataFrame:
         s, _ = _lp.safe_text(text)
         rec: dict[str, str | None] = dict.fromkeys(_COLS)
         district = None
+        roads: list[str] = []
         if s.strip():
             for value, label in parse(s, language="en", country="gb"):
                 f = _MAP.get(label)
@@ -63,6 +100,8 @@ def structure_libpostal(rest: pd.Series) -> pd.DataFrame:
                 v = _original(value, s)
                 if f == "_district":
                     district = v
+                elif f == "street":
+                    roads.append(v)
                 elif rec[f] is None:
                     rec[f] = v
                 else:
@@ -72,6 +111,7 @@ def structure_libpostal(rest: pd.Series) -> pd.DataFrame:
                 rec["town"] = district
             elif rec["locality"] is None:
                 rec["locality"] = district
+        _uk_fix(rec, roads)
         rows.append(rec)
     return pd.DataFrame(rows, index=rest.index, columns=list(_COLS), dtype=object)
 

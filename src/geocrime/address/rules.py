@@ -423,6 +423,10 @@ def _finish_external(out: dict[str, pd.Series], rest: pd.Series, structure: Any,
             ti = took.index[took.to_numpy(dtype=bool)]
             out["locality"][ti] = town[ti]
             out["town"][ti] = None
+        # the town was already read from the text by the UK rules: libpostal's "city" is the locality
+        extra = town.notna() & out["town"][li].astype(object).ne(town) & out["locality"][li].isna()
+        ei = extra.index[extra.to_numpy(dtype=bool)]
+        out["locality"][ei] = town[ei]
         sub = ext["sub_building"].astype(object)
         cur = out["sub_building"][li]
         both = cur.notna() & sub.notna()
