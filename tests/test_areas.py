@@ -294,3 +294,21 @@ def test_agreement_figures(bounds: Boundaries, met: gpd.GeoDataFrame, shared_dat
     # the documented data-quality figures: about 89 % (wards via LSOA lookup) and 93 % (LSOA)
     assert 0.85 < w["rate"] < 0.93, w
     assert 0.90 < l["rate"] < 0.96, l
+
+
+def test_from_files_geopackage_and_geoparquet(tmp_path: Path, shared_data: Path, bounds: Boundaries, met: gpd.GeoDataFrame) -> None:
+    pq = tmp_path / "boroughs.parquet"
+    gpd.read_file(shared_data / "london_boroughs_lad22_ons" / "london-2021-lad22-gen20.shp").to_parquet(pq)
+    b = Boundaries.from_files([
+        {"source": shared_data / "london_wards_2022_ons" / "london_wards_2022_E09only.gpkg", "name": "w22",
+         "code": "WD22CD", "label": "WD22NM", "layer": "wards2022", "vintage": "2022-12"},
+        {"source": pq, "name": "boro", "code": "LAD22CD", "label": "LAD22NM"},
+    ])
+    assert b.names == ["w22", "boro"] and b.get("w22").vintage == "2022-12"
+    # the derived GeoPackage holds the same 704 wards as the filtered shapefile
+    assert (b.layer("w22")["code"].to_numpy() == bounds.layer("ward_2022")["code"].to_numpy()).all()
+    out = assign_areas(met, b)
+    ref = assign_areas(met, bounds, ["ward_2022", "borough"])
+    assert out["w22"].equals(ref["ward_2022"].rename("w22")) and out["boro"].equals(ref["borough"].rename("boro"))
+    with pytest.raises(BoundaryError, match="already loaded"):
+        b.add(pq, "boro", code="LAD22CD")

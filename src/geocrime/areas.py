@@ -720,6 +720,14 @@ def _xy_of(points: pd.DataFrame, x: str | None, y: str | None, crs: Any) -> tupl
         and detect_crs(points.crs)["is_bng"]
     ):
         ga = np.asarray(points.geometry.array, dtype=object)
+        xy, idx = shapely.get_coordinates(ga, return_index=True)
+        if len(idx) == len(ga) and (len(idx) == 0 or (idx[0] == 0 and np.all(np.diff(idx) == 1))):
+            # one coordinate per row: every row is a non-empty point (one pass, the common case)
+            xs, ys = xy[:, 0].copy(), xy[:, 1].copy()
+            miss = np.isnan(xs) | np.isnan(ys)
+            xs[miss] = np.nan
+            ys[miss] = np.nan
+            return points.copy(), xs, ys, miss.astype(np.int8), [LOC_OK, LOC_MISSING]
         tid = shapely.get_type_id(ga)
         if np.all((tid == 0) | (tid == -1)):
             xs = shapely.get_x(ga)
