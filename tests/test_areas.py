@@ -11,7 +11,15 @@ import pandas as pd
 import pytest
 import shapely
 
-from geocrime.areas import Boundaries, BoundaryWarning, agreement, assign_areas, detect_crs, load_layer
+from geocrime.areas import (
+    Boundaries,
+    BoundaryWarning,
+    agreement,
+    assign_areas,
+    detect_crs,
+    load_layer,
+    policeuk_agreement,
+)
 from geocrime.errors import BoundaryError, CRSError, InputError, MissingColumnsError
 from geocrime.io import read_police_uk
 
@@ -294,6 +302,7 @@ def test_agreement_figures(bounds: Boundaries, met: gpd.GeoDataFrame, shared_dat
     # the documented data-quality figures: about 89 % (wards via LSOA lookup) and 93 % (LSOA)
     assert 0.85 < w["rate"] < 0.93, w
     assert 0.90 < l["rate"] < 0.96, l
+    assert policeuk_agreement(out) == {"ward_via_lsoa_lookup": w, "lsoa_vs_policeuk": l}
 
 
 def test_from_files_geopackage_and_geoparquet(tmp_path: Path, shared_data: Path, bounds: Boundaries, met: gpd.GeoDataFrame) -> None:
