@@ -160,7 +160,7 @@ def accuracy_tables(with_libpostal: bool) -> int:
             r"[^a-z0-9]+", " ", str(v).lower()).strip()
 
     groups = {"all": np.ones(len(t), bool), "fhrs+policeuk (reviewed)": ~(t["source"] == "constructed_real_street").to_numpy(),
-              "constructed (written blind)": (t["source"] == "constructed_real_street").to_numpy()}
+              "constructed (by hand)": (t["source"] == "constructed_real_street").to_numpy()}
     for backend in ["rules"] + (["libpostal"] if with_libpostal else []):
         p = A.parse_many(t["raw"], backend=backend)
         print(f"backend={backend}  rows={len(t)}")
