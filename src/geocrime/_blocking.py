@@ -83,7 +83,14 @@ def _s(col: pd.Series | None, index: pd.Index) -> pd.Series:
 
 def flat_key(sub: pd.Series) -> pd.Series:
     """'Flat 2' -> '2', 'FLAT B' -> 'B', 'Ground Floor Flat' -> 'GF', 'Unit 3a' -> '3A', '' when absent."""
-    s = sub.str.upper().fillna("")
+    sub = sub.astype("str").fillna("")
+    ne = sub != ""
+    if not ne.all():
+        out = pd.Series([""] * len(sub), index=sub.index, dtype="str")
+        if ne.any():
+            out[ne] = flat_key(sub[ne])
+        return out
+    s = sub.str.upper()
     s = s.str.replace(_QUALIFIER_WORDS, " ", regex=True)
     for pat, rep in _FLOORS:
         s = s.str.replace(pat, rep, regex=True)
@@ -91,6 +98,23 @@ def flat_key(sub: pd.Series) -> pd.Series:
     s = s.str.replace(_FLAT_WORDS, " ", regex=True)
     s = s.str.replace(r"[^A-Z0-9]+", "", regex=True)
     return s
+
+
+def _normalise_columns(cols: list[pd.Series]) -> list[pd.Series]:
+    """:func:`geocrime.address.normalise_many` over the distinct non-empty values of several columns."""
+    allv = pd.concat(cols, ignore_index=True).astype("str").fillna("")
+    codes, uniq = pd.factorize(allv)
+    un = pd.Series(np.asarray(uniq, dtype=object), dtype="str")
+    nz = un != ""
+    normed = pd.Series([""] * len(un), dtype="str")
+    if nz.any():
+        normed[nz] = normalise_many(un[nz]).astype("str").fillna("").to_numpy()
+    vals = normed.to_numpy(dtype=object)[codes]
+    out, k = [], 0
+    for c in cols:
+        out.append(pd.Series(vals[k:k + len(c)], index=c.index, dtype="str"))
+        k += len(c)
+    return out
 
 
 def canonical_components(parsed: pd.DataFrame) -> pd.DataFrame:
@@ -142,13 +166,15 @@ def canonical_components(parsed: pd.DataFrame) -> pd.DataFrame:
     out["hn_num"] = num.to_numpy(dtype="int32")
     out["hn_suf"] = suf
     out["hn_end"] = end.to_numpy(dtype="int32")
-    out["bname"] = normalise_many(bname).astype("str") if n else _empty(0, idx)
-    st = normalise_many(street).astype("str") if n else _empty(0, idx)
+    town = _s(parsed.get("town"), idx)
+    loc = _s(parsed.get("locality"), idx)
+    norm = _normalise_columns([bname, street, town, loc])
+    out["bname"] = norm[0]
+    st = norm[1]
     # a street that is only a number or junk is no street
     st = st.where(st.str.contains(r"[a-z]{2}", regex=True), "")
     out["street"] = st
-    for col, src in (("place", "town"), ("place2", "locality")):
-        v = normalise_many(_s(parsed.get(src), idx)).astype("str") if n else _empty(0, idx)
+    for col, v in (("place", norm[2]), ("place2", norm[3])):
         out[col] = v.where(~v.isin(GENERIC_PLACES), "")
     pc = _s(parsed.get("postcode"), idx).str.upper()
     full = pc.str.fullmatch(r"[A-Z]{1,2}[0-9][0-9A-Z]? [0-9][A-Z]{2}")
@@ -161,36 +187,59 @@ def canonical_components(parsed: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-_MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
+_MULT = np.uint64(0x9E3779B97F4A7C15)
 
 
-def _hash(strings: pd.Series) -> np.ndarray:
-    return pd.util.hash_array(strings.to_numpy(dtype=object), categorize=True)
+def _hash_values(values: np.ndarray) -> np.ndarray:
+    """Deterministic uint64 hash of each value (strings hashed once per distinct value)."""
+    if not len(values):
+        return np.zeros(0, np.uint64)
+    codes, uniq = pd.factorize(values)
+    h = pd.util.hash_array(np.asarray(uniq, dtype=object).astype(str).astype(object), categorize=False)
+    return h[codes]
 
 
 def _tokens(text: pd.Series, min_len: int = 3) -> pd.DataFrame:
     """(row position, token) for distinctive tokens of a text column; a text made only of
-    street-type words ("The Broadway", "Green Lane") uses those words (except "the"/"of"/"and")."""
-    sp = text.str.split(" ")
-    t = sp.explode()
-    pos = np.repeat(np.arange(len(text)), sp.str.len().fillna(0).astype(int).clip(lower=1).to_numpy())
-    df = pd.DataFrame({"pos": pos[: len(t)], "tok": t.fillna("").to_numpy(dtype=object)})
-    df = df[(df["tok"].str.len() >= min_len) & ~df["tok"].str.isdigit()]
-    generic = df["tok"].isin(STREET_WORDS).to_numpy()
+    street-type words ("The Broadway", "Green Lane") uses those words (except "the"/"of"/"and").
+    Split and filtered in C++ (pyarrow)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(text.astype("str").fillna("").to_numpy(dtype=object), type=pa.string())
+    lists = pc.split_pattern(arr, " ")
+    flat = pc.list_flatten(lists)
+    parent = pc.list_parent_indices(lists).to_numpy()
+    keep = pc.and_(pc.greater_equal(pc.utf8_length(flat), min_len), pc.invert(pc.utf8_is_digit(flat))).to_numpy(zero_copy_only=False)
+    generic = pc.is_in(flat, value_set=_STREET_WORDS_PA()).to_numpy(zero_copy_only=False)
+    filler = pc.is_in(flat, value_set=pa.array(["the", "of", "and"])).to_numpy(zero_copy_only=False)
     has_distinct = np.zeros(len(text) + 1, dtype=bool)
-    has_distinct[df["pos"].to_numpy()[~generic]] = True
-    keep = ~generic | (~has_distinct[df["pos"].to_numpy()] & ~df["tok"].isin(["the", "of", "and"]).to_numpy())
-    return df[keep]
+    has_distinct[parent[keep & ~generic]] = True
+    keep &= ~generic | (~has_distinct[parent] & ~filler)
+    tok = flat.filter(pa.array(keep)).to_numpy(zero_copy_only=False)
+    return pd.DataFrame({"pos": parent[keep].astype(np.int64), "tok": tok.astype(object)})
 
 
-def _anchors(c: pd.DataFrame, gazetteer_side: bool) -> pd.DataFrame:
-    """(pos, anchor string) — house numbers (every number of a short range on the gazetteer side,
-    the endpoints on the query side) and building-name tokens."""
+_SW: list = []
+
+
+def _STREET_WORDS_PA():  # noqa: N802
+    import pyarrow as pa
+
+    if not _SW:
+        _SW.append(pa.array(sorted(STREET_WORDS)))
+    return _SW[0]
+
+
+def _anchors(c: pd.DataFrame, gazetteer_side: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(pos, anchor hash) — house numbers (every number of a short range on the gazetteer side,
+    the range end on the query side; the start is the number itself) and building-name tokens
+    (on the query side also locality/town/street tokens of records with neither)."""
     n = len(c)
     pos = np.arange(n)
     num = c["hn_num"].to_numpy()
     end = c["hn_end"].to_numpy()
-    parts = [pd.DataFrame({"pos": pos[num >= 0], "anc": num[num >= 0]})]
+    ps, vs = [pos[num >= 0]], [num[num >= 0]]
     has_rng = (end > num) & (num >= 0)
     if has_rng.any():
         span = np.minimum(end[has_rng] - num[has_rng], 24)
@@ -198,55 +247,68 @@ def _anchors(c: pd.DataFrame, gazetteer_side: bool) -> pd.DataFrame:
         start = np.repeat(num[has_rng], span)
         off = np.arange(len(rp)) - np.repeat(np.cumsum(span) - span, span) + 1
         if not gazetteer_side:
-            keep = off == np.repeat(span, span)  # the query's range end only
+            keep = off == np.repeat(span, span)
             rp, start, off = rp[keep], start[keep], off[keep]
-        parts.append(pd.DataFrame({"pos": rp, "anc": start + off}))
-    df = pd.concat(parts, ignore_index=True)
-    df["anc"] = "#" + df["anc"].astype("str")
-    bt = _tokens(c["bname"].reset_index(drop=True), min_len=3).rename(columns={"tok": "anc"})
-    parts = [df, bt]
+        ps.append(rp)
+        vs.append(start + off)
+    npos = np.concatenate(ps)
+    nval = np.concatenate(vs).astype(np.uint64) * _MULT + np.uint64(1)  # numbers never collide with token hashes in practice
+    tparts = [_tokens(c["bname"].reset_index(drop=True), min_len=3)]
     if not gazetteer_side:
-        # a building name written after the street is parsed as locality/town: try its tokens
         nob = (c["bname"] == "").to_numpy() & (c["hn_num"] < 0).to_numpy()
         for col in ("place2", "place", "street"):
-            pt = _tokens(c[col].reset_index(drop=True).where(nob, ""), min_len=3).rename(columns={"tok": "anc"})
-            parts.append(pt)
-    df = pd.concat(parts, ignore_index=True)
-    return df
+            tparts.append(_tokens(c[col].reset_index(drop=True).where(nob, ""), min_len=3))
+    t = pd.concat(tparts, ignore_index=True)
+    th = _hash_values(("@" + t["tok"].astype("str")).to_numpy(dtype=object))
+    return np.concatenate([npos, t["pos"].to_numpy(np.int64)]), np.concatenate([nval, th])
 
 
 def block_keys(c: pd.DataFrame, gazetteer_side: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Blocking keys of canonical components: (row positions int64, keys uint64), unsorted.
 
     Locators: postcode unit ``U``, sector ``S``, whole street ``W``, distinctive street token ``T``,
-    its 4-letter prefix ``P`` and suffix ``X`` (typos), building-name token with the street ``B``.
-    Each is combined with every anchor of the row.
+    its 3-letter prefix ``P`` and suffix ``X`` (typos). Each is combined with every anchor of the
+    row (key = hash(locator) * K + hash(anchor), uint64); a row without anchors uses ``U`` and ``W``
+    alone.
     """
     c = c.reset_index(drop=True)
     n = len(c)
     pos = np.arange(n)
-    locs = []
+    lp, lv = [], []
     for kind, col in (("U", "pc_unit"), ("S", "pc_sector"), ("W", "street")):
         v = c[col]
         ok = (v != "").to_numpy()
-        locs.append(pd.DataFrame({"pos": pos[ok], "loc": (kind + v[ok]).to_numpy(dtype=object)}))
+        lp.append(pos[ok])
+        lv.append((kind + v[ok]).to_numpy(dtype=object))
     tk = _tokens(c["street"], min_len=3)
-    locs.append(pd.DataFrame({"pos": tk["pos"].to_numpy(), "loc": ("T" + tk["tok"]).to_numpy(dtype=object)}))
-    long = tk[tk["tok"].str.len() >= 4]
-    locs.append(pd.DataFrame({"pos": long["pos"].to_numpy(), "loc": ("P" + long["tok"].str.slice(0, 3)).to_numpy(dtype=object)}))
-    locs.append(pd.DataFrame({"pos": long["pos"].to_numpy(), "loc": ("X" + long["tok"].str.slice(-3)).to_numpy(dtype=object)}))
-    loc = pd.concat(locs, ignore_index=True)
-    anc = _anchors(c, gazetteer_side)
-    pairs = loc.merge(anc, on="pos", how="inner", sort=False)
-    # an entry with neither number nor building token is found by its postcode unit + street alone
-    bare = np.setdiff1d(pos, anc["pos"].to_numpy())
-    if len(bare):
-        lb = loc[loc["pos"].isin(bare) & loc["loc"].str.slice(0, 1).isin(["U", "W"])]
-        pairs = pd.concat([pairs, lb.assign(anc="~")], ignore_index=True)
-    if pairs.empty:
-        return np.zeros(0, np.int64), np.zeros(0, np.uint64)
-    keys = _hash(pairs["loc"].astype("str") + "|" + pairs["anc"].astype("str"))
-    return pairs["pos"].to_numpy(dtype=np.int64), keys
+    tok = tk["tok"].astype("str")
+    lp.append(tk["pos"].to_numpy())
+    lv.append(("T" + tok).to_numpy(dtype=object))
+    lg = (tok.str.len() >= 4).to_numpy()
+    lp += [tk["pos"].to_numpy()[lg]] * 2
+    lv += [("P" + tok[lg].str.slice(0, 3)).to_numpy(dtype=object), ("X" + tok[lg].str.slice(-3)).to_numpy(dtype=object)]
+    lpos = np.concatenate(lp)
+    lval = np.concatenate(lv) if lv else np.zeros(0, object)
+    is_uw = np.concatenate([np.full(len(x), k in ("U", "W")) for x, k in zip(lp, ["U", "S", "W", "T", "P", "X"])])
+    lh = _hash_values(lval)
+    apos, ah = _anchors(c, gazetteer_side)
+    # join locators and anchors of the same row (both sorted by row)
+    lo_ = np.argsort(lpos, kind="stable")
+    lpos, lh, is_uw = lpos[lo_], lh[lo_], is_uw[lo_]
+    ao = np.argsort(apos, kind="stable")
+    apos, ah = apos[ao], ah[ao]
+    a_start = np.searchsorted(apos, lpos, "left")
+    a_cnt = np.searchsorted(apos, lpos, "right") - a_start
+    tot = int(a_cnt.sum())
+    rp = np.repeat(lpos, a_cnt)
+    rl = np.repeat(lh, a_cnt)
+    ai = np.repeat(a_start - (np.cumsum(a_cnt) - a_cnt), a_cnt) + np.arange(tot)
+    keys = rl * _MULT + ah[ai]
+    # a row with neither number nor building token is found by its postcode unit / street alone
+    bare = (a_cnt == 0) & is_uw
+    keys = np.concatenate([keys, lh[bare] * _MULT + np.uint64(7)])
+    rows = np.concatenate([rp, lpos[bare]]).astype(np.int64)
+    return rows, keys
 
 
 class BlockIndex:
@@ -268,6 +330,8 @@ class BlockIndex:
 
     def lookup(self, qpos: np.ndarray, qkeys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Candidate pairs (query position, gazetteer row), deduplicated, sorted by query."""
+        o = np.argsort(qkeys, kind="stable")  # sorted needles: cache-friendly binary searches
+        qpos, qkeys = qpos[o], qkeys[o]
         lo = np.searchsorted(self.keys, qkeys, side="left")
         hi = np.searchsorted(self.keys, qkeys, side="right")
         cnt = hi - lo
@@ -278,5 +342,6 @@ class BlockIndex:
         starts = np.repeat(lo - (np.cumsum(cnt) - cnt), cnt)
         gi = self.rows[starts + np.arange(tot)]
         comb = qp.astype(np.int64) * np.int64(1 << 31) + gi.astype(np.int64)
-        comb = np.unique(comb)
+        comb.sort()
+        comb = comb[np.r_[True, comb[1:] != comb[:-1]]]
         return comb >> 31, (comb & ((1 << 31) - 1)).astype(np.int32)
