@@ -1,6 +1,8 @@
 """The pure-Python UK rule parser (``backend="rules"``), vectorised over a pandas Series.
 
-Pipeline, each step one or two regex passes over the whole Series (no Python loop per record):
+Pipeline, each step one or two regex passes over the whole Series, run by RE2 in C++ through
+pyarrow.compute (:mod:`._rx`; look-around patterns only on the few rows a cheap RE2 screen selects;
+batches under ``_rx.SMALL`` rows use Python's ``re``, which gives the same answers):
 
 1. clean: control characters and NULs to spaces, whitespace collapsed, line breaks and ``;`` to
    commas, over-long strings truncated (flagged);
