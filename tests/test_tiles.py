@@ -130,3 +130,31 @@ def test_tiles_accept_only_gated_data(gated, tmp_path):
     (tmp_path / "z" / "keep.txt").write_text("not ours")
     with pytest.raises(PublishError, match="not empty"):
         write_tiles(gated, tmp_path / "z")
+
+
+def test_cli_tiles_gates_and_writes(city_files, shared_data, tmp_path, capsys):
+    from geocrime.cli import main
+
+    cp = pd.read_csv(shared_data / "codepoint_open_london_postcodes" / "codepo_london_E09.csv.gz",
+                     usecols=["Postcode", "Eastings", "Northings", "Admin_district_code"])
+    cp[cp.Admin_district_code.isin(["E09000001", "E09000033", "E09000019", "E09000030"])].to_csv(
+        tmp_path / "addr.csv", index=False)
+    out = tmp_path / "out"
+    rc = main(["tiles", *map(str, city_files[-2:]), "--addresses", str(tmp_path / "addr.csv"),
+               "--address-id", "Postcode", "--out", str(out), "--layers", "ward_2022", "--page",
+               "--maxzoom", "15", "--json"])
+    assert rc == 0
+    import json
+
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["tiles"] == len(list((out / "tiles").glob("*/*/*.pbf"))) > 0
+    assert (out / "index.html").exists() and (out / "disclosure.md").exists()
+    meta = json.loads((out / "tiles" / "metadata.json").read_text())
+    assert meta["maxzoom"] == 15 and meta["gate_params"]["k"] == 8
+    # the tiles hold only gated counts: their total equals the gate's published incidents
+    feats = _decode_dir(out / "tiles")
+    assert int(feats[feats.z == 15]["count"].sum()) == summary["published_incidents"]
+    assert main(["tiles", str(city_files[-1]), "--addresses", str(tmp_path / "addr.csv"), "--out",
+                 str(tmp_path / "x"), "--format", "pmtiles", "--page"]) == 1
+    assert main(["tiles", str(tmp_path / "missing.csv"), "--addresses", str(tmp_path / "addr.csv"), "--out",
+                 str(tmp_path / "y")]) == 1
