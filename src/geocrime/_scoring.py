@@ -50,19 +50,24 @@ def _sim(a: np.ndarray, b: np.ndarray, mask: np.ndarray, scorer=fuzz.ratio) -> n
     return out
 
 
-def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Level codes (int8 arrays) per family for candidate pairs; ``q``/``g`` hold the matching
-    fields already gathered per pair (same length)."""
+def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray],
+            qs: dict[str, np.ndarray], gs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Level codes (int8 arrays) per family for candidate pairs.
+
+    ``q``/``g``: the matching fields gathered per pair (same length), text fields as integer codes
+    of one shared vocabulary (0 = empty, -1 = a query value the gazetteer never holds), so equality
+    is an integer comparison; ``qs``/``gs``: the texts of ``street``, ``bname``, ``place``,
+    ``place2`` per pair, for the fuzzy comparisons."""
     n = len(q["hn_num"])
     qn, gn = q["hn_num"], g["hn_num"]
-    qs, gs = q["hn_suf"], g["hn_suf"]
+    qsf, gsf = q["hn_suf"], g["hn_suf"]
     ge = np.where(g["hn_end"] > gn, g["hn_end"], gn)
     qe = np.where(q["hn_end"] > qn, q["hn_end"], qn)
     q_has, g_has = qn >= 0, gn >= 0
     both = q_has & g_has
     same_num = both & (qn == gn) & (qe == ge)
-    suf_eq = qs == gs
-    q_suf, g_suf = qs != "", gs != ""
+    suf_eq = qsf == gsf
+    q_suf, g_suf = qsf != 0, gsf != 0
     overlap = both & (qn <= ge) & (gn <= qe)
     hn = _code([
         (same_num & suf_eq, 1),
@@ -75,7 +80,7 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray]) -> dict[str, np.
     ], n)
 
     qf, gf = q["flat"], g["flat"]
-    qf_has, gf_has = qf != "", gf != ""
+    qf_has, gf_has = qf != 0, gf != 0
     flat = _code([
         (qf_has & gf_has & (qf == gf), 1),
         (qf_has & gf_has, 2),
@@ -84,11 +89,12 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray]) -> dict[str, np.
     ], n)
 
     qst, gst = q["street"], g["street"]
-    qst_has, gst_has = qst != "", gst != ""
+    qst_has, gst_has = qst != 0, gst != 0
     st_both = qst_has & gst_has
     st_eq = st_both & (qst == gst)
     fz = st_both & ~st_eq
-    sim = _sim(qst, gst, fz, fuzz.ratio)
+    qst_s, gst_s = qs["street"], gs["street"]
+    sim = _sim(qst_s, gst_s, fz, fuzz.ratio)
     # a street written with its locality glued on ("High Rd Chadwell Heath"): compare with the
     # entry's street + place as well
     long_q = fz & (sim < 85)
@@ -96,16 +102,17 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray]) -> dict[str, np.
     if long_q.any():
         # ... or with the building name in front ("FOREST TRADING ESTATE PRIESTLEY WAY")
         gbn, gp, gp2 = g["bname"], g["place"], g["place2"]
+        sb, sp, sp2 = gs["bname"], gs["place"], gs["place2"]
         for kind, m, build in (
-            ("place", long_q & (gp != ""), lambda m: gst[m] + " " + gp[m]),
-            ("place", long_q & (gp2 != ""), lambda m: gst[m] + " " + gp2[m]),
-            ("bname", long_q & (gbn != ""), lambda m: gbn[m] + " " + gst[m]),
-            ("bname", long_q & (gbn != "") & (gp != ""), lambda m: gbn[m] + " " + gst[m] + " " + gp[m]),
-            ("bname", long_q & (gbn != "") & (gp2 != ""), lambda m: gbn[m] + " " + gst[m] + " " + gp2[m]),
+            ("place", long_q & (gp != 0), lambda m: gst_s[m] + " " + sp[m]),
+            ("place", long_q & (gp2 != 0), lambda m: gst_s[m] + " " + sp2[m]),
+            ("bname", long_q & (gbn != 0), lambda m: sb[m] + " " + gst_s[m]),
+            ("bname", long_q & (gbn != 0) & (gp != 0), lambda m: sb[m] + " " + gst_s[m] + " " + sp[m]),
+            ("bname", long_q & (gbn != 0) & (gp2 != 0), lambda m: sb[m] + " " + gst_s[m] + " " + sp2[m]),
         ):
             if m.any():
-                alt = np.zeros(len(qst), dtype=np.float32)
-                alt[m] = process.cpdist(qst[m].tolist(), build(m).tolist(), scorer=fuzz.ratio, workers=1)
+                alt = np.zeros(n, dtype=np.float32)
+                alt[m] = process.cpdist(qst_s[m].tolist(), build(m).tolist(), scorer=fuzz.ratio, workers=1)
                 if kind == "bname":
                     b_in_street |= alt >= 88
                 sim = np.maximum(sim, alt)
@@ -120,18 +127,18 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray]) -> dict[str, np.
     ], n)
 
     qb, gb = q["bname"], g["bname"]
-    qb_has, gb_has = qb != "", gb != ""
+    qb_has, gb_has = qb != 0, gb != 0
     b_both = qb_has & gb_has
     b_eq = b_both & (qb == gb)
-    bsim = _sim(qb, gb, b_both & ~b_eq, fuzz.token_set_ratio)
+    bsim = _sim(qs["bname"], gs["bname"], b_both & ~b_eq, fuzz.token_set_ratio)
     # a building name written after the street lands in locality/town: compare those with it
     via = np.zeros(n, dtype=bool)
     cand = ~qb_has & gb_has
     if cand.any():
-        for pl in (q["place2"], q["place"]):
-            m = cand & (pl != "") & ~via
+        for pl, pls in ((q["place2"], qs["place2"]), (q["place"], qs["place"])):
+            m = cand & (pl != 0) & ~via
             if m.any():
-                via |= m & (_sim(pl, gb, m, fuzz.ratio) >= 90)
+                via |= m & (_sim(pls, gs["bname"], m, fuzz.ratio) >= 90)
     via |= b_in_street & ~qb_has
     bname = _code([
         (b_eq | via, 1),
@@ -142,21 +149,21 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray]) -> dict[str, np.
     ], n)
 
     qu, gu = q["pc_unit"], g["pc_unit"]
-    q_pc = (q["pc_district"] != "")
-    g_pc = (g["pc_district"] != "")
+    q_pc = (q["pc_district"] != 0)
+    g_pc = (g["pc_district"] != 0)
     pcb = q_pc & g_pc
     pc = _code([
-        (pcb & (qu != "") & (qu == gu), 1),
-        (pcb & (q["pc_sector"] != "") & (q["pc_sector"] == g["pc_sector"]), 2),
+        (pcb & (qu != 0) & (qu == gu), 1),
+        (pcb & (q["pc_sector"] != 0) & (q["pc_sector"] == g["pc_sector"]), 2),
         (pcb & (q["pc_district"] == g["pc_district"]), 3),
         (pcb, 4),
         (~q_pc & g_pc, 5),
     ], n)
 
     qp, qp2, gp, gp2 = q["place"], q["place2"], g["place"], g["place2"]
-    q_place = (qp != "") | (qp2 != "")
-    g_place = (gp != "") | (gp2 != "")
-    hit = ((qp != "") & ((qp == gp) | (qp == gp2))) | ((qp2 != "") & ((qp2 == gp) | (qp2 == gp2)))
+    q_place = (qp != 0) | (qp2 != 0)
+    g_place = (gp != 0) | (gp2 != 0)
+    hit = ((qp != 0) & ((qp == gp) | (qp == gp2))) | ((qp2 != 0) & ((qp2 == gp) | (qp2 == gp2)))
     place = _code([(hit, 1), (q_place & g_place, 2)], n)
     return {"HOUSE_NUMBER": hn, "FLAT": flat, "STREET": street, "BUILDING": bname, "POSTCODE": pc, "PLACE": place}
 

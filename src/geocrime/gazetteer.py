@@ -456,6 +456,18 @@ class Gazetteer:
         self.level = t["level"].to_numpy(dtype=object)
         self.k = {c[2:]: (t[c].to_numpy() if c.startswith("k_hn_num") or c.startswith("k_hn_end") else t[c].to_numpy(dtype=object))
                   for c in t.columns if c.startswith("k_")}
+        # text fields as integer codes of one vocabulary per field (0 = ""), so that comparing a
+        # query with its candidates is an integer comparison
+        self.vocab: dict[str, pd.Index] = {}
+        self.kcode: dict[str, np.ndarray] = {}
+        for f, fields in (("flat", ["flat"]), ("hn_suf", ["hn_suf"]), ("street", ["street"]), ("bname", ["bname"]),
+                          ("place", ["place", "place2"]), ("pc_unit", ["pc_unit"]), ("pc_sector", ["pc_sector"]),
+                          ("pc_district", ["pc_district"])):
+            vals = pd.unique(np.concatenate([self.k[x] for x in fields]).astype(object))
+            voc = pd.Index([""] + sorted(v for v in vals if v != ""), dtype=object)
+            for x in fields:
+                self.vocab[x] = voc
+                self.kcode[x] = voc.get_indexer(self.k[x]).astype(np.int32)
         # fallback lookups: key -> row position
         def lut(level: str, cols: list[str]) -> pd.Series:
             sub = t[t["level"] == level]

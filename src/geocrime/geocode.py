@@ -224,9 +224,18 @@ def _match(parsed: pd.DataFrame, gaz: Any, threshold: float, margin: float, boun
     pos, keys = block_keys(qc.iloc[sel], gazetteer_side=False)
     qi, gi = gaz.index.lookup(sel[pos], keys)
     # ---- comparison
-    qv = {c: v[qi] for c, v in q.items()}
-    gv = {c: gaz.k[c][gi] for c in q}
-    codes = _scoring.compare(qv, gv)
+    qv, gv = {}, {}
+    for c, v in q.items():
+        if c in gaz.kcode:
+            qcode = gaz.vocab[c].get_indexer(v).astype(np.int32)
+            qcode[(qcode < 0) & (v == "")] = 0
+            qv[c], gv[c] = qcode[qi], gaz.kcode[c][gi]
+        elif c in ("hn_num", "hn_end"):
+            qv[c], gv[c] = v[qi], gaz.k[c][gi]
+    txt = ("street", "bname", "place", "place2")
+    qs = {c: q[c][qi] for c in txt}
+    gs = {c: gaz.k[c][gi] for c in txt}
+    codes = _scoring.compare(qv, gv, qs, gs)
     s = _scoring.score(codes)
     npair = len(qi)
     best = np.full(n, -np.inf, dtype=np.float64)
