@@ -105,7 +105,10 @@ class Reader:
             return
 
         bad: list[Any] = []
-        reader = _open_csv(self.path, self.sep, self.encoding, self.columns, bad)
+        try:
+            reader = _open_csv(self.path, self.sep, self.encoding, self.columns, bad)
+        except pa.ArrowInvalid as e:
+            raise _ragged(self.path, e, bad, len(self.columns)) from None
         pending: list[pa.RecordBatch] = []
         n_pending = 0
         start = 0
@@ -188,19 +191,22 @@ def open_input(path: Path, fmt: str, chunksize: int, required: list[str], sep: s
                 raise FileFormatError(f"Parquet file {path}: address column {c!r} has type {t}, expected text (string); "
                                       "cast it to string before enriching, or name the right column")
         return Reader(path, fmt, cols, schema, chunksize, n_rows=pf.metadata.num_rows)
-    bad: list[Any] = []
+    import csv
+    import io
+
+    with open(path, "rb") as f:
+        first = f.readline(1 << 20)
+    if not first.strip():
+        raise FileFormatError(f"{path} is empty: no header row")
     try:
-        r = _open_csv(path, sep, encoding, None, bad)
-    except pa.ArrowInvalid as e:
-        msg = str(e)
-        if "Empty CSV file" in msg:
-            raise FileFormatError(f"{path} is empty: no header row") from None
-        if bad:
-            raise _ragged(path, e, bad, 0) from None
-        raise FileFormatError(f"{path}: cannot read the CSV header ({msg})") from None
-    head = r.schema
-    r.close() if hasattr(r, "close") else None
-    cols = [str(c) for c in head.names]
+        text = first.decode(encoding or "utf-8-sig")
+    except (UnicodeDecodeError, LookupError) as e:
+        raise FileFormatError(f"{path}: cannot decode the header with {encoding or 'UTF-8'} ({e})") from None
+    try:
+        names = next(csv.reader(io.StringIO(text), delimiter=sep))
+    except (csv.Error, StopIteration) as e:
+        raise FileFormatError(f"{path}: cannot read the CSV header ({e})") from None
+    cols = [str(c).strip("\r\n") for c in names]
     if len(set(cols)) != len(cols):
         dup = sorted({c for c in cols if cols.count(c) > 1})
         raise FileFormatError(f"{path}: duplicate column names in the header: {dup}")

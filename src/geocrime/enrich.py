@@ -125,7 +125,7 @@ def _as_tuple(v: str | Sequence[str] | None) -> tuple[str, ...]:
     return tuple(str(s) for s in v)
 
 
-def _load_gazetteer(gazetteer: Any) -> tuple[Any, str | None, str | None]:
+def _load_gazetteer(gazetteer: Any, hashes: bool = True) -> tuple[Any, str | None, str | None]:
     """(Gazetteer or None, content hash, path)."""
     if gazetteer is None:
         return None, None, None
@@ -134,12 +134,12 @@ def _load_gazetteer(gazetteer: Any) -> tuple[Any, str | None, str | None]:
     if isinstance(gazetteer, (str, os.PathLike)):
         path = Path(gazetteer)
         g = Gazetteer.load(path)
-        return g, _dir_hash(path), str(path.resolve())
+        return g, _dir_hash(path) if hashes else None, str(path.resolve())
     if not isinstance(gazetteer, Gazetteer):
         from .errors import GazetteerError
 
         raise GazetteerError(f"gazetteer must be a Gazetteer or the path of a saved one, not {type(gazetteer).__name__}")
-    return gazetteer, _gazetteer_hash(gazetteer), None
+    return gazetteer, _gazetteer_hash(gazetteer) if hashes else None, None
 
 
 def _dir_hash(path: Path) -> str:
@@ -185,13 +185,14 @@ def make_context(
     threshold: float | None = None,
     margin: float | None = None,
     prefix: str = PREFIX,
+    hashes: bool = True,
 ) -> EnrichContext:
     """Resolve the arguments of :func:`enrich` / :func:`enrich_file` into an :class:`EnrichContext`.
 
     ``boundaries``: a :class:`~geocrime.areas.Boundaries`; when ``None`` and ``layers`` are given, the
     layers are loaded with :meth:`Boundaries.from_registry`.
     """
-    gaz, ghash, _ = _load_gazetteer(gazetteer)
+    gaz, ghash, _ = _load_gazetteer(gazetteer, hashes)
     layer_t = _as_tuple(layers)
     if boundaries is None and layer_t:
         from .areas import Boundaries
@@ -211,7 +212,7 @@ def make_context(
     crs_s = None if crs is None else str(crs)
     s = EnrichSettings(columns=cols, layers=layer_t, coords=tuple(coords) if coords else None, crs=crs_s,
                        backend=backend, threshold=threshold, margin=margin, prefix=prefix, geocode=gaz is not None)
-    bh = _boundaries_hash(boundaries, layer_t) if boundaries is not None else {}
+    bh = _boundaries_hash(boundaries, layer_t) if boundaries is not None and hashes else {}
     if boundaries is not None and layer_t:
         boundaries.prepare(list(layer_t))
     return EnrichContext(s, gaz, boundaries, ghash, bh)
@@ -377,7 +378,8 @@ def enrich(
     """
     if not isinstance(df, pd.DataFrame):
         raise InputError(f"enrich expects a pandas DataFrame, got {type(df).__name__}")
-    ctx = make_context(gazetteer, boundaries, layers, columns, coords, crs, backend, threshold, margin, prefix)
+    ctx = make_context(gazetteer, boundaries, layers, columns, coords, crs, backend, threshold, margin, prefix,
+                       hashes=False)
     _check_input(df.columns, ctx.settings, "input DataFrame")
     return _enrich_frame(pd.DataFrame(df), ctx)
 
