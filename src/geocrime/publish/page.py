@@ -137,12 +137,15 @@ def _areas_payload(gated: GatedData, layer: str | None, simplify_m: float) -> tu
         raise PublishError("area counts have unsuppressed cells without a count; the gate output is corrupt")
     keys = (ac["month"].astype("string") + "|" + ac["crime_type"].astype("string")).to_numpy()
     idx = ac["area_code"].astype("string").map(pos).to_numpy()
-    for key in pd.unique(keys):
-        arr: list[Any] = [None] * len(codes)
-        sel = np.flatnonzero(keys == key)
-        for j in sel:
-            arr[idx[j]] = "s" if sup[j] else int(cnt[j])
-        values[str(key)] = arr
+    shown = np.empty(len(ac), dtype=object)  # the value a cell shows: its count, or "s" if suppressed
+    shown[:] = [int(v) if v == v else None for v in cnt.tolist()]
+    shown[sup] = "s"
+    order = np.argsort(keys, kind="stable")
+    uk, starts = np.unique(keys[order], return_index=True)
+    for key, sel in zip(uk, np.split(order, starts[1:])):
+        arr = np.full(len(codes), None, dtype=object)
+        arr[idx[sel]] = shown[sel]
+        values[str(key)] = arr.tolist()
     published = cnt[~sup & ~np.isnan(cnt)]
     per_type = pd.Series(np.where(sup | np.isnan(cnt), 0, cnt), index=ac["crime_type"].astype("string").to_numpy())
     default_type = str(per_type.groupby(level=0).sum().idxmax()) if len(per_type) else None
