@@ -14,7 +14,8 @@ from rapidfuzz import fuzz, process
 
 #: family -> level names (index = code); level 0 is always "none" (nothing to compare)
 LEVELS: dict[str, tuple[str, ...]] = {
-    "HOUSE_NUMBER": ("none", "exact", "in_range", "suffix_missing", "suffix_mismatch", "mismatch", "missing", "extra"),
+    "HOUSE_NUMBER": ("none", "exact", "in_range", "suffix_missing", "suffix_mismatch", "mismatch", "missing", "extra",
+                     "range_overlap"),
     "FLAT": ("none", "exact", "mismatch", "missing", "extra"),
     "STREET": ("none", "exact", "close", "fuzzy", "weak", "mismatch", "missing", "extra"),
     "BUILDING": ("none", "exact", "fuzzy", "mismatch", "missing", "extra"),
@@ -24,7 +25,7 @@ LEVELS: dict[str, tuple[str, ...]] = {
 
 #: family -> weight of each level (log2 Bayes factors)
 WEIGHTS: dict[str, np.ndarray] = {
-    "HOUSE_NUMBER": np.array([0.0, 6.0, 5.0, -5.0, -14.0, -14.0, -4.0, -3.0]),
+    "HOUSE_NUMBER": np.array([0.0, 6.0, 4.0, -5.0, -14.0, -14.0, -4.0, -3.0, 0.0]),
     "FLAT": np.array([0.0, 4.0, -14.0, -5.0, -3.0]),
     "STREET": np.array([0.0, 5.0, 4.0, 3.0, 0.0, -8.0, -2.0, -1.0]),
     "BUILDING": np.array([0.0, 5.0, 3.5, -2.0, -1.0, -0.5]),
@@ -69,11 +70,13 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray],
     suf_eq = qsf == gsf
     q_suf, g_suf = qsf != 0, gsf != 0
     overlap = both & (qn <= ge) & (gn <= qe)
+    contained = both & (((qn >= gn) & (qe <= ge)) | ((gn >= qn) & (ge <= qe)))
     hn = _code([
         (same_num & suf_eq, 1),
         (same_num & q_suf & g_suf, 4),
         (same_num, 3),
-        (overlap & ~(q_suf & g_suf & ~suf_eq), 2),
+        (contained & ~(q_suf & g_suf & ~suf_eq), 2),
+        (overlap & ~(q_suf & g_suf & ~suf_eq), 8),
         (both, 5),
         (~q_has & g_has, 6),
         (q_has & ~g_has, 7),

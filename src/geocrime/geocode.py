@@ -53,6 +53,8 @@ DEFAULT_THRESHOLD = 9.0
 DEFAULT_MARGIN = 4.0
 #: candidates this far (metres) from the best with the same number and flat are the same premises
 SAME_PREMISES_M = 30.0
+#: ... and this far when the whole address but the postcode is the same (sources disagree on postcodes)
+SAME_ADDRESS_M = 150.0
 #: candidates within this many points of the best count for the ward/LSOA distribution
 AREA_WINDOW = 6.0
 #: postcode-unit points are assigned to their ward with this confidence
@@ -250,8 +252,11 @@ def _match(parsed: pd.DataFrame, gaz: Any, threshold: float, margin: float, boun
         bp = bpair[qi]
         # the runner-up is the best *other* premises: a candidate within SAME_PREMISES_M of the
         # best with the same flat and number suffix is the same place written another way
+        dist = np.hypot(gaz.x[gi] - gaz.x[gi[bp]], gaz.y[gi] - gaz.y[gi[bp]])
+        same_addr = (gv["hn_num"] == gv["hn_num"][bp]) & (gv["hn_end"] == gv["hn_end"][bp]) & \
+                    (gv["street"] == gv["street"][bp]) & (gv["bname"] == gv["bname"][bp])
         same = (gv["hn_suf"] == gv["hn_suf"][bp]) & (gv["flat"] == gv["flat"][bp]) & \
-               (np.hypot(gaz.x[gi] - gaz.x[gi[bp]], gaz.y[gi] - gaz.y[gi[bp]]) <= SAME_PREMISES_M)
+               ((dist <= SAME_PREMISES_M) | (same_addr & (dist <= SAME_ADDRESS_M)))
         other = ~same
         if other.any():
             np.maximum.at(runner, qi[other], s[other].astype(np.float64))
