@@ -218,10 +218,15 @@ def test_random_points_and_boundary_vertices_equal_brute_force(bounds: Boundarie
     rng = np.random.default_rng(7)
     x0, y0, x1, y1 = lay.total_bounds
     xy = shapely.get_coordinates(np.asarray(lay.geometry.array))
-    x = np.concatenate([rng.uniform(x0 - 500, x1 + 500, 100_000), xy[:, 0]])
-    y = np.concatenate([rng.uniform(y0 - 500, y1 + 500, 100_000), xy[:, 1]])
+    g = bounds.grid("ward_2022")
+    # points exactly on grid lines (the lookup sends them to the exact test)
+    gx = g.x0 + g.size * rng.integers(0, g.nx, 20_000)
+    gy = g.y0 + g.size * rng.integers(0, g.ny, 20_000)
+    x = np.concatenate([rng.uniform(x0 - 500, x1 + 500, 100_000), xy[:, 0], gx, rng.uniform(x0, x1, 20_000)])
+    y = np.concatenate([rng.uniform(y0 - 500, y1 + 500, 100_000), xy[:, 1], rng.uniform(y0, y1, 20_000), gy])
     got = bounds.lookup("ward_2022", x, y)
     assert (got == brute_force(lay, x, y)).all()
+    assert (got[100_000:100_000 + len(xy)] >= 0).all()  # every vertex is covered by its own ward
 
 
 def test_point_on_shared_edge_gets_smallest_code(bounds: Boundaries) -> None:
