@@ -171,3 +171,27 @@ def test_bad_input_is_rejected_clearly(city, city_wards):
     html = m.get_root().render()
     assert set(re.findall(r"https?://[a-z0-9.]+", html)) >= {"https://tiles.example.org"}
     assert "tiles.example.org" not in offline_html(internal_map(city.iloc[:50]))
+
+
+def test_gi_star_classes_layer_from_hotspot_result(met_burglary_files, shared_data):
+    from geocrime.analysis import getis_ord
+
+    w = wards_2022(shared_data).reset_index(drop=True)
+    df = read_police(met_burglary_files[:2])
+    pts = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df.Longitude.astype(float), df.Latitude.astype(float)),
+                           crs=4326).to_crs(27700)
+    counts = gpd.sjoin(pts, w[["code", "geometry"]], predicate="within").groupby("code").size()
+    w["count"] = w["code"].map(counts).fillna(0).to_numpy()
+    gi = getis_ord("count", areas=w, permutations=199, seed=1, fdr=False)
+    m = internal_map(areas=w, values="count", hotspots=gi)
+    layer = _geojson_layers(m)["Hotspot classes"]
+    fr = gi.to_frame()
+    sig = fr[fr["class"].isin(["hot", "cold"])]
+    assert len(sig) > 10
+    feats = layer.data["features"]
+    assert sorted(f["properties"]["code"] for f in feats) == sorted(sig.index)
+    for f in feats:
+        assert f["properties"]["class"] == sig.loc[f["properties"]["code"], "class"]
+        assert f["properties"]["_fill"] == {"hot": "#d7301f", "cold": "#2b8cbe"}[f["properties"]["class"]]
+    with pytest.raises(InputError, match="areas="):
+        internal_map(hotspots=gi)
