@@ -48,6 +48,8 @@ _EXPORTS: dict[str, str] = {
     # maps and publishing
     "internal_map": "geocrime.maps",
     "publish": "geocrime.publish",
+    "write_tiles": "geocrime.publish",
+    "write_public_page": "geocrime.publish",
     # enrichment
     "enrich": "geocrime.enrich",
 }

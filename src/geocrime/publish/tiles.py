@@ -325,6 +325,7 @@ def write_tiles(
         "crime_types": sorted(pts["crime_type"].astype("string").dropna().unique().tolist()),
         "properties": "count = total over months; one key per month YYYY-MM with that month's count",
         "gate_params": gated.params,
+        "format_note": FORMAT_NOTE,
         "tiles": None if fmt == "pmtiles" else f"{{z}}/{{x}}/{{y}}.{ext}",
     }
 
