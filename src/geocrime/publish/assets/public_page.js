@@ -27,6 +27,9 @@
   // a link can choose the month: index.html#month=YYYY-MM
   var hm = /month=(\d{4}-\d{2})/.exec(window.location.hash || "");
   if (hm && D.months.indexOf(hm[1]) >= 0) { monthSel.value = hm[1]; }
+  // ... and the view: #z=15&c=51.5074,-0.1278
+  var hz = /z=(\d{1,2})/.exec(window.location.hash || ""), hc = /c=(-?[\d.]+),(-?[\d.]+)/.exec(window.location.hash || "");
+  if (hz && hc) { map.setView([parseFloat(hc[1]), parseFloat(hc[2])], parseInt(hz[1], 10)); }
   window.geocrimeMap = map;
   D.crime_types.forEach(function (t) { var o = el("option", t); o.value = t; typeSel.appendChild(o); });
   if (D.default_type !== null && D.default_type !== undefined) { typeSel.value = D.default_type; }
