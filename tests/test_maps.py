@@ -150,6 +150,12 @@ def test_large_input_is_sampled_with_a_note(city):
     def points(h):
         return json.loads(re.search(r'var D = (\{"lat":.*?"cluster":(?:true|false)\});', h).group(1))
 
+    # the heat layer is capped too: cells double until few enough bins remain, with a note
+    capped = offline_html(internal_map(big, popup_fields=["Month"], max_points=1_000, max_heat_cells=2_000))
+    heat = json.loads(re.search(r'var D = (\{"lat":.*?"blur":\d+\});', capped).group(1))
+    assert 0 < len(heat["lat"]) <= 2_000 and sum(heat["w"]) == 59_900
+    assert re.search(r"Heat layer binned to (50|100|200|400|800) m cells", capped)
+
     p1 = points(html)
     assert len(p1["lat"]) == 10_000 and p1["cluster"] is True
     assert p1 == points(offline_html(internal_map(big, popup_fields=["Month", "Crime type"], max_points=10_000)))

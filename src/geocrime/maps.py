@@ -260,7 +260,7 @@ def _popup_fields(df: pd.DataFrame, fields: Sequence[str] | None) -> list[str]:
 
 def _incident_payloads(gdf: Any, month_col: str | None, popup_fields: Sequence[str] | None,
                        max_points: int, cluster_threshold: int, heat_cell_m: float, seed: int,
-                       max_text: int) -> tuple[dict | None, dict | None, list[str], str | None, tuple | None]:
+                       max_text: int, max_heat_cells: int = 40_000) -> tuple[dict | None, dict | None, list[str], str | None, tuple | None]:
     import shapely
 
     n_in = len(gdf)
@@ -276,13 +276,30 @@ def _incident_payloads(gdf: Any, month_col: str | None, popup_fields: Sequence[s
         notes.append(f"{n_in - len(g):,} of {n_in:,} incidents have no location and are not shown.")
     if len(g) == 0:
         return None, None, [], " ".join(notes) or None, None
-    # heat: all located incidents binned to heat_cell_m (EPSG:27700 metres) per month
+    # heat: all located incidents binned to heat_cell_m (EPSG:27700 metres) per month; the cell
+    # doubles until at most max_heat_cells bins remain, so the page stays small for any input size
     bng = g.geometry.to_crs(27700)
-    cx = np.floor(bng.x.to_numpy() / heat_cell_m).astype("int64")
-    cy = np.floor(bng.y.to_numpy() / heat_cell_m).astype("int64")
+    bx, by = bng.x.to_numpy(), bng.y.to_numpy()
     mser = months if months is not None else pd.Series(pd.NA, index=g.index, dtype="string")
-    hb = pd.DataFrame({"cx": cx, "cy": cy, "m": mser.fillna("").to_numpy()})
-    hb = hb.groupby(["cx", "cy", "m"], sort=False).size().rename("w").reset_index()
+    mcodes, muni = pd.factorize(mser.fillna(""))
+    cell = float(heat_cell_m)
+    while True:
+        cx = np.floor(bx / cell).astype("int64")
+        cy = np.floor(by / cell).astype("int64")
+        key = (cx - cx.min()) * (cy.max() - cy.min() + 1) + (cy - cy.min())
+        key = key * max(len(muni), 1) + mcodes
+        uk, w = np.unique(key, return_counts=True)
+        if len(uk) <= max_heat_cells:
+            break
+        cell *= 2
+    if cell != heat_cell_m:
+        notes.append(f"Heat layer binned to {cell:g} m cells to keep the page small.")
+    mi = uk % max(len(muni), 1)
+    rest = uk // max(len(muni), 1)
+    ny = cy.max() - cy.min() + 1
+    hb = pd.DataFrame({"cx": rest // ny + cx.min(), "cy": rest % ny + cy.min(), "m": np.asarray(muni, dtype=object)[mi]
+                       if len(muni) else "", "w": w})
+    heat_cell_m = cell
     from ._geo import bng_to_lonlat
 
     hlon, hlat = bng_to_lonlat((hb["cx"].to_numpy() + 0.5) * heat_cell_m, (hb["cy"].to_numpy() + 0.5) * heat_cell_m)
@@ -359,6 +376,7 @@ def internal_map(
     max_points: int = 20_000,
     cluster_threshold: int = 500,
     heat_cell_m: float = 25.0,
+    max_heat_cells: int = 40_000,
     max_text: int = 300,
     title: str | None = None,
     seed: int = 0,
@@ -389,6 +407,8 @@ def internal_map(
         XYZ tile URL template for a basemap. Default None: no tiles, a plain background, no requests.
     max_points:
         Above this many located incidents the point layer is a seeded random sample (note on map).
+    heat_cell_m, max_heat_cells:
+        Heat bins (metres, EPSG:27700); the cell doubles until at most ``max_heat_cells`` bins remain.
 
     Returns
     -------
@@ -525,7 +545,7 @@ def internal_map(
     if incidents is not None:
         g = _to_4326(incidents, "incidents")
         pts, hp, months, note, b = _incident_payloads(g, month_col, popup_fields, max_points, cluster_threshold,
-                                                      heat_cell_m, seed, max_text)
+                                                      heat_cell_m, seed, max_text, max_heat_cells)
         if heat and hp is not None:
             header.add_child(Element("<script>" + _asset("leaflet-heat.js") + "</script>"), name="geocrime_heat_js")
             hl = E["Heat"](hp, name="Heat", show=kde is None)
