@@ -124,6 +124,20 @@ def run_fhrs_evaluation(fhrs_path: Any, gazetteer: Any, n: int = 20_000, seed: i
     q = make_queries(src, gazetteer, n=n, seed=seed, postcode=postcode)
     res = geocode(q, gazetteer, columns="query", boundaries=boundaries, backend=backend, n_jobs=n_jobs)
     rep = evaluate(res, boundaries=boundaries)
+    # diagnostic: queries whose true address (flat, number, building, street) is shared by another
+    # premises elsewhere cannot be resolved without the postcode or town: how recall splits on that
+    t = gazetteer.table
+    prem = t[t["level"] == "premises"]
+    key = ["k_flat", "k_hn_num", "k_hn_suf", "k_hn_end", "k_bname", "k_street"]
+    shared = prem.duplicated(key, keep=False)
+    shared_ids = set(prem.loc[shared, "id"])
+    amb = q["truth_id"].isin(shared_ids).to_numpy()
+    ok = ((res["match_level"] == "premises") & (res["gazetteer_id"] == res["truth_id"])).to_numpy()
+    rep["address_shared_elsewhere"] = {
+        "rows": int(amb.sum()),
+        "recall_shared": float(ok[amb].mean()) if amb.any() else None,
+        "recall_unique": float(ok[~amb].mean()) if (~amb).any() else None,
+    }
     rep["query_set"] = {"n": int(n), "seed": int(seed), "postcode": postcode,
                         "edits": pd.Series(",".join(q["edits"]).split(",")).value_counts().drop("", errors="ignore").to_dict()}
     return rep, res

@@ -450,7 +450,21 @@ def geocode(
         _area_tables(gazetteer, boundaries)  # before any fork
     if n_jobs == -1:
         n_jobs = os.cpu_count() or 1
-    bounds = list(range(0, n, chunk_size)) or [0]
+    # identical free-text records are geocoded once (police data repeats a lot), then broadcast
+    codes = None
+    if texts is not None and n > 1:
+        try:
+            codes, uniq = pd.factorize(texts.astype(object), use_na_sentinel=False)
+        except TypeError:  # unhashable values: geocode every row
+            codes = None
+        if codes is not None and len(uniq) < n:
+            texts = pd.Series(np.asarray(uniq, dtype=object), dtype=object)
+        else:
+            codes = None
+    n_work = len(texts) if texts is not None else n
+    if n_jobs > 1 and n_work > 2 * 2_000:
+        chunk_size = min(chunk_size, -(-n_work // (2 * n_jobs)))  # at least two chunks per worker
+    bounds = list(range(0, n_work, chunk_size)) or [0]
     chunks = []
     for b in bounds:
         t = texts.iloc[b:b + chunk_size] if texts is not None else None
@@ -478,17 +492,19 @@ def geocode(
                 for r in ex.map(_work, chunks):
                     results.append(r)
                     if bar is not None:
-                        bar.update(len(r))
+                        bar.update(len(r) if codes is None else len(r) * n / max(n_work, 1))
         else:
             for ch in chunks:
                 r = _work(ch)
                 results.append(r)
                 if bar is not None:
-                    bar.update(len(r))
+                    bar.update(len(r) if codes is None else len(r) * n / max(n_work, 1))
     finally:
         if bar is not None:
             bar.close()
     res = pd.concat(results) if results else pd.DataFrame(columns=list(OUTPUT_COLUMNS))
+    if codes is not None:
+        res = res.iloc[codes]
     res.index = index
     for c in OUTPUT_COLUMNS:
         if c not in res:
