@@ -17,7 +17,7 @@ from __future__ import annotations
 import html
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -259,6 +259,35 @@ class BrowserRun:
     requests: list[tuple[str, str, int]]
     console: list[str]
     returncode: int
+    #: every URL the page asked for, from Chromium's own network log (NetLog), local or not
+    page_urls: list[str] = field(default_factory=list)
+    #: the subset of ``page_urls`` addressed to any host other than 127.0.0.1 (must be empty)
+    external: list[str] = field(default_factory=list)
+
+
+def _netlog_page_urls(path: Path) -> list[str]:
+    """URLs of requests initiated by pages served from 127.0.0.1, from a Chromium NetLog file.
+    (The browser's own background requests have no page initiator and are excluded; they are
+    blocked anyway by the host resolver rules.)"""
+    if not path.exists():
+        raise PublishError(f"Chromium wrote no network log at {path}")
+    txt = path.read_text(encoding="utf-8", errors="replace").rstrip()
+    try:
+        log = json.loads(txt)
+    except json.JSONDecodeError:  # written up to the last event when the browser is killed
+        log = json.loads(txt.rstrip(",") + "]}")
+    types = log.get("constants", {}).get("logEventTypes", {})
+    start = types.get("URL_REQUEST_START_JOB")
+    urls = []
+    for ev in log.get("events", []):
+        if ev.get("type") != start:
+            continue
+        prm = ev.get("params", {})
+        local_page = str(prm.get("initiator", "")).startswith("http://127.0.0.1") or \
+            "127.0.0.1" in str(prm.get("network_isolation_key", ""))
+        if local_page and prm.get("url"):
+            urls.append(str(prm["url"]))
+    return urls
 
 
 def chromium_path() -> str:
@@ -318,7 +347,7 @@ def render_in_chromium(
                     "--disable-default-apps", "--disable-extensions", "--no-default-browser-check",
                     "--hide-scrollbars", f"--user-data-dir={prof}",
                     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-                    "--enable-logging=stderr", "--v=0",
+                    "--enable-logging=stderr", "--v=0", f"--log-net-log={prof}/netlog.json",
                     f"--window-size={window[0]},{window[1]}", f"--virtual-time-budget={int(budget_ms)}"]
             shot = None
             if screenshot is not None:
@@ -329,10 +358,15 @@ def render_in_chromium(
                 args.append("--dump-dom")
             args.append(f"http://127.0.0.1:{port}/{page}")
             proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout_s)
+            page_urls = _netlog_page_urls(Path(prof) / "netlog.json")
     finally:
         srv.shutdown()
         srv.server_close()
     console = [ln for ln in proc.stderr.splitlines() if "CONSOLE" in ln or "net::ERR" in ln]
     if shot is not None and not shot.exists():
         raise PublishError(f"Chromium wrote no screenshot (exit {proc.returncode}): {proc.stderr[-800:]}")
-    return BrowserRun(shot, proc.stdout if dump_dom else None, log, console, proc.returncode)
+    from urllib.parse import urlsplit
+
+    external = [u for u in page_urls
+                if urlsplit(u).scheme not in ("data", "blob") and urlsplit(u).hostname != "127.0.0.1"]
+    return BrowserRun(shot, proc.stdout if dump_dom else None, log, console, proc.returncode, page_urls, external)
