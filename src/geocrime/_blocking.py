@@ -168,10 +168,18 @@ def canonical_components(parsed: pd.DataFrame) -> pd.DataFrame:
     out["hn_end"] = end.to_numpy(dtype="int32")
     town = _s(parsed.get("town"), idx)
     loc = _s(parsed.get("locality"), idx)
+    # a building or business name written after the street is parsed into the locality
+    # ("33 Junction Road, Greggs, Islington"): its first comma part becomes the building name
+    split = (bname == "") & loc.str.contains(",", regex=False)
+    if split.any():
+        parts = loc[split].str.split(",", n=1)
+        bname = bname.where(~split, parts.str[0].fillna("").str.strip())
+        loc = loc.where(~split, parts.str[1].fillna("").str.strip())
     norm = _normalise_columns([bname, street, town, loc])
     out["bname"] = norm[0]
     st = norm[1]
-    # a street that is only a number or junk is no street
+    # a street that is only a number or junk is no street; a trailing "london" is no part of it
+    st = st.str.replace(r"^(.+\S) (?:london|greater london)$", r"\1", regex=True)
     st = st.where(st.str.contains(r"[a-z]{2}", regex=True), "")
     out["street"] = st
     for col, v in (("place", norm[2]), ("place2", norm[3])):
@@ -285,11 +293,13 @@ def block_keys(c: pd.DataFrame, gazetteer_side: bool = False) -> tuple[np.ndarra
     lp.append(tk["pos"].to_numpy())
     lv.append(("T" + tok).to_numpy(dtype=object))
     lg = (tok.str.len() >= 4).to_numpy()
-    lp += [tk["pos"].to_numpy()[lg]] * 2
-    lv += [("P" + tok[lg].str.slice(0, 3)).to_numpy(dtype=object), ("X" + tok[lg].str.slice(-3)).to_numpy(dtype=object)]
+    lp += [tk["pos"].to_numpy()[lg]] * 3
+    lv += [("P" + tok[lg].str.slice(0, 3)).to_numpy(dtype=object), ("X" + tok[lg].str.slice(-3)).to_numpy(dtype=object),
+           # a substitution in a short word ("Upoon" for "Upton"): first two letters and the length
+           ("L" + tok[lg].str.slice(0, 2) + tok[lg].str.len().astype("str")).to_numpy(dtype=object)]
     lpos = np.concatenate(lp)
     lval = np.concatenate(lv) if lv else np.zeros(0, object)
-    is_uw = np.concatenate([np.full(len(x), k in ("U", "W")) for x, k in zip(lp, ["U", "S", "W", "T", "P", "X"])])
+    is_uw = np.concatenate([np.full(len(x), k in ("U", "W")) for x, k in zip(lp, ["U", "S", "W", "T", "P", "X", "L"])])
     lh = _hash_values(lval)
     apos, ah = _anchors(c, gazetteer_side)
     # join locators and anchors of the same row (both sorted by row)
