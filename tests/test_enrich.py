@@ -348,3 +348,13 @@ def test_every_bad_input_error_is_a_geocrime_error(data: Path, tmp_path: Path) -
     m = _run(header_only, out, data)
     assert m["rows_out"] == 0 and out.read_text().replace('"', "").startswith("incident_id,address,gc_match_level")
     _ = os  # noqa: F841
+
+
+def test_public_entry_point_is_callable(data: Path, city_files: list[Path]) -> None:
+    import geocrime
+
+    raw = pd.read_csv(city_files[1], dtype=str, keep_default_na=False).head(200)
+    b = ed.boundaries(data, False)
+    out = geocrime.enrich(raw, boundaries=b, coords=("Longitude", "Latitude"))
+    assert len(out) == 200 and out["gc_ward_2022"].notna().sum() > 150
+    assert geocrime.enrich.enrich_file is enrich_file

@@ -557,7 +557,7 @@ def enrich_file(
         "output": {"path": str(output.resolve()), "format": ofmt, "added_columns": list(added_types)},
         "gazetteer": None if ctx.gazetteer is None else {
             "path": gaz_path, "sha256": ctx.gazetteer_hash, "entries": len(ctx.gazetteer),
-            "format_version": (gmeta or {}).get("format_version"), "built": (gmeta or {}).get("built_utc") or (gmeta or {}).get("created"),
+            **{k: (gmeta or {}).get(k) for k in ("format_version", "sources", "counts", "build_seconds")},
         },
         "boundaries": {name: {"vintage": getattr(ctx.boundaries.get(name), "vintage", None),
                               "source": str(getattr(ctx.boundaries.get(name), "source", "")),
@@ -631,3 +631,15 @@ def _dask_runner(ctx: EnrichContext, gaz_path: str | None, scheduler: str | None
     from .distributed import DaskRunner
 
     return DaskRunner(ctx, gaz_path, scheduler=scheduler, workers=workers, client=client)
+
+
+class _CallableModule(type(sys)):  # type: ignore[misc]
+    """``geocrime.enrich`` is both this module and the function: importing the submodule sets the
+    package attribute ``geocrime.enrich`` to the module, so the module itself forwards calls to
+    :func:`enrich` (``geocrime.enrich(df, ...)`` and ``geocrime.enrich.enrich_file(...)`` both work)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> pd.DataFrame:
+        return enrich(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
