@@ -168,3 +168,25 @@ def test_page_accepts_only_gated_data(met_burglary_files, shared_data, tmp_path)
     with pytest.raises(PublishError, match="not in gated data"):
         write_public_page(gated, tmp_path / "b", layer="lsoa_2021", tiles=False)
     pd.testing.assert_frame_equal(gated.points, gated.points)  # writer did not mutate the gate output
+
+
+def test_page_with_png_tiles_or_no_tiles(chromium, met_burglary_files, shared_data, tmp_path):
+    from geocrime.publish.tiles import write_tiles
+
+    gated = gated_from_police_uk(met_burglary_files, shared_data)
+    ts = write_tiles(gated, tmp_path / "png_tiles", minzoom=8, maxzoom=12, format="png")
+    site = tmp_path / "site"
+    write_public_page(gated, site, tiles=ts)  # outside the site: copied in
+    assert (site / "tiles" / "metadata.json").exists()
+    run = render_in_chromium(site, screenshot=tmp_path / "png.png", budget_ms=6000)
+    assert run.external == []
+    assert sum(c == 200 for _, p, c in run.requests if p.startswith("/tiles/") and p.endswith(".png")) >= 4
+    plain = tmp_path / "plain"
+    write_public_page(gated, plain, tiles=False)
+    assert not (plain / "tiles").exists()
+    run = render_in_chromium(plain, screenshot=tmp_path / "plain.png", budget_ms=4000)
+    st = png_stats(tmp_path / "plain.png")
+    assert st["blue"] > 20_000 and st["red"] < 500, st  # choropleth only, no incident layer
+    with pytest.raises(PublishError, match="directories"):
+        write_public_page(gated, tmp_path / "pm", tiles=write_tiles(gated, tmp_path / "a.pmtiles", minzoom=8,
+                                                                    maxzoom=9, format="pmtiles"))
