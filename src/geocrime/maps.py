@@ -16,6 +16,12 @@ in EPSG:4326. Safety and size rules:
   and the heat layer uses all incidents binned to cells of ``heat_cell_m`` metres; a note on the
   map says so. KDE surfaces are dissolved into one polygon per class.
 
+Points, clusters, heat and the month slider are small folium elements that call the vendored
+Leaflet plugins directly (``L.markerClusterGroup``, ``L.heatLayer``) with one JSON payload, instead
+of ``folium.plugins.MarkerCluster``/``HeatMap``/``TimestampedGeoJson``: those emit one Python object
+per marker (a 20,000-point map becomes tens of MB), link CDN copies of their scripts, render popups
+with ``innerHTML``, and the time plugins need jQuery, jQuery UI, moment and iso8601 on top.
+
 This module is for internal use: it shows exact locations and free text. Public outputs go through
 ``geocrime.publish`` only.
 """
