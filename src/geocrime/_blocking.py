@@ -316,6 +316,11 @@ def block_keys(c: pd.DataFrame, gazetteer_side: bool = False) -> tuple[np.ndarra
     keys = rl * _MULT + ah[ai]
     # a row with neither number nor building token is found by its postcode unit / street alone
     bare = (a_cnt == 0) & is_uw
+    if not gazetteer_side:
+        # a query with neither number nor building name may be a street-only entry: its place /
+        # street tokens were tried as anchors above, the bare keys are tried too
+        nob = ((c["bname"] == "").to_numpy() & (c["hn_num"] < 0).to_numpy())
+        bare |= nob[lpos] & is_uw
     keys = np.concatenate([keys, lh[bare] * _MULT + np.uint64(7)])
     rows = np.concatenate([rp, lpos[bare]]).astype(np.int64)
     return rows, keys

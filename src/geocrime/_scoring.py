@@ -16,7 +16,7 @@ from rapidfuzz import fuzz, process
 LEVELS: dict[str, tuple[str, ...]] = {
     "HOUSE_NUMBER": ("none", "exact", "in_range", "suffix_missing", "suffix_mismatch", "mismatch", "missing", "extra",
                      "range_overlap"),
-    "FLAT": ("none", "exact", "mismatch", "missing", "extra"),
+    "FLAT": ("none", "exact", "mismatch", "missing", "extra", "differs"),
     "STREET": ("none", "exact", "close", "fuzzy", "weak", "mismatch", "missing", "extra"),
     "BUILDING": ("none", "exact", "fuzzy", "mismatch", "missing", "extra"),
     "POSTCODE": ("none", "exact", "sector_only", "district_only", "mismatch", "missing"),
@@ -26,7 +26,7 @@ LEVELS: dict[str, tuple[str, ...]] = {
 #: family -> weight of each level (log2 Bayes factors)
 WEIGHTS: dict[str, np.ndarray] = {
     "HOUSE_NUMBER": np.array([0.0, 6.0, 4.0, -5.0, -14.0, -14.0, -4.0, -3.0, 0.0]),
-    "FLAT": np.array([0.0, 4.0, -14.0, -5.0, -3.0]),
+    "FLAT": np.array([0.0, 4.0, -14.0, -5.0, -3.0, -3.0]),
     "STREET": np.array([0.0, 5.0, 4.0, 3.0, 0.0, -8.0, -2.0, -1.0]),
     "BUILDING": np.array([0.0, 5.0, 3.5, -2.0, -1.0, -0.5]),
     "POSTCODE": np.array([0.0, 6.0, 2.5, 1.0, -4.0, 0.0]),
@@ -84,8 +84,19 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray],
 
     qf, gf = q["flat"], g["flat"]
     qf_has, gf_has = qf != 0, gf != 0
+    # two flat/unit identifiers (2 vs B, 14 vs 3A) contradict; two longer floor descriptions
+    # ("basement and ground floors" vs "basement") merely differ
+    fdiff = qf_has & gf_has & (qf != gf)
+    longdesc = np.zeros(n, dtype=bool)
+    if fdiff.any():
+        import pandas as pd
+
+        ql = pd.Series(qs["flat"][fdiff], dtype="str").str.len().to_numpy()
+        gl = pd.Series(gs["flat"][fdiff], dtype="str").str.len().to_numpy()
+        longdesc[fdiff] = (ql > 4) | (gl > 4)
     flat = _code([
         (qf_has & gf_has & (qf == gf), 1),
+        (fdiff & longdesc, 5),
         (qf_has & gf_has, 2),
         (~qf_has & gf_has, 3),
         (qf_has & ~gf_has, 4),

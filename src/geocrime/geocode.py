@@ -234,7 +234,7 @@ def _match(parsed: pd.DataFrame, gaz: Any, threshold: float, margin: float, boun
             qv[c], gv[c] = qcode[qi], gaz.kcode[c][gi]
         elif c in ("hn_num", "hn_end"):
             qv[c], gv[c] = v[qi], gaz.k[c][gi]
-    txt = ("street", "bname", "place", "place2")
+    txt = ("street", "bname", "place", "place2", "flat")
     qs = {c: q[c][qi] for c in txt}
     gs = {c: gaz.k[c][gi] for c in txt}
     codes = _scoring.compare(qv, gv, qs, gs)
