@@ -84,7 +84,7 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray],
 
     qf, gf = q["flat"], g["flat"]
     qf_has, gf_has = qf != 0, gf != 0
-    # two flat/unit identifiers (2 vs B, 14 vs 3A) contradict; two longer floor descriptions
+    # a flat/unit identifier (2 vs B, 14 vs 3A) that differs contradicts; two longer floor descriptions
     # ("basement and ground floors" vs "basement") merely differ
     fdiff = qf_has & gf_has & (qf != gf)
     longdesc = np.zeros(n, dtype=bool)
@@ -93,7 +93,7 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray],
 
         ql = pd.Series(qs["flat"][fdiff], dtype="str").str.len().to_numpy()
         gl = pd.Series(gs["flat"][fdiff], dtype="str").str.len().to_numpy()
-        longdesc[fdiff] = (ql > 4) | (gl > 4)
+        longdesc[fdiff] = (ql > 4) & (gl > 4)
     flat = _code([
         (qf_has & gf_has & (qf == gf), 1),
         (fdiff & longdesc, 5),
