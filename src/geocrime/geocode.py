@@ -48,9 +48,9 @@ from .errors import GazetteerError, InputError, MissingColumnsError
 __all__ = ["geocode", "geocode_one", "reverse", "OUTPUT_COLUMNS", "DEFAULT_THRESHOLD", "DEFAULT_MARGIN", "weight_table"]
 
 #: minimum score for a premises match (see :data:`geocrime._scoring.WEIGHTS`)
-DEFAULT_THRESHOLD = 9.0
+DEFAULT_THRESHOLD = 8.0
 #: minimum lead of the best candidate over the runner-up for a premises match
-DEFAULT_MARGIN = 4.0
+DEFAULT_MARGIN = 3.0
 #: candidates this far (metres) from the best with the same number and flat are the same premises
 SAME_PREMISES_M = 30.0
 #: ... and this far when the whole address but the postcode is the same (sources disagree on postcodes)
