@@ -336,7 +336,6 @@ def write_tiles(
 
     t_enc = t_write = 0.0
     n_tiles = n_bytes = n_feat = 0
-    writer = fh = None
     pm_entries: list[tuple[int, bytes]] = []
     if fmt == "pmtiles":
         from pmtiles.tile import zxy_to_tileid
