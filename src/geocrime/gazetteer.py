@@ -454,6 +454,9 @@ class Gazetteer:
         self.x = t["x"].to_numpy(float)
         self.y = t["y"].to_numpy(float)
         self.level = t["level"].to_numpy(dtype=object)
+        self.ids = t["id"].to_numpy(np.int64)
+        self.radius = t["radius"].to_numpy(np.float64)
+        self.canonical = t["canonical"].to_numpy(dtype=object)
         self.k = {c[2:]: (t[c].to_numpy() if c.startswith("k_hn_num") or c.startswith("k_hn_end") else t[c].to_numpy(dtype=object))
                   for c in t.columns if c.startswith("k_")}
         # text fields as integer codes of one vocabulary per field (0 = ""), so that comparing a

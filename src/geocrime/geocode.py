@@ -300,7 +300,7 @@ def _match(parsed: pd.DataFrame, gaz: Any, threshold: float, margin: float, boun
     hu = rest & (qc["pc_unit"].to_numpy(dtype=object) != "")
     if hu.any():
         unit_row[hu] = look("postcode_unit", qc["pc_unit"].to_numpy(dtype=object)[hu])
-    rad = gaz.table["radius"].to_numpy(np.float64)
+    rad = gaz.radius
     srad = np.where(street_row >= 0, rad[np.maximum(street_row, 0)], np.inf)
     urad = np.where(unit_row >= 0, rad[np.maximum(unit_row, 0)], np.inf)
     use_st = (street_row >= 0) & (srad <= urad)
@@ -356,9 +356,9 @@ def _match(parsed: pd.DataFrame, gaz: Any, threshold: float, margin: float, boun
         faults[has] = _scoring.fault_strings(codes, bpair[has])
     out["faults"] = faults
     out["n_candidates"] = ncand.astype(np.int32)
-    out["candidate_id"] = np.where(has, gaz.table["id"].to_numpy()[np.maximum(bgi, 0)], -1)
-    out["gazetteer_id"] = np.where(found, gaz.table["id"].to_numpy()[rr], -1)
-    canon = gaz.table["canonical"].to_numpy(dtype=object)
+    out["candidate_id"] = np.where(has, gaz.ids[np.maximum(bgi, 0)], -1)
+    out["gazetteer_id"] = np.where(found, gaz.ids[rr], -1)
+    canon = gaz.canonical
     out["matched_address"] = np.where(found, canon[rr], None)
     out["reason"] = reason
 
@@ -540,7 +540,7 @@ def geocode_one(text: Any, gazetteer: Any, boundaries: Any = None, backend: str 
         for j, p in enumerate(order):
             g = int(extra["gi"][p])
             cands.append({
-                "gazetteer_id": int(t["id"].iat[g]), "address": t["canonical"].iat[g], "score": float(extra["score"][p]),
+                "gazetteer_id": int(gazetteer.ids[g]), "address": gazetteer.canonical[g], "score": float(extra["score"][p]),
                 "faults": faults[j], "x": float(gazetteer.x[g]), "y": float(gazetteer.y[g]),
                 "weights": {fam: float(_scoring.WEIGHTS[fam][c[p]]) for fam, c in extra["codes"].items()},
                 "levels": {fam: _scoring.LEVELS[fam][c[p]] for fam, c in extra["codes"].items()},
@@ -573,8 +573,8 @@ def reverse(points: Any, gazetteer: Any, max_distance: float | None = None) -> "
     t = gazetteer.table
     if okp.any():
         r, d = gazetteer.nearest(x[okp], y[okp], ("premises",))
-        addr[okp] = t["canonical"].to_numpy(dtype=object)[r]
-        aid[okp] = t["id"].to_numpy()[r]
+        addr[okp] = gazetteer.canonical[r]
+        aid[okp] = gazetteer.ids[r]
         ad[okp] = d
         lv = [lv for lv in ("street_point", "street") if (gazetteer.level == lv).any()]
         if lv:
