@@ -87,10 +87,6 @@ STREET_MIN_RADIUS_M = 50.0
 MAX_STREET_RADIUS_M = 3000.0
 
 
-def _source_frame(n: int) -> pd.DataFrame:
-    return pd.DataFrame(index=pd.RangeIndex(n))
-
-
 def _str(col: Any, n: int) -> pd.Series:
     if col is None:
         return pd.Series([""] * n, dtype="str")
@@ -216,15 +212,12 @@ def read_codepoint(path: str | Path) -> pd.DataFrame:
         raw = pd.read_csv(path, usecols=["Postcode", "Eastings", "Northings"], dtype={"Postcode": str})
     else:
         raw = pd.read_csv(path, header=None, usecols=[0, 2, 3], names=["Postcode", "Eastings", "Northings"], dtype={"Postcode": str})
-    from .address import postcode as pcmod
-
     pc = raw["Postcode"].astype("str").str.upper().str.replace(r"\s+", "", regex=True)
     pc = pc.str.slice(0, -3) + " " + pc.str.slice(-3)
     ok = pc.str.fullmatch(r"[A-Z]{1,2}[0-9][0-9A-Z]? [0-9][A-Z]{2}") & (raw["Eastings"] > 0)
     df = pd.DataFrame({"postcode": pc[ok], "x": raw["Eastings"][ok].astype(float), "y": raw["Northings"][ok].astype(float)})
     df["source_id"] = df["postcode"]
     df["radius"] = UNIT_RADIUS_M
-    del pcmod
     return _finish_source(df.reset_index(drop=True), "codepoint", "postcode_unit")
 
 
