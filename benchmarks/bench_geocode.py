@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import glob
 import json
+import os
 import resource
 import sys
 import tempfile
@@ -35,6 +36,29 @@ import pandas as pd
 
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _burn(_: int) -> int:
+    s = 0
+    for i in range(3_000_000):
+        s += i
+    return s
+
+
+def cpu_speedup() -> float:
+    """Speed-up of a pure-Python CPU loop on 2 forked processes vs 1: how many cores this run
+    really gets (other jobs on the machine share them)."""
+    import multiprocessing as mp
+
+    t = time.perf_counter()
+    for k in range(4):
+        _burn(k)
+    serial = time.perf_counter() - t
+    with mp.get_context("fork").Pool(2) as p:
+        t = time.perf_counter()
+        p.map(_burn, range(4))
+        par = time.perf_counter() - t
+    return serial / par
 
 
 def main() -> int:
@@ -52,7 +76,7 @@ def main() -> int:
     from geocrime.querygen import make_queries
 
     root = data_dir(required=True)
-    fig: dict = {}
+    fig: dict = {"cpu_2proc_speedup_calibration": round(cpu_speedup(), 2), "load_avg": os.getloadavg()}
     rss0 = rss_mb()
     t0 = time.perf_counter()
     fhrs = read_fhrs(root / "fhrs_london_dev" / "fhrs_london_16la_2020-11-15.csv")
