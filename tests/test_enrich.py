@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -347,7 +346,6 @@ def test_every_bad_input_error_is_a_geocrime_error(data: Path, tmp_path: Path) -
     header_only.write_text("incident_id,address\n")
     m = _run(header_only, out, data)
     assert m["rows_out"] == 0 and out.read_text().replace('"', "").startswith("incident_id,address,gc_match_level")
-    _ = os  # noqa: F841
 
 
 def test_public_entry_point_is_callable(data: Path, city_files: list[Path]) -> None:

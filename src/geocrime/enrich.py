@@ -210,6 +210,11 @@ def make_context(
     if not prefix:
         raise InputError("prefix must not be empty: added columns must never overwrite input columns")
     crs_s = None if crs is None else str(crs)
+    if gaz is not None:  # record the geocoder's actual defaults, so a change of default changes the run key
+        from . import geocode as _gc
+
+        threshold = float(_gc.DEFAULT_THRESHOLD if threshold is None else threshold)
+        margin = float(_gc.DEFAULT_MARGIN if margin is None else margin)
     s = EnrichSettings(columns=cols, layers=layer_t, coords=tuple(coords) if coords else None, crs=crs_s,
                        backend=backend, threshold=threshold, margin=margin, prefix=prefix, geocode=gaz is not None)
     bh = _boundaries_hash(boundaries, layer_t) if boundaries is not None and hashes else {}
@@ -390,8 +395,24 @@ def _settings_key(ctx: EnrichContext, input_sha: str, chunksize: int, fmt: str, 
 
     d = {"settings": asdict(ctx.settings), "input_sha256": input_sha, "chunksize": chunksize, "format": fmt,
          "sep": sep, "encoding": encoding, "gazetteer_sha256": ctx.gazetteer_hash,
-         "boundaries_sha256": ctx.boundaries_hash, "geocrime": __version__}
+         "boundaries_sha256": ctx.boundaries_hash, "geocrime": __version__, "code_sha256": code_hash()}
     return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest(), d
+
+
+_CODE_HASH: list[str] = []
+
+
+def code_hash() -> str:
+    """SHA-256 of geocrime's own source files: part of every run key, so parts made by other code
+    (an upgrade, a development checkout that changed) are never reused."""
+    if not _CODE_HASH:
+        root = Path(__file__).resolve().parent
+        h = hashlib.sha256()
+        for f in sorted(root.rglob("*.py")):
+            h.update(f.relative_to(root).as_posix().encode())
+            h.update(f.read_bytes())
+        _CODE_HASH.append(h.hexdigest())
+    return _CODE_HASH[0]
 
 
 def _chunk_key(skey: str, i: int, df: pd.DataFrame) -> str:
@@ -566,6 +587,7 @@ def enrich_file(
         "settings": dict(sdict["settings"], chunksize=chunksize, sep=sep, encoding=encoding, engine=engine,
                          scheduler=scheduler, workers=workers),
         "run_key": skey,
+        "code_sha256": sdict["code_sha256"],
         "rows_in": rows_in,
         "rows_out": rows_out,
         "chunks": len(parts),
