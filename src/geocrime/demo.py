@@ -170,7 +170,9 @@ def run_demo(out_dir: str | Path = "demo-output", *, n_records: int = 5000, scre
     def make_internal_map() -> Path:
         ward_counts = counts.groupby("ward_2024")["count"].sum()
         m = internal_map(located[located["Falls within"].astype(str).str.contains("City of London")],
-                         areas=boundaries.layer("ward_2024"), values=ward_counts)
+                         areas=boundaries.layer("ward_2024"), values=ward_counts,
+                         popup_fields=["Month", "Crime type", "Location", "Last outcome category", "ward_2024"],
+                         max_points=5000, title="geocrime internal map: City of London incidents, ward counts")
         p = out / "internal_map.html"
         m.save(str(p))
         return p
