@@ -91,9 +91,13 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray],
     if fdiff.any():
         import pandas as pd
 
-        ql = pd.Series(qs["flat"][fdiff], dtype="str").str.len().to_numpy()
-        gl = pd.Series(gs["flat"][fdiff], dtype="str").str.len().to_numpy()
-        longdesc[fdiff] = (ql > 4) & (gl > 4)
+        qfs = pd.Series(qs["flat"][fdiff], dtype="str")
+        gfs = pd.Series(gs["flat"][fdiff], dtype="str")
+        ql, gl = qfs.str.len().to_numpy(), gfs.str.len().to_numpy()
+        # ... and so does a floor written in part ("LG" vs "LG and GF": one starts with the other)
+        part = np.fromiter((a.startswith(b) or b.startswith(a) for a, b in zip(qfs.tolist(), gfs.tolist())),
+                           dtype=bool, count=len(qfs)) & (np.maximum(ql, gl) > 4)
+        longdesc[fdiff] = ((ql > 4) & (gl > 4)) | part
     flat = _code([
         (qf_has & gf_has & (qf == gf), 1),
         (fdiff & longdesc, 5),
