@@ -276,6 +276,24 @@ def _medoid_groups(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return rep.reset_index(drop=True)
 
 
+def parser_fingerprint() -> str:
+    """Short hash of the address parser and canonicalisation source: a gazetteer is matched with
+    the parser that built it (both sides of a match must be read the same way)."""
+    import hashlib
+    import inspect
+
+    from . import _blocking
+    from .address import normalise, police, rules
+
+    h = hashlib.sha256()
+    for m in (rules, normalise, police, _blocking):
+        try:
+            h.update(inspect.getsource(m).encode())
+        except (OSError, TypeError):
+            h.update(m.__name__.encode())
+    return h.hexdigest()[:16]
+
+
 #: a premises farther than this from its own postcode unit (or, without one, from every unit) is misplaced
 MISPLACED_M = 2000.0
 
@@ -429,6 +447,7 @@ class Gazetteer:
             "counts": table["level"].value_counts().to_dict(),
             "sources": sorted(table["source"].unique().tolist()),
             "premises_dropped_misplaced": int(n_bad),
+            "parser_fingerprint": parser_fingerprint(),
             "crs": BNG,
         }
         return cls(table, index, meta)
@@ -533,6 +552,11 @@ class Gazetteer:
         table = pd.read_parquet(path / "table.parquet", columns=cols)
         if len(table) != meta.get("n_rows"):
             raise GazetteerError(f"gazetteer at {path} is damaged: {len(table)} rows, meta says {meta.get('n_rows')}")
+        if meta.get("parser_fingerprint") not in (None, parser_fingerprint()):
+            import warnings
+
+            warnings.warn(f"the address parser changed since the gazetteer at {path} was built: queries and entries "
+                          "may be read differently; rebuild it (`geocrime gazetteer build`)", stacklevel=2)
         z = np.load(path / "index.npz")
         index = BlockIndex.__new__(BlockIndex)
         index.keys, index.rows, index.max_block = z["keys"], z["rows"], int(z["max_block"])
