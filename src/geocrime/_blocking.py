@@ -207,7 +207,11 @@ def _hash_values(values: np.ndarray) -> np.ndarray:
     return h[codes]
 
 
-def _tokens(text: pd.Series, min_len: int = 3) -> pd.DataFrame:
+#: street-type words never used as query tokens (too common to block on)
+_QUERY_SKIP = frozenset("the of and road street lane avenue close way drive place court london house".split())
+
+
+def _tokens(text: pd.Series, min_len: int = 3, keep_generic: bool = False) -> pd.DataFrame:
     """(row position, token) for distinctive tokens of a text column; a text made only of
     street-type words ("The Broadway", "Green Lane") uses those words (except "the"/"of"/"and").
     Split and filtered in C++ (pyarrow)."""
@@ -223,7 +227,12 @@ def _tokens(text: pd.Series, min_len: int = 3) -> pd.DataFrame:
     filler = pc.is_in(flat, value_set=pa.array(["the", "of", "and"])).to_numpy(zero_copy_only=False)
     has_distinct = np.zeros(len(text) + 1, dtype=bool)
     has_distinct[parent[keep & ~generic]] = True
-    keep &= ~generic | (~has_distinct[parent] & ~filler)
+    if keep_generic:
+        # a query street may carry its town ("The Broadway Cheam"): keep the generic words too
+        skip = pc.is_in(flat, value_set=pa.array(sorted(_QUERY_SKIP))).to_numpy(zero_copy_only=False)
+        keep &= ~generic | ~skip | (~has_distinct[parent] & ~filler)
+    else:
+        keep &= ~generic | (~has_distinct[parent] & ~filler)
     tok = flat.filter(pa.array(keep)).to_numpy(zero_copy_only=False)
     return pd.DataFrame({"pos": parent[keep].astype(np.int64), "tok": tok.astype(object)})
 
@@ -261,7 +270,11 @@ def _anchors(c: pd.DataFrame, gazetteer_side: bool) -> tuple[np.ndarray, np.ndar
         vs.append(start + off)
     npos = np.concatenate(ps)
     nval = np.concatenate(vs).astype(np.uint64) * _MULT + np.uint64(1)  # numbers never collide with token hashes in practice
-    tparts = [_tokens(c["bname"].reset_index(drop=True), min_len=3)]
+    fl = c["flat"].reset_index(drop=True).astype("str")
+    fok = (fl != "").to_numpy()
+    tparts = [_tokens(c["bname"].reset_index(drop=True), min_len=3),
+              # the flat / unit id: tells apart the units of a building too big for one block
+              pd.DataFrame({"pos": np.flatnonzero(fok).astype(np.int64), "tok": ("%" + fl[fok]).to_numpy(dtype=object)})]
     if not gazetteer_side:
         nob = (c["bname"] == "").to_numpy() & (c["hn_num"] < 0).to_numpy()
         for col in ("place2", "place", "street"):
@@ -288,7 +301,7 @@ def block_keys(c: pd.DataFrame, gazetteer_side: bool = False) -> tuple[np.ndarra
         ok = (v != "").to_numpy()
         lp.append(pos[ok])
         lv.append((kind + v[ok]).to_numpy(dtype=object))
-    tk = _tokens(c["street"], min_len=3)
+    tk = _tokens(c["street"], min_len=3, keep_generic=not gazetteer_side)
     tok = tk["tok"].astype("str")
     lp.append(tk["pos"].to_numpy())
     lv.append(("T" + tok).to_numpy(dtype=object))
@@ -299,7 +312,7 @@ def block_keys(c: pd.DataFrame, gazetteer_side: bool = False) -> tuple[np.ndarra
            ("L" + tok[lg].str.slice(0, 2) + tok[lg].str.len().astype("str")).to_numpy(dtype=object)]
     lpos = np.concatenate(lp)
     lval = np.concatenate(lv) if lv else np.zeros(0, object)
-    is_uw = np.concatenate([np.full(len(x), k in ("U", "W")) for x, k in zip(lp, ["U", "S", "W", "T", "P", "X", "L"])])
+    is_uw = np.concatenate([np.full(len(x), k != "S") for x, k in zip(lp, ["U", "S", "W", "T", "P", "X", "L"])])
     lh = _hash_values(lval)
     apos, ah = _anchors(c, gazetteer_side)
     # join locators and anchors of the same row (both sorted by row)
