@@ -124,6 +124,7 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray],
         for kind, m, build in (
             ("place", long_q & (gp != 0), lambda m: gst_s[m] + " " + sp[m]),
             ("place", long_q & (gp2 != 0), lambda m: gst_s[m] + " " + sp2[m]),
+            ("place", long_q & (gp2 != 0) & (gp != 0), lambda m: gst_s[m] + " " + sp2[m] + " " + sp[m]),
             ("bname", long_q & (gbn != 0), lambda m: sb[m] + " " + gst_s[m]),
             ("bname", long_q & (gbn != 0) & (gp != 0), lambda m: sb[m] + " " + gst_s[m] + " " + sp[m]),
             ("bname", long_q & (gbn != 0) & (gp2 != 0), lambda m: sb[m] + " " + gst_s[m] + " " + sp2[m]),
