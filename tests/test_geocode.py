@@ -247,3 +247,11 @@ def test_ward_confidence(small):
     # a bare postcode district: ward from the share of its units, below certainty
     d = geocode(pd.Series(["N1"]), gaz, boundaries=bounds)
     assert d["match_level"].iloc[0] == "postcode_district" and 0 < d["ward_confidence"].iloc[0] < 1
+
+
+def test_package_exports(gaz):
+    import geocrime
+
+    out = geocrime.geocode(pd.Series(["NFA"]), gaz)  # the module is callable as the function
+    assert out["reason"].iloc[0].startswith("placeholder:")
+    assert geocrime.Gazetteer is Gazetteer and callable(geocrime.reverse) and callable(geocrime.geocode_one)

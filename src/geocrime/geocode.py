@@ -594,3 +594,14 @@ def reverse(points: Any, gazetteer: Any, max_distance: float | None = None) -> "
     out["street_distance_m"] = sd
     out["reverse_status"] = status
     return out
+
+
+class _CallableModule(__import__("types").ModuleType):
+    """``geocrime.geocode`` is both this module and, called, :func:`geocode` (the package exports
+    the name lazily and the submodule shares it)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return geocode(*args, **kwargs)
+
+
+__import__("sys").modules[__name__].__class__ = _CallableModule
