@@ -61,6 +61,15 @@ def _expand(paths: Any) -> list[Path]:
 
 def _decode(path: Path) -> tuple[str, str]:
     raw = path.read_bytes()
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with a byte-order mark (Excel "Unicode text")
+        try:
+            return raw.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as exc:
+            raise FileFormatError(f"{path} starts with a UTF-16 byte-order mark but is not valid UTF-16 "
+                                  f"({exc.reason} at byte {exc.start}); re-save it as UTF-8 CSV") from None
+    if b"\x00" in raw.split(b"\n", 1)[0]:
+        raise FileFormatError(f"{path} has NUL bytes in its header line: it looks like UTF-16 without a "
+                              "byte-order mark; re-save it as UTF-8 CSV")
     try:
         return raw.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError as exc:
@@ -92,7 +101,10 @@ def read_police_uk(paths: Any) -> gpd.GeoDataFrame:
     ``status`` (per-status counts), ``duplicate_crime_id_rows``, ``duplicate_crime_ids`` (distinct IDs),
     ``no_crime_id``, ``non_utf8_files``.
 
-    Files that are not UTF-8 are decoded as Windows-1252 with an :class:`EncodingWarning`. A file
+    Files that are not UTF-8 are decoded as Windows-1252 with an :class:`EncodingWarning`; a file
+    with a UTF-16 byte-order mark is decoded as UTF-16 (UTF-16 without one is refused with
+    :class:`FileFormatError`). A first data row with more fields than the header is refused
+    (:class:`FileFormatError`) rather than shifting every value. A file
     without the street-level columns raises :class:`MissingColumnsError` naming the file; a file that
     cannot be parsed as CSV raises :class:`FileFormatError`.
     """
@@ -102,7 +114,14 @@ def read_police_uk(paths: Any) -> gpd.GeoDataFrame:
     for f in files:
         text, enc = _decode(f)
         try:
-            df = pd.read_csv(_io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
+            with warnings.catch_warnings():
+                # a first data row with more fields than the header: pandas would silently turn the
+                # extra leading fields into an index (shifting every value) or drop them; refuse it
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                df = pd.read_csv(_io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""], index_col=False)
+        except pd.errors.ParserWarning as exc:
+            raise FileFormatError(f"cannot parse {f} as a police.uk CSV: ragged row (a row has more fields than "
+                                  f"the header's {len(text.splitlines()[0].split(','))}; unquoted comma?): {exc}") from None
         except pd.errors.EmptyDataError:
             raise FileFormatError(f"{f} is empty (not even a header row); expected police.uk columns {', '.join(POLICE_UK_COLUMNS)}") from None
         except (pd.errors.ParserError, ValueError) as exc:
