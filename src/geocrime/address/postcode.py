@@ -390,9 +390,10 @@ def _extract_scan(text: str) -> tuple[str | None, str | None, str]:
 def extract(text: Any, partial: bool = True) -> tuple[str | None, str]:
     """The postcode in ``text`` (canonical, or None) and the text without it.
 
-    Single-string form of :func:`extract_many` (same rules).
+    Single-string form of :func:`extract_many` (same rules: a missing or non-text value gives
+    ``(None, "")``).
     """
-    if text is None or not isinstance(text, str):
-        return None, "" if text is None else str(text)
-    r = extract_many(pd.Series([text], dtype="str"), partial=partial).iloc[0]
+    if not isinstance(text, str):  # None, NaN, numbers: no postcode and no text (as extract_many)
+        return None, ""
+    r = extract_many(pd.Series([text], dtype=object), partial=partial).iloc[0]  # lone surrogates replaced
     return r["postcode"], r["remainder"]
