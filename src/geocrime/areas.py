@@ -223,8 +223,11 @@ def load_layer(
     # --- CRS
     if gdf.crs is None:
         if crs is None:
+            prj = Path(str(src_name)).with_suffix(".prj") if not isinstance(source, gpd.GeoDataFrame) else None
+            why = (f"its projection file {prj.name} could not be read as a CRS" if prj is not None and prj.exists()
+                   else "no .prj file or CRS metadata")
             raise CRSError(
-                f"boundary layer {name!r} ({src_name}) has no CRS (no .prj file or CRS metadata): state it, "
+                f"boundary layer {name!r} ({src_name}) has no CRS ({why}): state it, "
                 "e.g. crs='EPSG:27700' for British National Grid metres or crs='EPSG:4326' for lon/lat"
             )
         gdf = gdf.set_crs(crs)
@@ -241,6 +244,7 @@ def load_layer(
                 )
     info = detect_crs(gdf.crs)
     info.update({"stated_by_caller": stated, "input": gdf.crs.name})
+    _check_coordinates(gdf, name, src_name, info)
     if info["is_bng"]:
         gdf = gdf.set_crs(BNG, allow_override=True)
         info["reprojected"] = False
@@ -260,6 +264,13 @@ def load_layer(
     # --- geometry types, repair
     geoms = np.asarray(gdf.geometry.array, dtype=object)
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    nocode = (gdf[code].isna() | (gdf[code].astype("str").str.strip() == "")).to_numpy(dtype=bool)
+    if nocode.any():
+        raise BoundaryError(
+            f"boundary layer {name!r} ({src_name}): {int(nocode.sum())} feature(s) have no code in column {code!r} "
+            f"(rows {np.flatnonzero(nocode)[:5].tolist()}); every polygon needs a code: fill them, or drop them "
+            "with filter= or before loading"
+        )
     codes = gdf[code].astype("str").to_numpy(dtype=object)
     report["dropped"] = [{"code": c, "reason": "no geometry"} for c in codes[missing]]
     tid = shapely.get_type_id(geoms)
@@ -317,6 +328,33 @@ def load_layer(
         if overlaps == "warn":
             warnings.warn(msg, BoundaryWarning, stacklevel=2)
     return BoundaryLayer(name=name, vintage=vintage, gdf=out, source=str(src_name), report=report)
+
+
+def _check_coordinates(gdf: gpd.GeoDataFrame, name: str, src_name: Any, info: Mapping[str, Any]) -> None:
+    """Refuse coordinates that cannot be right: NaN/inf (GEOS would fail deep inside validation), or
+    metres in a layer that says lon/lat degrees (reprojection would give infinities). Degrees in a layer
+    that says BNG cannot be told from real BNG coordinates off the Scilly Isles, so they are accepted
+    (every point then comes out ``outside:<layer>``)."""
+    geoms = np.asarray(gdf.geometry.array, dtype=object)
+    xy, idx = shapely.get_coordinates(geoms, return_index=True)
+    if len(xy) == 0:
+        return
+    bad = ~np.isfinite(xy).all(axis=1)
+    if bad.any():
+        rows = np.unique(idx[bad])
+        raise GeometryError(
+            f"boundary layer {name!r} ({src_name}): {len(rows)} feature(s) have NaN or infinite coordinates "
+            f"(rows {rows[:5].tolist()}); fix or remove them before loading"
+        )
+    x0, y0 = xy.min(axis=0)
+    x1, y1 = xy.max(axis=0)
+    crs = pyproj.CRS.from_user_input(gdf.crs)
+    if crs.is_geographic and (max(abs(x0), abs(x1)) > 180 or max(abs(y0), abs(y1)) > 90):
+        raise CRSError(
+            f"boundary layer {name!r} ({src_name}) says it is in {crs.name!r} (degrees) but its coordinates reach "
+            f"({x0:.0f}, {y0:.0f})-({x1:.0f}, {y1:.0f}): they look like metres; if they are British National Grid "
+            "eastings/northings, set the layer's CRS to EPSG:27700"
+        )
 
 
 def _polygonal(g: Any) -> Any:
