@@ -14,9 +14,17 @@ class InputError(GeocrimeError, ValueError):
 
 
 class MissingColumnsError(InputError, KeyError):
-    """A required column is absent from a DataFrame."""
+    """A required column is absent from a DataFrame.
 
-    def __init__(self, missing: list[str], available: list[str] | None = None, what: str = "input"):
+    ``MissingColumnsError(["a", "b"], available, what)`` builds the message from the names;
+    ``MissingColumnsError("message")`` uses the message as given.
+    """
+
+    def __init__(self, missing: list[str] | str, available: list[str] | None = None, what: str = "input"):
+        if isinstance(missing, str):  # a complete message (several call sites pass one)
+            self.missing, self.available = [], list(available) if available is not None else None
+            super().__init__(missing)
+            return
         self.missing = list(missing)
         self.available = list(available) if available is not None else None
         msg = f"{what} is missing required column(s): {', '.join(map(repr, self.missing))}"
