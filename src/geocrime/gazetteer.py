@@ -365,6 +365,9 @@ class Gazetteer:
             frames.append(s.assign(priority=int(p)))
         t = pd.concat(frames, ignore_index=True)
         t = t[np.isfinite(t["x"].to_numpy(float)) & np.isfinite(t["y"].to_numpy(float))].reset_index(drop=True)
+        if len(t) == 0:
+            raise GazetteerError("the source tables hold no row with finite coordinates (x/y in EPSG:27700 metres): "
+                                 "a gazetteer needs at least one addressable point")
         k = canonical_components(t[list(COMPONENTS)])
         t = pd.concat([t, k.add_prefix("k_")], axis=1)
 

@@ -141,7 +141,9 @@ def _parse(texts: pd.Series | None, comp: pd.DataFrame | None, backend: str) -> 
     if texts is not None and len(texts):
         ts = texts.astype(object)
         isstr = ts.map(lambda v: isinstance(v, str)) if ts.dtype == object else pd.Series(True, index=ts.index)
-        fixed = ts[isstr].astype("str").str.replace(r"(?i)^\s*at\s+(?=\S)", "", regex=True)
+        from .address import _rx
+
+        fixed = _rx.to_str(ts[isstr]).str.replace(r"(?i)^\s*at\s+(?=\S)", "", regex=True)  # lone surrogates replaced
         ts = ts.copy()
         ts[isstr] = fixed
         texts = ts
@@ -445,7 +447,8 @@ def geocode(
         raise InputError(f"backend must be 'rules', 'libpostal' or 'auto', not {backend!r}")
     texts, comp, index = _texts(df, columns)
     n = len(index)
-    base = df.copy() if isinstance(df, pd.DataFrame) else pd.DataFrame({"address": pd.Series(texts).to_numpy(dtype=object)}, index=index)
+    base = df.copy() if isinstance(df, pd.DataFrame) else \
+        pd.DataFrame({"address": pd.Series(pd.Series(texts).to_numpy(dtype=object), index=index, dtype=object)})
     if boundaries is not None:
         _area_tables(gazetteer, boundaries)  # before any fork
     if n_jobs == -1:
