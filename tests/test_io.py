@@ -137,3 +137,21 @@ def test_cli_areas_json(tmp_path: Path, met_burglary_files: list[Path], capsys: 
     # errors are reported, not raised
     assert main(["areas", str(src), str(tmp_path / "x.xlsx")]) == 1
     assert "unsupported output" in capsys.readouterr().err
+
+
+def test_cli_areas_named_bng_columns_to_geopackage(tmp_path: Path, met_burglary_files: list[Path], capsys: pytest.CaptureFixture) -> None:
+    g = read_police_uk(met_burglary_files[1]).head(400)
+    ok = g["status"] == "ok"
+    df = pd.DataFrame({"ref": range(len(g)), "E": g.geometry.x.round(3), "N": g.geometry.y.round(3)})
+    src = tmp_path / "pts.csv"
+    df.to_csv(src, index=False)
+    out = tmp_path / "pts.gpkg"
+    assert main(["areas", str(src), str(out), "--layers", "borough", "--x", "E", "--y", "N", "--crs", "EPSG:27700", "--json", "--names"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    back = gpd.read_file(out, layer="areas")
+    assert len(back) == len(df) == summary["rows_out"] and back.crs.to_epsg() == 27700
+    # CSV columns are read as text (leading zeros survive) and come out in input order
+    assert back["ref"].tolist() == [str(i) for i in range(len(df))]
+    assert summary["status"].get("no_location", 0) == int((~ok).sum())
+    assert back.loc[ok.to_numpy(), "borough"].str.startswith("E09").all()
+    assert back["borough_name"].notna().sum() == summary["matched"]["borough"]
