@@ -308,8 +308,10 @@ def gate(
         # compute flags, then points, then audit again with the point lower bounds)
         supp, info = suppress(sysm, threshold, complementary=complementary, audit=False)
         prev_lower = None
+        withhold = supp.copy()  # cells whose points are withheld: only ever grows (monotone loop)
         for _ in range(20):
-            key = dict(zip(zip(cells["layer"], cells["area_code"], cells["crime_type"]), supp))
+            withhold |= supp
+            key = dict(zip(zip(cells["layer"], cells["area_code"], cells["crime_type"]), withhold))
             pub = pm["count"].to_numpy() >= point_threshold
             for layer in ["all"] + layers:
                 lc = codes.loc[pm["map_point_id"], layer].to_numpy() if layer != "all" else np.full(len(pm), ALL)
@@ -318,7 +320,7 @@ def gate(
             if not (complementary and audit) or (prev_lower is not None and np.array_equal(lower, prev_lower)):
                 break
             prev_lower = lower
-            supp, info = suppress(sysm, threshold, complementary=True, audit=True, atom_lower=lower, initial=supp)
+            supp, info = suppress(sysm, threshold, complementary=True, audit=True, atom_lower=lower, initial=withhold)
         else:
             raise PublishError("point/area suppression did not reach a fixed point")
         info["primary"] = int(((cnt >= 1) & (cnt < threshold)).sum())

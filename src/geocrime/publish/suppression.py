@@ -104,9 +104,10 @@ def build_cell_system(
     return CellSystem(cells=cells, incidence=inc, atom_values=vals, groups=groups)
 
 
-def _complement(sys: CellSystem, supp: np.ndarray) -> int:
-    """Group rule to a fixed point. Returns the number of cells added."""
+def _complement(sys: CellSystem, supp: np.ndarray, locked: np.ndarray | None = None) -> int:
+    """Group rule to a fixed point. Returns the number of cells added. ``locked`` cells stay published."""
     counts = sys.cells["count"].to_numpy()
+    free = np.ones(len(supp), bool) if locked is None else ~locked
     codes = (sys.cells["layer"] + "|" + sys.cells["area_code"] + "|" + sys.cells["crime_type"]).to_numpy()
     added = 0
     changed = True
@@ -116,13 +117,15 @@ def _complement(sys: CellSystem, supp: np.ndarray) -> int:
             n = int(supp[total]) + int(supp[members].sum())
             if n != 1:
                 continue
-            cand = members[~supp[members]]
+            # never a zero cell: a suppressed zero next to published zeros is pinned at 0 and hides
+            # nothing; with no non-zero member left, the group total is suppressed instead
+            cand = members[~supp[members] & (counts[members] > 0) & free[members]]
             if len(cand):
-                nz = cand[counts[cand] > 0]
-                pool = nz if len(nz) else cand
-                pick = pool[np.lexsort((codes[pool], counts[pool]))[0]]
-            else:
+                pick = cand[np.lexsort((codes[cand], counts[cand]))[0]]
+            elif not supp[total] and free[total]:
                 pick = total
+            else:
+                continue
             supp[pick] = True
             added += 1
             changed = True
@@ -181,6 +184,20 @@ def feasible_ranges(
     return lo, hi
 
 
+def _audit(inc: sparse.csr_matrix, counts: np.ndarray, supp: np.ndarray, lower: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Feasible ranges of the suppressed cells; atoms inside a published zero cell are 0 and dropped."""
+    pub = ~supp
+    zero_cells = pub & (counts == 0)
+    forced0 = np.asarray(inc[zero_cells].sum(axis=0)).ravel() > 0
+    keep = ~forced0
+    a = inc[pub][:, keep]
+    b = counts[pub].astype(float)
+    live = np.asarray(a.sum(axis=1)).ravel() > 0
+    t = inc[supp][:, keep]
+    lo, hi = feasible_ranges(a[live], b[live], t, lower[keep])
+    return lo, hi
+
+
 def suppress(
     sys: CellSystem,
     threshold: int,
@@ -205,26 +222,51 @@ def suppress(
     _complement(sys, supp)
     if audit and supp.any():
         lower = np.zeros(sys.incidence.shape[1]) if atom_lower is None else np.asarray(atom_lower, float)
+        locked = np.zeros(len(supp), bool)
+        cell_groups: dict[int, list[int]] = {}
+        for gi, (total, members) in enumerate(sys.groups):
+            for c in (total, *members.tolist()):
+                cell_groups.setdefault(int(c), []).append(gi)
         for rnd in range(max_rounds):
             info["audit_rounds"] = rnd + 1
-            lo, hi = feasible_ranges(sys.incidence[~supp], counts[~supp].astype(float), sys.incidence[supp], lower)
+            lo, hi = _audit(sys.incidence, counts, supp, lower)
             width = hi - lo
             info["audit_min_width"] = float(width.min()) if len(width) else None
-            pinned = np.flatnonzero(supp)[width <= 1e-6]
+            sidx = np.flatnonzero(supp)
+            pinned_all = sidx[width <= 1e-6]
+            # a cell pinned at 0 or >= threshold discloses nothing small: publish it (the attacker
+            # already knows it, so publishing adds nothing); cells pinned at 1..threshold-1 need more
+            # suppression around them
+            harmless = pinned_all[(counts[pinned_all] == 0) | (counts[pinned_all] >= threshold)]
+            pinned = pinned_all[(counts[pinned_all] >= 1) & (counts[pinned_all] < threshold)]
+            if len(harmless):
+                supp[harmless] = False
+                locked[harmless] = True
+                info["published_after_audit"] = info.get("published_after_audit", 0) + int(len(harmless))
             if len(pinned) == 0:
+                if len(harmless):
+                    continue  # re-audit with those cells published
                 break
             info["audit_pinned_fixed"] += len(pinned)
             for p in pinned:
-                for total, members in sys.groups:
-                    if p == total or p in members:
-                        cand = members[~supp[members]]
-                        if len(cand):
-                            nz = cand[counts[cand] > 0]
-                            pool = nz if len(nz) else cand
-                            supp[pool[np.argmin(counts[pool])]] = True
-                        elif not supp[total]:
-                            supp[total] = True
-            _complement(sys, supp)
+                added = False
+                for gi in cell_groups.get(int(p), ()):
+                    total, members = sys.groups[gi]
+                    cand = members[~supp[members] & (counts[members] > 0) & ~locked[members]]
+                    if len(cand):
+                        supp[cand[np.argmin(counts[cand])]] = True
+                        added = True
+                    elif not supp[total] and counts[total] > 0 and not locked[total]:
+                        supp[total] = True
+                        added = True
+                if not added:  # any published non-zero cell sharing an atom with it (other layers)
+                    atoms_p = sys.incidence[p].indices
+                    share = np.flatnonzero(np.asarray(sys.incidence[:, atoms_p].sum(axis=1)).ravel() > 0)
+                    cand = share[~supp[share] & (counts[share] > 0) & ~locked[share]]
+                    if len(cand) == 0:
+                        raise PublishError("a suppressed cell cannot be protected: publish fewer layers")
+                    supp[cand[np.argmin(counts[cand])]] = True
+            _complement(sys, supp, locked)
         else:
             raise PublishError("suppression audit did not converge: publish fewer layers or a higher threshold")
     info["complementary"] = int(supp.sum() - primary.sum())
