@@ -113,12 +113,29 @@ def attack_lp(gd, mp, codes: pd.DataFrame, months=None) -> pd.DataFrame:
         kn = ~np.isnan(known)
         b = b - a[:, kn] @ known[kn]
         a = a[:, ~kn]
+        base = inc[:, kn] @ known[kn]
+        incf = inc[:, ~kn]
+        ubf = ub[~kn]
+        # unknowns that every published figure and every cell sees alike enter the LP only through
+        # their sum (a variable in [0, sum of bounds]): merging them is exact and makes the LP small
+        both = sparse.vstack([a, incf]).tocsc()
+        both.sort_indices()
+        groups: dict[bytes, int] = {}
+        gid = np.empty(both.shape[1], dtype=np.int64)
+        for j in range(both.shape[1]):
+            sl = slice(both.indptr[j], both.indptr[j + 1])
+            key = both.indices[sl].tobytes() + b"|" + both.data[sl].tobytes()
+            gid[j] = groups.setdefault(key, len(groups))
+        rep = np.zeros(len(groups), dtype=np.int64)
+        rep[gid] = np.arange(len(gid))
+        gub = np.bincount(gid, weights=np.where(np.isinf(ubf), 0, ubf), minlength=len(groups))
+        ginf = np.bincount(gid, weights=np.isinf(ubf).astype(float), minlength=len(groups)) > 0
+        a = a.tocsc()[:, rep].tocsr()
+        incf = incf.tocsc()[:, rep].tocsr()
         live = np.asarray(abs(a).sum(axis=1)).ravel() > 0
         assert np.allclose(b[~live], 0), "published figures contradict each other"
         a, b = a[live], b[live]
-        base = inc[:, kn] @ known[kn]
-        incf = inc[:, ~kn].tocsr()
-        bounds = [(0, None if np.isinf(h) else h) for h in ub[~kn]]
+        bounds = np.c_[np.zeros(len(rep)), np.where(ginf, np.inf, gub)]
         for ci in np.flatnonzero(~pub):
             row = incf[ci].toarray().ravel()
             lo = linprog(row, A_eq=a, b_eq=b, bounds=bounds, method="highs")
