@@ -64,6 +64,11 @@ def scan_input(path: Path, fmt: str, encoding: str | None) -> dict[str, Any]:
                 except UnicodeDecodeError as e:
                     bad = size + e.start
                     line += b[: e.start].count(b"\n")
+                    if size == 0 and b[:2] in (b"\xff\xfe", b"\xfe\xff"):
+                        raise FileFormatError(
+                            f"{path} starts with a UTF-16 byte-order mark (Excel 'Unicode text'): pass encoding='utf-16' "
+                            f"(CLI: --encoding utf-16), or re-save it as UTF-8 CSV; nothing was written."
+                        ) from None
                     raise FileFormatError(
                         f"{path} is not valid {encoding or 'UTF-8'}: byte 0x{b[e.start]:02x} at offset {bad} (line {line}). "
                         f"Files exported from Excel on Windows are often cp1252: pass encoding='cp1252' "
@@ -199,8 +204,10 @@ def open_input(path: Path, fmt: str, chunksize: int, required: list[str], sep: s
     if not first.strip():
         raise FileFormatError(f"{path} is empty: no header row")
     try:
-        text = first.decode(encoding or "utf-8-sig")
-    except (UnicodeDecodeError, LookupError) as e:
+        # decode as text, not by splitting bytes at b"\n" (which cuts a UTF-16 line in half)
+        with open(path, encoding=encoding or "utf-8-sig", newline="") as fh:
+            text = fh.readline(1 << 20)
+    except (UnicodeError, LookupError) as e:
         raise FileFormatError(f"{path}: cannot decode the header with {encoding or 'UTF-8'} ({e})") from None
     try:
         names = next(csv.reader(io.StringIO(text), delimiter=sep))

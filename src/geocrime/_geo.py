@@ -56,8 +56,18 @@ def bng_to_lonlat(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
     return _TO_WGS.transform(np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64"))
 
 
+_MISSING_TOKENS = frozenset({"", "nan", "null", "none", "n/a", "na", "-", "<na>"})
+
+
 def _numeric(s: pd.Series) -> np.ndarray:
-    return pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    """Coordinates as float64: missing (null, blank, "NaN", "NULL", "N/A"...) is NaN; text that is present
+    but is not a number ("-0,1", "51.5N") is +inf, so it is flagged ``invalid_coordinates``, not ``no_location``."""
+    v = pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    if s.dtype.kind in "fiub" or not np.isnan(v).any():
+        return v
+    txt = s.astype(object).where(s.notna(), "").astype("str").str.strip().str.lower()
+    present = ~txt.isin(_MISSING_TOKENS).to_numpy(dtype=bool)
+    return np.where(np.isnan(v) & present, np.inf, v)
 
 
 def as_points(
@@ -75,8 +85,8 @@ def as_points(
     ``lon``/``lat``...); easting/northing columns (``Easting``/``Northing``, ``x``/``y``...).
 
     Every input row is kept, in order, with the original index. Rows without usable coordinates get
-    an empty geometry (None) and a status: ``no_location`` (missing), ``invalid_coordinates`` (not
-    finite, out of range, non-point geometry) or ``outside_gb`` (finite but nowhere near Great
+    an empty geometry (None) and a status: ``no_location`` (missing), ``invalid_coordinates`` (text
+    that is not a number, not finite, out of range, non-point geometry) or ``outside_gb`` (finite but nowhere near Great
     Britain, e.g. (0, 0) or swapped lon/lat). Located rows have status ``ok``.
 
     Raises :class:`CRSError` for a geometry column without a CRS when ``crs`` is not given, and
