@@ -31,6 +31,7 @@ def _py(pattern: str, flags: int) -> re.Pattern[str]:
     if rx is None:
         p = re.sub(r"\\x\{([0-9a-fA-F]+)\}", lambda m: "\\u" + m.group(1).rjust(4, "0"), pattern)
         p = p.replace(r"[^\pL\pN/\-,\s]", r"(?:[^\w/\-,\s]|_)")
+        p = p.replace(r"[\pL\pN]", r"[^\W_]")
         rx = _PY[key] = re.compile(p, flags)
     return rx
 

@@ -72,8 +72,8 @@ COUNTIES: tuple[str, ...] = (
 
 _ALT = lambda words: "(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in sorted(set(words), key=len, reverse=True)) + ")"  # noqa: E731
 
-_CTRL_RE2 = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x{9f}\x{200b}-\x{200f}\x{2028}\x{2029}\x{feff}]"
-_CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
+_CTRL_RE2 = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x{9f}\x{200b}-\x{200f}\x{2028}\x{2029}\x{202a}-\x{202e}\x{2060}-\x{2069}\x{feff}]"
+_CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff]")
 _BREAKS = re.compile(r"\s*(?:[\r\n]+|;|\|)\s*")
 _COMMAS = re.compile(r"\s*,(?:\s*,)*\s*")
 _WS = re.compile(r"[ \t\xa0]+")
@@ -190,6 +190,8 @@ def clean_series(texts: pd.Series) -> tuple[pd.Series, pd.Series]:
     truncated = s.str.len() > MAX_LEN
     if truncated.any():
         s = s.where(~truncated, s.str.slice(0, MAX_LEN))
+    # Excel's text-forcing formula ="SE1 7PB" (CSV exports that protect leading zeros / postcodes)
+    s = _rx.replace(s, r'^\s*="(.*)"\s*$', r"\1")
     s = _rx.replace(s, _CTRL_RE2, " ")
     s = _rx.replace(s, _BREAKS.pattern, ", ")
     s = _rx.replace(s, _WS.pattern, " ")
@@ -197,6 +199,8 @@ def clean_series(texts: pd.Series) -> tuple[pd.Series, pd.Series]:
     s = s.str.strip(" ,.")
     # police "at 12 High St", "at Flat 3 ...": a leading "at" adds nothing
     s = _rx.replace(s, r"^at\s+([0-9]|(?:flat|unit|apartment|no\.?)\s)", r"\1")
+    # no letter or digit at all ("!!!...---", "???", emoji only): nothing to parse, i.e. empty
+    s = s.where(_rx.contains(s, r"[\pL\pN]"), "")
     return s, truncated
 
 
