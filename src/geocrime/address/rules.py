@@ -74,6 +74,10 @@ _ALT = lambda words: "(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w 
 
 _CTRL_RE2 = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x{9f}\x{200b}-\x{200f}\x{2028}\x{2029}\x{202a}-\x{202e}\x{2060}-\x{2069}\x{feff}]"
 _CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff]")
+#: HTML tags (by name, so "<N1 0PQ>" is not one) that web forms and exports leave in address text
+_HTML_TAG_RE2 = (r"</?(?:a|abbr|b|big|blink|body|center|code|div|em|font|h[1-6]|head|hr|html|i|iframe|img|li|marquee|"
+                 r"object|ol|p|pre|s|script|small|span|strike|strong|style|sub|sup|svg|table|tbody|td|th|title|tr|u|ul)"
+                 r"\b[^<>]{0,200}>")
 _BREAKS = re.compile(r"\s*(?:[\r\n]+|;|\|)\s*")
 _COMMAS = re.compile(r"\s*,(?:\s*,)*\s*")
 _WS = re.compile(r"[ \t\xa0]+")
@@ -192,6 +196,9 @@ def clean_series(texts: pd.Series) -> tuple[pd.Series, pd.Series]:
         s = s.where(~truncated, s.str.slice(0, MAX_LEN))
     # Excel's text-forcing formula ="SE1 7PB" (CSV exports that protect leading zeros / postcodes)
     s = _rx.replace(s, r'^\s*="(.*)"\s*$', r"\1")
+    # HTML from web forms / exports: <br> is a line break, other tags are noise around the address
+    s = _rx.replace(s, r"<\s*br\s*/?\s*>", ", ")
+    s = _rx.replace(s, _HTML_TAG_RE2, " ")
     s = _rx.replace(s, _CTRL_RE2, " ")
     s = _rx.replace(s, _BREAKS.pattern, ", ")
     s = _rx.replace(s, _WS.pattern, " ")
