@@ -6,6 +6,7 @@ LSOA name, Crime type, Last outcome category, Context``) into one GeoDataFrame i
 """
 from __future__ import annotations
 
+import csv as _csv
 import glob as _glob
 import io as _io
 import warnings
@@ -81,6 +82,26 @@ def _decode(path: Path) -> tuple[str, str]:
         return raw.decode("cp1252", errors="replace"), "cp1252"
 
 
+def _check_ragged(path: Path, text: str) -> None:
+    """Refuse a record with more fields than the header (an unquoted comma in a value): pandas would
+    silently drop a trailing empty field or turn the extra leading fields into an index, shifting the
+    values of that row (or of every row) into the wrong columns."""
+    reader = _csv.reader(_io.StringIO(text))
+    try:
+        header = next(reader, None)
+        if header is None:
+            return
+        n = len(header)
+        for rec in reader:
+            if len(rec) > n:
+                raise FileFormatError(
+                    f"cannot parse {path} as a police.uk CSV: ragged row at line {reader.line_num}: {len(rec)} fields, "
+                    f"the header has {n} (a value with an unquoted comma?): {','.join(rec)[:120]!r}"
+                )
+    except _csv.Error as exc:
+        raise FileFormatError(f"cannot parse {path} as a police.uk CSV: {exc}") from None
+
+
 def read_police_uk(paths: Any) -> gpd.GeoDataFrame:
     """Read police.uk street-level CSV months into a GeoDataFrame in EPSG:27700.
 
@@ -113,6 +134,7 @@ def read_police_uk(paths: Any) -> gpd.GeoDataFrame:
     per_file = []
     for f in files:
         text, enc = _decode(f)
+        _check_ragged(f, text)
         try:
             with warnings.catch_warnings():
                 # a first data row with more fields than the header: pandas would silently turn the
