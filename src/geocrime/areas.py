@@ -196,6 +196,8 @@ def load_layer(
         raise InputError("overlaps= must be 'warn', 'raise' or 'ignore'")
     gdf = _read_source(source, layer)
     src_name = source if not isinstance(source, gpd.GeoDataFrame) else "<GeoDataFrame>"
+    if len(gdf) == 0 and code not in gdf.columns:  # an empty FeatureCollection has no columns at all
+        raise BoundaryError(f"boundary layer {name!r} ({src_name}) has no features")
     for col in [code] + ([label] if label else []):
         if col not in gdf.columns:
             from .errors import MissingColumnsError
