@@ -144,5 +144,5 @@ def to_str(values: pd.Series) -> pd.Series:
     try:
         return pd.Series(vals, index=values.index, dtype="str")
     except UnicodeEncodeError:
-        vals = [v.encode("utf-8", "replace").decode("utf-8") for v in vals]
+        vals = [re.sub("[\ud800-\udfff]", "\ufffd", v) for v in vals]  # U+FFFD REPLACEMENT CHARACTER
         return pd.Series(vals, index=values.index, dtype="str")

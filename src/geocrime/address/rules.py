@@ -23,6 +23,7 @@ batches under ``_rx.SMALL`` rows use Python's ``re``, which gives the same answe
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 import numpy as np
@@ -188,12 +189,26 @@ def _strip(s: pd.Series) -> pd.Series:
     return out
 
 
+_SYMBOL_CATEGORIES = frozenset({"So", "Sk", "Co", "Cn", "Cs"})
+
+
+def _drop_symbols(text: str) -> str:
+    return "".join(" " if ord(c) > 127 and (unicodedata.category(c) in _SYMBOL_CATEGORIES or c == "\ufe0f") else c
+                   for c in text)
+
+
 def clean_series(texts: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(cleaned text, truncated flag) for a Series of str (missing -> "")."""
     s = texts.astype("str")
     truncated = s.str.len() > MAX_LEN
     if truncated.any():
         s = s.where(~truncated, s.str.slice(0, MAX_LEN))
+    # symbols (emoji, pictographs, U+FFFD from undecodable text) and private-use/unassigned code
+    # points carry no address information and would hide a house number ("🏠 12 High St")
+    odd = _rx.contains(s, r"[^\x00-\x7f]")
+    if odd.any():
+        s = s.copy()
+        s[odd] = s[odd].map(_drop_symbols).astype("str")
     # Excel's text-forcing formula ="SE1 7PB" (CSV exports that protect leading zeros / postcodes)
     s = _rx.replace(s, r'^\s*="(.*)"\s*$', r"\1")
     # HTML from web forms / exports: <br> is a line break, other tags are noise around the address
