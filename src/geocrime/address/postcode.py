@@ -284,12 +284,14 @@ def extract_many(texts: pd.Series | Any, partial: bool = True) -> pd.DataFrame:
     from . import _rx
 
     s = _as_str_series(texts)
+    index = s.index  # work on positions: a duplicated index would make the .loc assignments below misalign
+    s = s.reset_index(drop=True)
     n = len(s)
     postcode = pd.Series([None] * n, index=s.index, dtype=object)
     kinds = pd.Series([None] * n, index=s.index, dtype=object)
     remainder = pd.Series(s.str.strip().to_numpy(dtype=object), index=s.index, dtype=object)
     if n == 0:
-        return pd.DataFrame({"postcode": postcode, "remainder": remainder, "postcode_kind": kinds})
+        return pd.DataFrame({"postcode": postcode, "remainder": remainder, "postcode_kind": kinds}).set_axis(index)
 
     # a cheap DFA screen first (no sub-match extraction): most texts without a postcode leave here
     screen = _rx.contains(s, r"[0-9][A-Za-z0-9]?[ \t]*[0-9OI][A-Za-z]{2}")
@@ -342,7 +344,7 @@ def extract_many(texts: pd.Series | Any, partial: bool = True) -> pd.DataFrame:
                 ).to_numpy(dtype=object)
     return pd.DataFrame(
         {"postcode": postcode, "remainder": remainder, "postcode_kind": kinds}, index=s.index
-    )
+    ).set_axis(index)
 
 
 def _canon_series(cand: pd.Series) -> pd.DataFrame:
