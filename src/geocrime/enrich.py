@@ -270,7 +270,10 @@ def _enrich_frame(df: pd.DataFrame, ctx: EnrichContext, added_only: bool = False
         blank = np.ones(n, dtype=bool)
         for c in s.columns:
             v = df[c]
-            blank &= (v.isna() | (v.astype("str").str.strip() == "")).to_numpy(dtype=bool)
+            if v.dtype == object:  # may hold bytes or numbers (in-memory input): never decode to test blankness
+                blank &= np.fromiter((_blank(x) for x in v.to_numpy(dtype=object)), dtype=bool, count=n)
+            else:
+                blank &= (v.isna() | (v.astype("str").str.strip() == "")).to_numpy(dtype=bool)
         status[blank] = "empty_address"
     if s.geocode:
         from .geocode import geocode
@@ -322,6 +325,12 @@ def _enrich_frame(df: pd.DataFrame, ctx: EnrichContext, added_only: bool = False
     if added_only:
         return out
     return pd.concat([df, out], axis=1)
+
+
+def _blank(x: Any) -> bool:
+    if isinstance(x, (str, bytes, bytearray)):
+        return not x.strip()
+    return x is None or x is pd.NA or (isinstance(x, float) and np.isnan(x))
 
 
 def _typed(v: Any, t: pa.DataType) -> Any:
