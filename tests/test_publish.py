@@ -215,3 +215,29 @@ def test_public_writers_refuse_raw_data(met_one: pd.DataFrame) -> None:
         write_tiles(met_one, "unused")
     with pytest.raises(PublishError):
         GatedData(points=met_one.head(1), area_counts={}, area_geometries={}, params={})
+
+
+def test_c_mixed_sources_default_layers_are_protected(met_burglary_files: list[Path], shared_data: Path) -> None:
+    """The demo's case: Met burglary plus City of London (all crime types) in one release, default
+    layers (borough, ward 2024). Boroughs next to the City hold a handful of non-burglary incidents,
+    so small cells sit in groups whose other members are zero: the audit must still protect them
+    (it used to stop with 'cannot be protected', or loop)."""
+    from geocrime.publish import DEFAULT_LAYERS
+
+    met = read_police(met_burglary_files[:1])
+    month = met["Month"].iloc[0]
+    city = read_police(sorted((shared_data / "policeuk_city_of_london_street").glob(f"{month}-city-of-london-street.csv")))
+    inc = pd.concat([met, city], ignore_index=True)
+    g = gate(inc, P.map_points(shared_data), threshold=THRESHOLD)
+    assert g.params["layers"] == list(DEFAULT_LAYERS) and not g.params["unsafe_for_release"]
+    assert len(g.params["crime_types"]) > 5
+    supp = sum(int(df["suppressed"].sum()) for df in g.area_counts.values()) + int(g.totals["suppressed"].sum())
+    assert supp > 0
+    from geocrime.publish.gate import _assign_areas
+
+    mp = P.map_points(shared_data)
+    codes, _, _ = _assign_areas(mp, g.params["layers"], None)
+    codes.index = mp.points["map_point_id"].to_numpy()
+    att = P.attack_lp(g, None, codes)
+    assert len(att) == supp
+    assert _pinned_small(att).empty, _pinned_small(att).head(10)

@@ -206,7 +206,7 @@ def suppress(
     audit: bool = True,
     atom_lower: np.ndarray | None = None,
     initial: np.ndarray | None = None,
-    max_rounds: int = 25,
+    max_rounds: int = 200,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Suppression flags per cell of ``sys`` and a summary.
 
@@ -222,7 +222,6 @@ def suppress(
     _complement(sys, supp)
     if audit and supp.any():
         lower = np.zeros(sys.incidence.shape[1]) if atom_lower is None else np.asarray(atom_lower, float)
-        locked = np.zeros(len(supp), bool)
         cell_groups: dict[int, list[int]] = {}
         for gi, (total, members) in enumerate(sys.groups):
             for c in (total, *members.tolist()):
@@ -234,39 +233,53 @@ def suppress(
             info["audit_min_width"] = float(width.min()) if len(width) else None
             sidx = np.flatnonzero(supp)
             pinned_all = sidx[width <= 1e-6]
-            # a cell pinned at 0 or >= threshold discloses nothing small: publish it (the attacker
-            # already knows it, so publishing adds nothing); cells pinned at 1..threshold-1 need more
-            # suppression around them
-            harmless = pinned_all[(counts[pinned_all] == 0) | (counts[pinned_all] >= threshold)]
+            # a suppressed cell pinned at 0 or at >= threshold discloses nothing small: it stays
+            # suppressed (never published: publishing it would add an equation for later rounds) and
+            # needs no protection; cells pinned at 1..threshold-1 get more suppression around them.
+            # Suppression only ever grows, so the loop ends.
             pinned = pinned_all[(counts[pinned_all] >= 1) & (counts[pinned_all] < threshold)]
-            if len(harmless):
-                supp[harmless] = False
-                locked[harmless] = True
-                info["published_after_audit"] = info.get("published_after_audit", 0) + int(len(harmless))
+            info["audit_pinned_harmless"] = int(len(pinned_all) - len(pinned))
             if len(pinned) == 0:
-                if len(harmless):
-                    continue  # re-audit with those cells published
                 break
             info["audit_pinned_fixed"] += len(pinned)
-            for p in pinned:
+            pinned_set = set(int(i) for i in pinned_all)
+            queue = [int(i) for i in pinned]
+            seen = set(queue)
+            n_before = int(supp.sum())
+            while queue:
+                p = queue.pop(0)
                 added = False
-                for gi in cell_groups.get(int(p), ()):
+                for gi in cell_groups.get(p, ()):
                     total, members = sys.groups[gi]
-                    cand = members[~supp[members] & (counts[members] > 0) & ~locked[members]]
+                    cand = members[~supp[members] & (counts[members] > 0)]
                     if len(cand):
                         supp[cand[np.argmin(counts[cand])]] = True
                         added = True
-                    elif not supp[total] and counts[total] > 0 and not locked[total]:
+                    elif not supp[total] and counts[total] > 0:
                         supp[total] = True
                         added = True
-                if not added:  # any published non-zero cell sharing an atom with it (other layers)
-                    atoms_p = sys.incidence[p].indices
-                    share = np.flatnonzero(np.asarray(sys.incidence[:, atoms_p].sum(axis=1)).ravel() > 0)
-                    cand = share[~supp[share] & (counts[share] > 0) & ~locked[share]]
-                    if len(cand) == 0:
-                        raise PublishError("a suppressed cell cannot be protected: publish fewer layers")
-                    supp[cand[np.argmin(counts[cand])]] = True
-            _complement(sys, supp, locked)
+                if added:
+                    continue
+                # any published cell sharing an incident with it (other layers, totals)
+                atoms_p = sys.incidence[p].indices
+                share = np.flatnonzero(np.asarray(sys.incidence[:, atoms_p].sum(axis=1)).ravel() > 0)
+                free = share[~supp[share]]
+                if len(free):
+                    nz = free[counts[free] > 0]
+                    pool = nz if len(nz) else free
+                    supp[pool[np.argmin(counts[pool])]] = True
+                    continue
+                # every cell around it is suppressed but some are pinned (large totals fixed by
+                # their other equations): protect those in turn
+                more = [int(c) for c in share if int(c) in pinned_set and int(c) not in seen]
+                seen.update(more)
+                queue.extend(more)
+            if int(supp.sum()) == n_before:
+                c = sys.cells.iloc[int(pinned[0])]
+                raise PublishError(
+                    f"a suppressed cell cannot be protected ({c['layer']} {c['area_code']} {c['crime_type']}: "
+                    "every cell sharing its incidents is already suppressed): publish fewer layers")
+            _complement(sys, supp)
         else:
             raise PublishError("suppression audit did not converge: publish fewer layers or a higher threshold")
     info["complementary"] = int(supp.sum() - primary.sum())
