@@ -139,14 +139,15 @@ def _parse(texts: pd.Series | None, comp: pd.DataFrame | None, backend: str) -> 
         return p
     # police "at 12 High St": the parser has no rule for a leading "at" (reported to its owner)
     if texts is not None and len(texts):
-        ts = texts.astype(object)
-        isstr = ts.map(lambda v: isinstance(v, str)) if ts.dtype == object else pd.Series(True, index=ts.index)
         from .address import _rx
 
-        fixed = _rx.to_str(ts[isstr]).str.replace(r"(?i)^\s*at\s+(?=\S)", "", regex=True)  # lone surrogates replaced
-        ts = ts.copy()
-        ts[isstr] = fixed
-        texts = ts
+        # by position (a duplicated index must not align), as object values (lone surrogates replaced)
+        vals = texts.astype(object).to_numpy(dtype=object).copy()
+        isstr = np.fromiter((isinstance(v, str) for v in vals), dtype=bool, count=len(vals))
+        if isstr.any():
+            fixed = _rx.to_str(pd.Series(vals[isstr], dtype=object)).str.replace(r"(?i)^\s*at\s+(?=\S)", "", regex=True)
+            vals[isstr] = fixed.to_numpy(dtype=object)
+        texts = pd.Series(vals, index=texts.index, dtype=object)
     return parse_many(texts, backend=backend)
 
 
