@@ -180,12 +180,18 @@ def run_demo(out_dir: str | Path = "demo-output", *, n_records: int = 5000, scre
     internal = step("internal analyst map (offline HTML)", make_internal_map)
 
     def public() -> dict[str, Any]:
-        addresses = gaz.table[gaz.table["level"].astype(str) == "premises"]
+        # map-point catchments count FSA premises and Code-Point postcode units (each unit counted as
+        # ONE address, a conservative lower bound): premises alone cover only 16 boroughs, and an
+        # incident in a borough with no map point cannot be published at all
+        addresses = gaz.table[gaz.table["level"].astype(str).isin(["premises", "postcode_unit"])]
         import geopandas as gpd
 
         addr = gpd.GeoDataFrame(addresses, geometry=gpd.points_from_xy(addresses["x"], addresses["y"]), crs="EPSG:27700")
         mp = build_map_points(addr, boundaries.layer("borough"), k=8, id_col="id")
-        g = gate(incidents, mp, boundaries)
+        # publish the months both sources cover (Met burglary 2024-01..06): a public month with
+        # only the City's data would show empty wards across London
+        both = set(met["Month"].dropna().astype(str)) & set(city["Month"].dropna().astype(str))
+        g = gate(incidents[incidents["Month"].astype(str).isin(both)], mp, boundaries)
         pub = out / "public"
         if pub.exists():
             shutil.rmtree(pub)
