@@ -190,6 +190,11 @@ def st_postcode(case, tmp_path, data):
     from geocrime.address import postcode
 
     fn = getattr(postcode, case["input"]["function"])
+    if "values" in case["input"]:  # the vectorised form: a Series in, a frame out
+        s = pd.Series(value(case["input"]["values"]), dtype=object, index=case["input"].get("index"))
+        out = fn(s)
+        rows_kept(s.index, out, "remainder")
+        return columns_of(out)
     r = fn(value(case["input"]["value"]))
     return {"value": list(r) if isinstance(r, tuple) else r}
 

@@ -133,6 +133,9 @@ case("postcode_normalise_o_for_zero", "postcode", "letter O typed for digit 0", 
 case("postcode_normalise_huge", "postcode", "a huge string", {"function": "normalise", "value": {"$repeat": "SW1A 1AA", "times": 100000}}, {"value": None})
 case("postcode_split_script", "postcode", "script text", {"function": "split", "value": "<script>"},
      {"value": {"area": None, "district": None, "sector": None, "unit": None}})
+case("postcode_extract_many_duplicate_index", "postcode", "rows from concatenated extracts share index labels (found by the property tests: ValueError from pandas)",
+     {"function": "extract_many", "values": ["x", "12 High St N1 0PQ", "London N1"], "index": [0, 0, 1]},
+     {"rows": 3, "postcode": [None, "N1 0PQ", "N1"], "remainder": ["x", "12 High St", "London"], "postcode_kind": [None, "unit", "district"]})
 case("normalise_non_text", "normalise", "a number", {"value": 12}, {"value": ""})
 case("normalise_emoji_rtl", "normalise", "emoji and right-to-left text together", {"value": "😀 شارع 12"}, {"value": "شارع 12"})
 
@@ -225,6 +228,9 @@ case("geocode_script", "geocode", "script in the address field: no match, nothin
      {"match_level": ["none"], "matched_address": [None]})
 case("geocode_duplicate_index", "geocode", "a duplicated index", {"values": ["12 Upper Street, London N1 0PQ", "NFA"], "index": ["a", "a"]},
      {"match_level": ["premises", "none"]})
+case("geocode_duplicate_index_mixed", "geocode", "a duplicated index with a leading 'at', a number and a placeholder (found by the property tests: InvalidIndexError)",
+     {"values": ["at 12 Upper Street, London N1 0PQ", 12, "NFA"], "index": [0, 0, 0]},
+     {"match_level": ["premises", "none", "none"], "reason": [None, "invalid_input", "placeholder:no_fixed_abode"]})
 case("geocode_zero_rows", "geocode", "no rows", {"values": []}, {"rows": 0})
 case("gazetteer_duplicate_addresses", "gazetteer", "a source listing every address three times, one copy 400 m off: one entry per address, at the point most copies agree on",
      {"n": 20, "copies_shifted_m": [0, 0, 400]}, {"premises_entries": 20, "match_level": ["premises"] * 20, "max_distance_from_majority_m": 0.0})
