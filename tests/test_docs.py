@@ -202,3 +202,18 @@ def test_every_public_module_has_an_api_page():
     uncovered = [m for m in _public_modules()
                  if m not in skip and not any(m == t or m.startswith(t + ".") for t in targets)]
     assert not uncovered, f"public modules without an API page ('::: module' under docs/api): {uncovered}"
+
+
+def test_readme_example_runs_and_pictures_exist(shared_data: Path, tmp_path: Path):
+    """The README's Python example runs as written; its pictures are committed files."""
+    readme = (DOCS.parent / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"^```python\n(.*?)^```", readme, re.S | re.M)
+    assert len(blocks) == 1 and len(blocks[0].strip().splitlines()) <= 12
+    for img in re.findall(r"\]\((docs/img/[^)]+\.png)\)", readme):
+        assert (DOCS.parent / img).stat().st_size > 10_000, img
+    env = _env()
+    env["GEOCRIME_DATA_DIR"] = str(shared_data)
+    code = blocks[0] + "\nassert len(out) == 3 and out.loc[1, 'gc_placeholder'] == 'no_fixed_abode'\n" \
+        "assert out.loc[[0, 2], 'gc_ward_2024'].str.startswith('E05').all()\n"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
