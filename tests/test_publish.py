@@ -241,3 +241,26 @@ def test_c_mixed_sources_default_layers_are_protected(met_burglary_files: list[P
     att = P.attack_lp(g, None, codes)
     assert len(att) == supp
     assert _pinned_small(att).empty, _pinned_small(att).head(10)
+
+
+def test_incidents_in_a_borough_without_map_points_are_flagged_and_warned(met_one: pd.DataFrame,
+                                                                         shared_data: Path) -> None:
+    """Map points built from one borough's addresses only: incidents elsewhere are 'no_map_point'
+    (not silently 'outside'), and the gate warns that those boroughs' cells read 0."""
+    from geocrime.publish import build_map_points
+    from geocrime.publish.gate import PublishWarning
+    from geocrime.publish.mappoints import load_boroughs
+
+    bor = load_boroughs()
+    lew = bor[bor["code"] == "E09000023"]
+    addr = P.gazetteer(shared_data)
+    addr = addr[addr.within(lew.geometry.iloc[0])]
+    mp = build_map_points(addr, k=8, id_col="address_id")
+    s = snap_incidents(met_one, mp)
+    assert len(s) == len(met_one) and s["status"].notna().all()
+    lewisham = met_one["LSOA name"].astype(str).str.startswith("Lewisham").to_numpy()
+    assert (s.loc[~lewisham, "status"] == "no_map_point").mean() > 0.95
+    assert (s.loc[lewisham, "status"] == "ok").mean() > 0.95
+    with pytest.warns(PublishWarning, match="no map point"):
+        gate(met_one.iloc[:3000], mp, boundaries={"ward_2022": wards_2022(shared_data)[["code", "name", "geometry"]]},
+             threshold=THRESHOLD, layers=("ward_2022",))

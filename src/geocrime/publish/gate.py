@@ -33,11 +33,16 @@ import shapely
 
 from .._geo import BNG, WGS84, as_points, bng_to_lonlat
 from ..errors import InputError, MissingColumnsError, PublishError
+
+
+class PublishWarning(UserWarning):
+    """The gate published less than it was given for a reason the caller can fix."""
+
 from ._types import _GATE_TOKEN, POINT_COLUMNS, GatedData
 from .mappoints import MapPoints
 from .suppression import ALL, build_cell_system, suppress
 
-__all__ = ["gate", "snap_incidents", "DEFAULT_LAYERS"]
+__all__ = ["gate", "snap_incidents", "DEFAULT_LAYERS", "PublishWarning"]
 
 DEFAULT_LAYERS = ("borough", "ward_2024")
 
@@ -169,7 +174,9 @@ def snap_incidents(
 
     Returns a DataFrame with the same index and order as ``incidents``: ``map_point_id``,
     ``month`` (YYYY-MM), ``crime_type`` and ``status`` (``ok``, ``no_location``,
-    ``invalid_coordinates``, ``outside_gb``, ``outside_boroughs``, ``no_month``, ``no_crime_type``).
+    ``invalid_coordinates``, ``outside_gb``, ``outside_boroughs``, ``no_map_point`` (in a borough
+    where the map points have no seed: build them from addresses covering every borough you publish),
+    ``no_month``, ``no_crime_type``).
     Vectorised: one point-in-polygon query and one nearest-neighbour query per borough.
     """
     if not isinstance(map_points, MapPoints):
@@ -198,7 +205,7 @@ def snap_incidents(
         if len(sel) == 0:
             continue
         if len(cand) == 0:
-            status[sel] = "outside_boroughs"
+            status[sel] = "no_map_point"
             continue
         tree = shapely.STRtree(mpp.geometry.to_numpy()[cand])
         qi, ti = tree.query_nearest(geom[sel], all_matches=False)
@@ -271,6 +278,14 @@ def gate(
 
     snapped = snap_incidents(incidents, map_points, month_col=month_col, type_col=type_col)
     ok = snapped["status"] == "ok"
+    n_nomp = int((snapped["status"] == "no_map_point").sum())
+    if n_nomp:
+        import warnings
+
+        warnings.warn(
+            f"gate: {n_nomp} incident(s) lie in boroughs that have no map point and are not published; the area "
+            "cells of those boroughs read 0 although incidents happened there. Build the map points from addresses "
+            "that cover every borough (e.g. Code-Point Open postcode units).", PublishWarning, stacklevel=2)
     s = snapped[ok]
     codes, areas, geoms = _assign_areas(map_points, layers, boundaries)
     mpp = map_points.points
