@@ -104,10 +104,9 @@ def build_cell_system(
     return CellSystem(cells=cells, incidence=inc, atom_values=vals, groups=groups)
 
 
-def _complement(sys: CellSystem, supp: np.ndarray, locked: np.ndarray | None = None) -> int:
-    """Group rule to a fixed point. Returns the number of cells added. ``locked`` cells stay published."""
+def _complement(sys: CellSystem, supp: np.ndarray) -> int:
+    """Group rule to a fixed point. Returns the number of cells added."""
     counts = sys.cells["count"].to_numpy()
-    free = np.ones(len(supp), bool) if locked is None else ~locked
     codes = (sys.cells["layer"] + "|" + sys.cells["area_code"] + "|" + sys.cells["crime_type"]).to_numpy()
     added = 0
     changed = True
@@ -119,10 +118,10 @@ def _complement(sys: CellSystem, supp: np.ndarray, locked: np.ndarray | None = N
                 continue
             # never a zero cell: a suppressed zero next to published zeros is pinned at 0 and hides
             # nothing; with no non-zero member left, the group total is suppressed instead
-            cand = members[~supp[members] & (counts[members] > 0) & free[members]]
+            cand = members[~supp[members] & (counts[members] > 0)]
             if len(cand):
                 pick = cand[np.lexsort((codes[cand], counts[cand]))[0]]
-            elif not supp[total] and free[total]:
+            elif not supp[total]:
                 pick = total
             else:
                 continue
