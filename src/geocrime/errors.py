@@ -81,4 +81,8 @@ class AnalysisError(GeocrimeError, ValueError):
     """An analysis cannot run on the data given (no events, unknown area codes, ...)."""
 
 
+class PublishWarning(UserWarning):
+    """The publish gate published less than it was given for a reason the caller can fix."""
+
+
 __all__ = [name for name in dir() if name.endswith("Error")]

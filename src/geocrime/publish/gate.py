@@ -32,12 +32,7 @@ import pandas as pd
 import shapely
 
 from .._geo import BNG, WGS84, as_points, bng_to_lonlat
-from ..errors import InputError, MissingColumnsError, PublishError
-
-
-class PublishWarning(UserWarning):
-    """The gate published less than it was given for a reason the caller can fix."""
-
+from ..errors import InputError, MissingColumnsError, PublishError, PublishWarning
 from ._types import _GATE_TOKEN, POINT_COLUMNS, GatedData
 from .mappoints import MapPoints
 from .suppression import ALL, build_cell_system, suppress
