@@ -255,3 +255,59 @@ def test_package_exports(gaz):
     out = geocrime.geocode(pd.Series(["NFA"]), gaz)  # the module is callable as the function
     assert out["reason"].iloc[0].startswith("placeholder:")
     assert geocrime.Gazetteer is Gazetteer and callable(geocrime.reverse) and callable(geocrime.geocode_one)
+
+
+def test_range_parity_other_side_of_the_street(gaz):
+    """101-103 holds 101 and 103; 102 is across the road: never 'in_range', never accepted."""
+    p = _prem(gaz)
+    rng = p[(p["k_hn_end"] == p["k_hn_num"] + 2) & (p["k_flat"] == "") & (p["k_bname"] == "") & (p["k_hn_suf"] == "")]
+    key = p[["k_street", "k_pc_district", "k_hn_num"]]
+    checked = 0
+    for _, r in rng.head(40).iterrows():
+        mid = int(r["k_hn_num"]) + 1
+        # skip when the middle number exists as its own premises on that street
+        if ((key["k_street"] == r["k_street"]) & (key["k_hn_num"] == mid)).any():
+            continue
+        pc = r["postcode"] or ""
+        q_other = f"{mid} {r['street']}, {pc}"
+        q_same = f"{int(r['k_hn_num'])} {r['street']}, {pc}"
+        o = geocode_one(q_other, gaz, top=10)
+        mine = [c for c in o["candidates"] if c["gazetteer_id"] == int(r["id"])]
+        assert mine, q_other
+        assert mine[0]["levels"]["HOUSE_NUMBER"] == "range_other_side", (q_other, mine[0])
+        assert not (o["match_level"] == "premises" and o["gazetteer_id"] == int(r["id"])), q_other
+        o2 = geocode_one(q_same, gaz, top=10)
+        mine2 = [c for c in o2["candidates"] if c["gazetteer_id"] == int(r["id"])]
+        assert mine2 and mine2[0]["levels"]["HOUSE_NUMBER"] == "in_range", q_same
+        checked += 1
+    assert checked >= 5
+
+
+def test_building_and_street_swapped_or_behind_a_business_name(gaz):
+    """The same address split differently ("Street, Building, postcode") is found and matched; a
+    business name in front of the building name still matches that building."""
+    p = _prem(gaz)
+    named = p[(p["k_hn_num"] < 0) & (p["k_flat"] == "") & (p["k_bname"].str.count(" ") >= 1)
+              & (p["k_street"] != "") & (p["postcode"] != "")]
+    named = named[~named.duplicated(["k_bname", "k_street"], keep=False)].head(150)
+    assert len(named) >= 100
+    swapped = [f"{r['street']}, {r['building_name']}, {r['postcode']}" for _, r in named.iterrows()]
+    front = [f"Zyxwv Catering Ltd, {r['building_name']}, {r['street']}, {r['postcode']}" for _, r in named.iterrows()]
+    for texts, need in ((swapped, 0.9), (front, 0.9)):
+        out = geocode(pd.Series(texts), gaz)
+        right = (out["match_level"] == "premises").to_numpy() & (out["gazetteer_id"].to_numpy() == named["id"].to_numpy())
+        wrong = (out["match_level"] == "premises").to_numpy() & ~right
+        assert right.mean() >= need, (texts[0], out.iloc[0][["match_level", "faults", "reason"]].to_dict())
+        assert wrong.sum() <= 1
+    o = geocode_one(front[0], gaz)
+    assert any(f in (o["faults"] or "") for f in ("BUILDING.contains", "BUILDING.in_text")) or o["faults"] == "", o["faults"]
+
+
+def test_unit_id_is_not_a_house_number():
+    from geocrime._blocking import canonical_components
+
+    parsed = pd.DataFrame({"sub_building": ["Unit 15A", "FLAT B 14", "Ground floor flat 14"],
+                           "house_number": ["", "", ""], "street": ["Greenofrd Road", "", "High St"]})
+    c = canonical_components(parsed)
+    assert c["flat"].tolist() == ["15A", "B", "GF"]
+    assert c["hn_num"].tolist() == [-1, 14, 14]

@@ -135,6 +135,9 @@ def canonical_components(parsed: pd.DataFrame) -> pd.DataFrame:
     # the parser sometimes leaves the number in the sub-building ("FLAT B 14", "Ground floor flat 14")
     moved = _extract(sub, r"^(?P<sub>.*\S)\s+(?P<num>\d{1,5}[A-Za-z]?)$")
     take = (hn == "") & moved["num"].notna() & sub.str.contains(_FLAT_WORDS + r"|FLOOR|GFF|FFF", case=False, regex=True)
+    # ... but "Unit 15A" / "Flat 3" is the flat's own id, not a house number: something must be left
+    if take.any():
+        take &= flat_key(moved["sub"].fillna("").astype("str")) != ""
     hn = hn.where(~take, moved["num"].fillna("").str.upper())
     sub = sub.where(~take, moved["sub"].fillna(""))
     # "2/14" (flat 2 of number 14) when there is no other flat
@@ -276,9 +279,13 @@ def _anchors(c: pd.DataFrame, gazetteer_side: bool) -> tuple[np.ndarray, np.ndar
               # the flat / unit id: tells apart the units of a building too big for one block
               pd.DataFrame({"pos": np.flatnonzero(fok).astype(np.int64), "tok": ("%" + fl[fok]).to_numpy(dtype=object)})]
     if not gazetteer_side:
-        nob = (c["bname"] == "").to_numpy() & (c["hn_num"] < 0).to_numpy()
-        for col in ("place2", "place", "street"):
-            tparts.append(_tokens(c[col].reset_index(drop=True).where(nob, ""), min_len=3))
+        # a record without a number: its building name and street may be swapped or split
+        # differently from the gazetteer's ("Sylvia Avenue, Grimsdyke Primary School"), so its street
+        # tokens are anchors too; without a building name its place tokens as well
+        non = (c["hn_num"] < 0).to_numpy()
+        nob = (c["bname"] == "").to_numpy() & non
+        for col, m in (("place2", nob), ("place", nob), ("street", non)):
+            tparts.append(_tokens(c[col].reset_index(drop=True).where(m, ""), min_len=3))
     t = pd.concat(tparts, ignore_index=True)
     th = _hash_values(("@" + t["tok"].astype("str")).to_numpy(dtype=object))
     return np.concatenate([npos, t["pos"].to_numpy(np.int64)]), np.concatenate([nval, th])
@@ -302,6 +309,11 @@ def block_keys(c: pd.DataFrame, gazetteer_side: bool = False) -> tuple[np.ndarra
         lp.append(pos[ok])
         lv.append((kind + v[ok]).to_numpy(dtype=object))
     tk = _tokens(c["street"], min_len=3, keep_generic=not gazetteer_side)
+    if not gazetteer_side:
+        # ... and its building-name tokens locate like street tokens
+        swap = ((c["hn_num"] < 0) & (c["bname"] != "")).reset_index(drop=True)
+        if swap.any():
+            tk = pd.concat([tk, _tokens(c["bname"].reset_index(drop=True).where(swap, ""), min_len=3)], ignore_index=True)
     tok = tk["tok"].astype("str")
     lp.append(tk["pos"].to_numpy())
     lv.append(("T" + tok).to_numpy(dtype=object))
@@ -332,8 +344,9 @@ def block_keys(c: pd.DataFrame, gazetteer_side: bool = False) -> tuple[np.ndarra
     if not gazetteer_side:
         # a query with neither number nor building name may be a street-only entry: its place /
         # street tokens were tried as anchors above, the bare keys are tried too
-        nob = ((c["bname"] == "").to_numpy() & (c["hn_num"] < 0).to_numpy())
-        bare |= nob[lpos] & is_uw
+        # (or a business name in front of a street-only entry: "ASDA, Merrielands Crescent")
+        non = (c["hn_num"] < 0).to_numpy()
+        bare |= non[lpos] & is_uw
     keys = np.concatenate([keys, lh[bare] * _MULT + np.uint64(7)])
     rows = np.concatenate([rp, lpos[bare]]).astype(np.int64)
     return rows, keys

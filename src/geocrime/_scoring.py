@@ -15,20 +15,20 @@ from rapidfuzz import fuzz, process
 #: family -> level names (index = code); level 0 is always "none" (nothing to compare)
 LEVELS: dict[str, tuple[str, ...]] = {
     "HOUSE_NUMBER": ("none", "exact", "in_range", "suffix_missing", "suffix_mismatch", "mismatch", "missing", "extra",
-                     "range_overlap"),
+                     "range_overlap", "range_other_side"),
     "FLAT": ("none", "exact", "mismatch", "missing", "extra", "differs"),
-    "STREET": ("none", "exact", "close", "fuzzy", "weak", "mismatch", "missing", "extra"),
-    "BUILDING": ("none", "exact", "fuzzy", "mismatch", "missing", "extra"),
+    "STREET": ("none", "exact", "close", "fuzzy", "weak", "mismatch", "missing", "extra", "in_text", "in_text_fuzzy"),
+    "BUILDING": ("none", "exact", "fuzzy", "mismatch", "missing", "extra", "partial", "in_text", "in_text_fuzzy", "contains"),
     "POSTCODE": ("none", "exact", "sector_only", "district_only", "mismatch", "missing"),
     "PLACE": ("none", "exact", "mismatch"),
 }
 
 #: family -> weight of each level (log2 Bayes factors)
 WEIGHTS: dict[str, np.ndarray] = {
-    "HOUSE_NUMBER": np.array([0.0, 6.0, 4.0, -5.0, -14.0, -14.0, -4.0, -3.0, 0.0]),
+    "HOUSE_NUMBER": np.array([0.0, 6.0, 2.5, -5.0, -14.0, -14.0, -4.0, -3.0, 0.0, -6.0]),
     "FLAT": np.array([0.0, 4.0, -14.0, -5.0, -3.0, -3.0]),
-    "STREET": np.array([0.0, 5.0, 4.0, 3.0, 0.0, -8.0, -2.0, -1.0]),
-    "BUILDING": np.array([0.0, 5.0, 3.5, -2.0, -1.0, -0.5]),
+    "STREET": np.array([0.0, 5.0, 4.0, 3.0, 0.0, -8.0, -2.0, -1.0, 5.0, 3.0]),
+    "BUILDING": np.array([0.0, 5.0, 3.5, -2.0, -1.0, -0.5, 1.5, 5.0, 2.0, 2.5]),
     "POSTCODE": np.array([0.0, 6.0, 2.5, 1.0, -4.0, 0.0]),
     "PLACE": np.array([0.0, 3.0, -1.5]),
 }
@@ -71,12 +71,20 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray],
     q_suf, g_suf = qsf != 0, gsf != 0
     overlap = both & (qn <= ge) & (gn <= qe)
     contained = both & (((qn >= gn) & (qe <= ge)) | ((gn >= qn) & (ge <= qe)))
+    # UK ranges run down one side of the street: 101-103 holds 101 and 103, not 102 (a range whose
+    # ends differ in parity, 12-15, holds every number)
+    g_rng, q_rng = ge > gn, qe > qn
+    other_side = contained & (
+        (g_rng & ~q_rng & ((gn % 2) == (ge % 2)) & ((qn % 2) != (gn % 2)))
+        | (q_rng & ~g_rng & ((qn % 2) == (qe % 2)) & ((gn % 2) != (qn % 2))))
+    contained &= ~other_side
     hn = _code([
         (same_num & suf_eq, 1),
         (same_num & q_suf & g_suf, 4),
         (same_num, 3),
         (contained & ~(q_suf & g_suf & ~suf_eq), 2),
-        (overlap & ~(q_suf & g_suf & ~suf_eq), 8),
+        (overlap & ~(q_suf & g_suf & ~suf_eq) & ~other_side, 8),
+        (other_side, 9),
         (both, 5),
         (~q_has & g_has, 6),
         (q_has & ~g_has, 7),
@@ -150,6 +158,24 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray],
     b_both = qb_has & gb_has
     b_eq = b_both & (qb == gb)
     bsim = _sim(qs["bname"], gs["bname"], b_both & ~b_eq, fuzz.token_set_ratio)
+    # a typo or the same words reordered is "fuzzy"; one name inside the other ("Granville Works" /
+    # "Building 1 Granville Works", a hospital and its ward) only "partial"
+    # ... and the entry's whole name inside a longer one ("The River Cafe, Thames Wharf" /
+    # "Thames Wharf": a business name in front) "contains"
+    bfz = b_both & ~b_eq & (bsim >= 85)
+    if bfz.any():  # ... unless an identifier differs: "Unit CL20" / "Unit CL8", "Terminal 5a" / "5b"
+        bfz[bfz] = _digits(qs["bname"][bfz]) == _digits(gs["bname"][bfz])
+    bclose = np.zeros(n, dtype=bool)
+    bcont = np.zeros(n, dtype=bool)
+    if bfz.any():
+        bclose[bfz] = _sim(qs["bname"], gs["bname"], bfz, fuzz.token_sort_ratio)[bfz] >= 85
+        sub = bfz & ~bclose & (bsim >= 100)
+        if sub.any():
+            import pandas as pd
+
+            ql = pd.Series(qs["bname"][sub], dtype="str").str.len().to_numpy()
+            gl = pd.Series(gs["bname"][sub], dtype="str").str.len().to_numpy()
+            bcont[sub] = ql > gl
     # a building name written after the street lands in locality/town: compare those with it
     via = np.zeros(n, dtype=bool)
     cand = ~qb_has & gb_has
@@ -157,11 +183,16 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray],
         for pl, pls in ((q["place2"], qs["place2"]), (q["place"], qs["place"])):
             m = cand & (pl != 0) & ~via
             if m.any():
-                via |= m & (_sim(pls, gs["bname"], m, fuzz.ratio) >= 90)
+                hit = m & (_sim(pls, gs["bname"], m, fuzz.ratio) >= 90)
+                if hit.any():  # "Gate 10" is not "Gate 1"
+                    hit[hit] = _digits(pls[hit]) == _digits(gs["bname"][hit])
+                via |= hit
     via |= b_in_street & ~qb_has
     bname = _code([
         (b_eq | via, 1),
-        (b_both & (bsim >= 85), 2),
+        (bclose, 2),
+        (bcont, 9),
+        (bfz, 6),
         (b_both, 3),
         (~qb_has & gb_has, 4),
         (qb_has & ~gb_has, 5),
@@ -185,6 +216,82 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray],
     hit = ((qp != 0) & ((qp == gp) | (qp == gp2))) | ((qp2 != 0) & ((qp2 == gp) | (qp2 == gp2)))
     place = _code([(hit, 1), (q_place & g_place, 2)], n)
     return {"HOUSE_NUMBER": hn, "FLAT": flat, "STREET": street, "BUILDING": bname, "POSTCODE": pc, "PLACE": place}
+
+
+#: whole-text similarity (token sort ratio, 0-100) from which a building name and street split
+#: differently on the two sides still agree
+TEXT_AGREE = 90
+
+
+def _digits(texts: np.ndarray) -> np.ndarray:
+    """The words with a digit in them ("unit 3a", "terminal 2", "gate 10"), sorted and joined: an
+    identifier that must agree however similar the rest of the text is."""
+    import pandas as pd
+
+    return pd.Series(texts, dtype="str").str.findall(r"\b\w*\d\w*\b").map(lambda t: " ".join(sorted(t))).to_numpy(dtype=object)
+
+
+def _join(parts: list[np.ndarray]) -> "list[str]":
+    import pandas as pd
+
+    out = pd.Series(parts[0], dtype="str")
+    for p in parts[1:]:
+        out = out + " " + pd.Series(p, dtype="str")
+    return out.str.replace(r"\s+", " ", regex=True).str.strip().tolist()
+
+
+def in_text_gain(codes: dict[str, np.ndarray]) -> np.ndarray:
+    """The most :func:`in_text` can add to each pair's score (0 where it does not apply)."""
+    st, b = codes["STREET"], codes["BUILDING"]
+    gain = np.where(np.isin(st, _BAD_ST), WEIGHTS["STREET"][8] - WEIGHTS["STREET"][st], 0.0)
+    return gain + np.where(np.isin(b, _BAD_B), WEIGHTS["BUILDING"][7] - WEIGHTS["BUILDING"][b], 0.0)
+
+
+_BAD_ST = (4, 5, 6, 7)
+_BAD_B = (3, 4, 6, 9)
+#: ... to this ratio the words are the same (only split differently): an agreement, not a fuzzy one
+TEXT_SAME = 97
+
+
+def in_text(codes: dict[str, np.ndarray], qs: dict[str, np.ndarray], gs: dict[str, np.ndarray], m: np.ndarray
+            ) -> dict[str, np.ndarray]:
+    """Building name and street compared as one text, for pairs whose component levels disagree:
+    the same address split differently by the two writers ("Sylvia Avenue, Grimsdyke Primary
+    School" / building "Grimsdyke Primary School", street "Sylvia Avenue"; "Terminal 5 Departures
+    Level Wellington Road" / "Wellington Road" with the rest in the building name). When the
+    words of building + street (with or without the places) agree to :data:`TEXT_AGREE` and the
+    identifiers with digits in them are the same on both sides ("Unit AG4", "Terminal 2"), a
+    disagreeing street becomes ``STREET.in_text`` and a disagreeing building ``BUILDING.in_text``
+    (the same words, ratio >= :data:`TEXT_SAME`: weighted as an exact agreement) or ``.in_text_fuzzy``.
+    Only the pairs in mask ``m`` are compared (the caller picks those the change could decide)."""
+    street, bname = codes["STREET"], codes["BUILDING"]
+    bad_st = np.isin(street, _BAD_ST)
+    bad_b = np.isin(bname, _BAD_B)
+    m = m & (bad_st | bad_b)
+    if not m.any():
+        return codes
+    idx = np.flatnonzero(m)
+    q_bs = _join([qs["bname"][idx], qs["street"][idx]])
+    g_bs = _join([gs["bname"][idx], gs["street"][idx]])
+    q_all = _join([qs["bname"][idx], qs["street"][idx], qs["place2"][idx], qs["place"][idx]])
+    g_all = _join([gs["bname"][idx], gs["street"][idx], gs["place2"][idx], gs["place"][idx]])
+    r = np.maximum(process.cpdist(q_bs, g_bs, scorer=fuzz.token_sort_ratio, workers=1),
+                   process.cpdist(q_all, g_all, scorer=fuzz.token_sort_ratio, workers=1))
+    ok = r >= TEXT_AGREE
+    if ok.any():
+        import pandas as pd
+
+        k = np.flatnonzero(ok)
+        ok[k] = _digits(np.asarray(q_all, dtype=object)[k]) == _digits(np.asarray(g_all, dtype=object)[k])
+    hit = idx[ok]
+    street = street.copy()
+    bname = bname.copy()
+    st_fix = hit[bad_st[hit]]
+    b_fix = hit[bad_b[hit] & (gs["bname"][hit] != "")]
+    same = r[ok] >= TEXT_SAME
+    street[st_fix] = np.where(same[bad_st[hit]], 8, 9)
+    bname[b_fix] = np.where(same[bad_b[hit] & (gs["bname"][hit] != "")], 7, 8)
+    return {**codes, "STREET": street, "BUILDING": bname}
 
 
 def score(codes: dict[str, np.ndarray]) -> np.ndarray:

@@ -243,12 +243,35 @@ def _match(parsed: pd.DataFrame, gaz: Any, threshold: float, margin: float, boun
     codes = _scoring.compare(qv, gv, qs, gs)
     s = _scoring.score(codes)
     npair = len(qi)
+    if npair:
+        # building + street compared as one text where the split differs, for the pairs that
+        # could then reach the threshold and the best candidate's neighbourhood
+        gain = _scoring.in_text_gain(codes)
+        top0 = np.full(n, -np.inf, dtype=np.float32)
+        np.maximum.at(top0, qi, s)
+        want = (gain > 0) & (s + gain >= np.maximum(threshold, top0[qi] - margin))
+        if want.any():
+            codes = _scoring.in_text(codes, qs, gs, want)
+            s = _scoring.score(codes)
     best = np.full(n, -np.inf, dtype=np.float64)
     bpair = np.full(n, -1, dtype=np.int64)
     runner = np.full(n, -np.inf, dtype=np.float64)
     ncand = np.bincount(qi, minlength=n) if npair else np.zeros(n, np.int64)
     if npair:
-        order = np.lexsort((gi, -s, qi))  # best first per query; ties broken by entry id (stable, reported)
+        # best first per query; a tie is broken by the closer building name + street text (then
+        # by entry id: stable, and reported as ambiguous when the entries are different places)
+        top = np.full(n, -np.inf, dtype=np.float32)
+        np.maximum.at(top, qi, s)
+        tie_txt = np.zeros(npair, dtype=np.float32)
+        tied = s == top[qi]
+        tied &= np.bincount(qi[tied], minlength=n)[qi] > 1
+        if tied.any():
+            from rapidfuzz import fuzz, process
+
+            qt = pd.Series(qs["bname"][tied], dtype="str") + " " + pd.Series(qs["street"][tied], dtype="str")
+            gt = pd.Series(gs["bname"][tied], dtype="str") + " " + pd.Series(gs["street"][tied], dtype="str")
+            tie_txt[tied] = process.cpdist(qt.tolist(), gt.tolist(), scorer=fuzz.token_sort_ratio, workers=1)
+        order = np.lexsort((gi, -tie_txt, -s, qi))
         first = order[np.r_[True, qi[order][1:] != qi[order][:-1]]]
         best[qi[first]] = s[first]
         bpair[qi[first]] = first
@@ -257,9 +280,25 @@ def _match(parsed: pd.DataFrame, gaz: Any, threshold: float, margin: float, boun
         # best with the same flat and number suffix is the same place written another way
         dist = np.hypot(gaz.x[gi] - gaz.x[gi[bp]], gaz.y[gi] - gaz.y[gi[bp]])
         same_addr = (gv["hn_num"] == gv["hn_num"][bp]) & (gv["hn_end"] == gv["hn_end"][bp]) & \
-                    (gv["street"] == gv["street"][bp]) & (gv["bname"] == gv["bname"][bp])
+                    (gv["street"] == gv["street"][bp]) & \
+                    ((gv["bname"] == gv["bname"][bp]) |
+                     # a numbered address written with and without its building / business name
+                     ((gv["hn_num"] >= 0) & ((gv["bname"] == 0) | (gv["bname"][bp] == 0))))
         same = (gv["hn_suf"] == gv["hn_suf"][bp]) & (gv["flat"] == gv["flat"][bp]) & \
                ((dist <= SAME_PREMISES_M) | (same_addr & (dist <= SAME_ADDRESS_M)))
+        # without a house number the building name is the address: "Gate 1" and "Gate 10" on one
+        # street are two places however close; "The New Den" / "Millwall Football Club The New
+        # Den" (one name inside the other) one place
+        nb = same & (gv["hn_num"] < 0) & (gv["bname"] != gv["bname"][bp])
+        if nb.any():
+            from rapidfuzz import fuzz, process
+
+            a, b = gaz.k["bname"][gi[nb]], gaz.k["bname"][gi[bp[nb]]]
+            inside = (a != "") & (b != "")
+            if inside.any():
+                inside[inside] = process.cpdist(a[inside].tolist(), b[inside].tolist(), scorer=fuzz.token_set_ratio,
+                                                workers=1) >= 100
+            same[np.flatnonzero(nb)[~inside]] = False
         other = ~same
         if other.any():
             np.maximum.at(runner, qi[other], s[other].astype(np.float64))
