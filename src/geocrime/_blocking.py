@@ -182,7 +182,9 @@ def canonical_components(parsed: pd.DataFrame) -> pd.DataFrame:
     out["bname"] = norm[0]
     st = norm[1]
     # a street that is only a number or junk is no street; a trailing "london" is no part of it
-    st = st.str.replace(r"^(.+\S) (?:london|greater london)$", r"\1", regex=True)
+    ldn = st.str.endswith(" london")
+    if ldn.any():
+        st = st.where(~ldn, st[ldn].str.replace(r"^(.+\S) (?:london|greater london)$", r"\1", regex=True))
     st = st.where(st.str.contains(r"[a-z]{2}", regex=True), "")
     out["street"] = st
     for col, v in (("place", norm[2]), ("place2", norm[3])):
@@ -193,7 +195,7 @@ def canonical_components(parsed: pd.DataFrame) -> pd.DataFrame:
     dist = pc.str.fullmatch(r"[A-Z]{1,2}[0-9][0-9A-Z]?( [0-9]([A-Z]{2})?)?")
     out["pc_unit"] = pc.where(full, "")
     out["pc_sector"] = pc.str.slice(0, -2).where(full, pc.where(sect & ~full, "")).str.strip()
-    out["pc_district"] = pc.str.split(" ").str[0].where(dist, "").fillna("")
+    out["pc_district"] = _extract(pc, r"^(?P<d>[^ ]+)")["d"].fillna("").astype("str").where(dist, "").fillna("")
     out["pc_area"] = _extract(out["pc_district"], r"^(?P<a>[A-Z]{1,2})")["a"].fillna("")
     return out
 

@@ -51,14 +51,62 @@ def _sim(a: np.ndarray, b: np.ndarray, mask: np.ndarray, scorer=fuzz.ratio) -> n
     return out
 
 
+def _sim_keyed(a: np.ndarray, b: np.ndarray, mask: np.ndarray, scorer, ka: np.ndarray | None, kb: np.ndarray) -> np.ndarray:
+    """:func:`_sim`, computed once per distinct (``ka``, ``kb``) pair of text keys (a query's
+    candidates share streets: 2.5x fewer comparisons on the benchmark queries)."""
+    if ka is None or not mask.any():
+        return _sim(a, b, mask, scorer)
+    idx = np.flatnonzero(mask)
+    key = ka[idx].astype(np.int64) * np.int64(1 << 24) + kb[idx].astype(np.int64)
+    uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    rep = idx[first]
+    r = process.cpdist(a[rep].tolist(), b[rep].tolist(), scorer=scorer, workers=1)
+    out = np.zeros(len(a), dtype=np.float32)
+    out[idx] = r[inv.ravel()]
+    return out
+
+
+def _text_key(code: np.ndarray, qi: np.ndarray | None, vocab_size: int = 1 << 24) -> np.ndarray | None:
+    """A key per pair for the query-side text: its vocabulary code, or (for a text the gazetteer
+    never holds, code -1) one key per query row."""
+    if qi is None:
+        return None
+    return np.where(code >= 0, code.astype(np.int64), np.int64(vocab_size) + qi.astype(np.int64))
+
+
+#: the entry texts a long query street is also compared with: street + place(s), building + street (+ place)
+ALT_TEXTS = {"st_p": ("street", "place"), "st_p2": ("street", "place2"), "st_p2_p": ("street", "place2", "place"),
+             "b_st": ("bname", "street"), "b_st_p": ("bname", "street", "place"), "b_st_p2": ("bname", "street", "place2")}
+
+
+def _alt_text(name: str, f: dict[str, np.ndarray], rows: np.ndarray | None = None) -> np.ndarray:
+    cols = [f[c] if rows is None else f[c][rows] for c in ALT_TEXTS[name]]
+    return np.array([" ".join(t) for t in zip(*(c.tolist() for c in cols))], dtype=object)
+
+
+def entry_texts(f: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per gazetteer entry: the :data:`ALT_TEXTS` and their lengths, the street length (computed once)."""
+    out: dict[str, np.ndarray] = {"street_len": np.fromiter(map(len, f["street"].tolist()), dtype=np.int32, count=len(f["street"]))}
+    for name in ALT_TEXTS:
+        t = _alt_text(name, f)
+        out[name] = t
+        out[name + "_len"] = np.fromiter(map(len, t.tolist()), dtype=np.int32, count=len(t))
+    return out
+
+
 def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray],
-            qs: dict[str, np.ndarray], gs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+            qs: dict[str, np.ndarray], gs: dict[str, np.ndarray],
+            gtext: dict[str, np.ndarray] | None = None, gi: np.ndarray | None = None,
+            qi: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Level codes (int8 arrays) per family for candidate pairs.
 
     ``q``/``g``: the matching fields gathered per pair (same length), text fields as integer codes
     of one shared vocabulary (0 = empty, -1 = a query value the gazetteer never holds), so equality
     is an integer comparison; ``qs``/``gs``: the texts of ``street``, ``bname``, ``place``,
-    ``place2`` per pair, for the fuzzy comparisons."""
+    ``place2`` per pair, for the fuzzy comparisons; ``gtext``/``gi``: optional :func:`entry_texts`
+    of the gazetteer and each pair's entry row (saves building those texts per pair); ``qi``:
+    optional query row of each pair (fuzzy similarities are then computed once per distinct text
+    pair)."""
     n = len(q["hn_num"])
     qn, gn = q["hn_num"], g["hn_num"]
     qsf, gsf = q["hn_suf"], g["hn_suf"]
@@ -120,29 +168,44 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray],
     st_eq = st_both & (qst == gst)
     fz = st_both & ~st_eq
     qst_s, gst_s = qs["street"], gs["street"]
-    sim = _sim(qst_s, gst_s, fz, fuzz.ratio)
+    sim = _sim_keyed(qst_s, gst_s, fz, fuzz.ratio, _text_key(qst, qi), gst)
     # a street written with its locality glued on ("High Rd Chadwell Heath"): compare with the
     # entry's street + place as well
     long_q = fz & (sim < 85)
     b_in_street = np.zeros(n, dtype=bool)
     if long_q.any():
-        # ... or with the building name in front ("FOREST TRADING ESTATE PRIESTLEY WAY")
+        # ... or with the building name in front ("FOREST TRADING ESTATE PRIESTLEY WAY"); only a
+        # query street longer than the entry's can hold more, and only lengths that allow a ratio of
+        # 70 are compared
         gbn, gp, gp2 = g["bname"], g["place"], g["place2"]
-        sb, sp, sp2 = gs["bname"], gs["place"], gs["place2"]
-        for kind, m, build in (
-            ("place", long_q & (gp != 0), lambda m: gst_s[m] + " " + sp[m]),
-            ("place", long_q & (gp2 != 0), lambda m: gst_s[m] + " " + sp2[m]),
-            ("place", long_q & (gp2 != 0) & (gp != 0), lambda m: gst_s[m] + " " + sp2[m] + " " + sp[m]),
-            ("bname", long_q & (gbn != 0), lambda m: sb[m] + " " + gst_s[m]),
-            ("bname", long_q & (gbn != 0) & (gp != 0), lambda m: sb[m] + " " + gst_s[m] + " " + sp[m]),
-            ("bname", long_q & (gbn != 0) & (gp2 != 0), lambda m: sb[m] + " " + gst_s[m] + " " + sp2[m]),
+        lq = np.flatnonzero(long_q)
+        qlen = np.fromiter(map(len, qst_s[lq].tolist()), dtype=np.int32, count=len(lq))
+        if gtext is not None and gi is not None:
+            glen = gtext["street_len"][gi[lq]]
+        else:
+            glen = np.fromiter(map(len, gst_s[lq].tolist()), dtype=np.int32, count=len(lq))
+        longer = qlen > glen
+        for kind, name, cond in (
+            ("place", "st_p", gp != 0), ("place", "st_p2", gp2 != 0), ("place", "st_p2_p", (gp2 != 0) & (gp != 0)),
+            ("bname", "b_st", gbn != 0), ("bname", "b_st_p", (gbn != 0) & (gp != 0)), ("bname", "b_st_p2", (gbn != 0) & (gp2 != 0)),
         ):
-            if m.any():
-                alt = np.zeros(n, dtype=np.float32)
-                alt[m] = process.cpdist(qst_s[m].tolist(), build(m).tolist(), scorer=fuzz.ratio, workers=1)
-                if kind == "bname":
-                    b_in_street |= alt >= 88
-                sim = np.maximum(sim, alt)
+            sel = longer & cond[lq]
+            if not sel.any():
+                continue
+            rows = lq[sel]
+            if gtext is not None and gi is not None:
+                alt_s, alt_len = gtext[name][gi[rows]], gtext[name + "_len"][gi[rows]]
+            else:
+                alt_s = _alt_text(name, gs, rows)
+                alt_len = np.fromiter(map(len, alt_s.tolist()), dtype=np.int32, count=len(rows))
+            ok = _len_ok(qlen[sel], alt_len, 70)
+            if not ok.any():
+                continue
+            rows, alt_s = rows[ok], alt_s[ok]
+            alt = process.cpdist(qst_s[rows].tolist(), alt_s.tolist(), scorer=fuzz.ratio, workers=1)
+            if kind == "bname":
+                b_in_street[rows] |= alt >= 88
+            sim[rows] = np.maximum(sim[rows], alt)
     street = _code([
         (st_eq, 1),
         (st_both & (sim >= 90), 2),
@@ -157,7 +220,7 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray],
     qb_has, gb_has = qb != 0, gb != 0
     b_both = qb_has & gb_has
     b_eq = b_both & (qb == gb)
-    bsim = _sim(qs["bname"], gs["bname"], b_both & ~b_eq, fuzz.token_set_ratio)
+    bsim = _sim_keyed(qs["bname"], gs["bname"], b_both & ~b_eq, fuzz.token_set_ratio, _text_key(qb, qi), gb)
     # a typo or the same words reordered is "fuzzy"; one name inside the other ("Granville Works" /
     # "Building 1 Granville Works", a hospital and its ward) only "partial"
     # ... and the entry's whole name inside a longer one ("The River Cafe, Thames Wharf" /
@@ -231,13 +294,23 @@ def _digits(texts: np.ndarray) -> np.ndarray:
     return pd.Series(texts, dtype="str").str.findall(r"\b\w*\d\w*\b").map(lambda t: " ".join(sorted(t))).to_numpy(dtype=object)
 
 
-def _join(parts: list[np.ndarray]) -> "list[str]":
-    import pandas as pd
+def record_texts(f: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per record (query or gazetteer entry, not per pair): building + street text ``bs``, with the
+    places ``all``, their lengths, and the identifiers with digits ``digits`` (for :func:`in_text`)."""
+    def join(cols: list[str]) -> np.ndarray:
+        return np.array([" ".join(filter(None, t)) for t in zip(*(f[c].tolist() for c in cols))], dtype=object)
 
-    out = pd.Series(parts[0], dtype="str")
-    for p in parts[1:]:
-        out = out + " " + pd.Series(p, dtype="str")
-    return out.str.replace(r"\s+", " ", regex=True).str.strip().tolist()
+    bs = join(["bname", "street"])
+    al = join(["bname", "street", "place2", "place"])
+    return {"bs": bs, "all": al,
+            "bs_len": np.fromiter(map(len, bs), dtype=np.int32, count=len(bs)),
+            "all_len": np.fromiter(map(len, al), dtype=np.int32, count=len(al)),
+            "digits": _digits(al), "has_b": np.asarray(f["bname"] != "", dtype=bool)}
+
+
+def _len_ok(a: np.ndarray, b: np.ndarray, r: float) -> np.ndarray:
+    """Whether two texts of these lengths can reach ratio ``r`` (0-100) at all: 2*min/(sum) >= r."""
+    return 200.0 * np.minimum(a, b) >= r * (a + b)
 
 
 def in_text_gain(codes: dict[str, np.ndarray]) -> np.ndarray:
@@ -253,8 +326,8 @@ _BAD_B = (3, 4, 6, 9)
 TEXT_SAME = 97
 
 
-def in_text(codes: dict[str, np.ndarray], qs: dict[str, np.ndarray], gs: dict[str, np.ndarray], m: np.ndarray
-            ) -> dict[str, np.ndarray]:
+def in_text(codes: dict[str, np.ndarray], qt: dict[str, np.ndarray], gt: dict[str, np.ndarray], qi: np.ndarray,
+            gi: np.ndarray, m: np.ndarray) -> dict[str, np.ndarray]:
     """Building name and street compared as one text, for pairs whose component levels disagree:
     the same address split differently by the two writers ("Sylvia Avenue, Grimsdyke Primary
     School" / building "Grimsdyke Primary School", street "Sylvia Avenue"; "Terminal 5 Departures
@@ -263,7 +336,9 @@ def in_text(codes: dict[str, np.ndarray], qs: dict[str, np.ndarray], gs: dict[st
     identifiers with digits in them are the same on both sides ("Unit AG4", "Terminal 2"), a
     disagreeing street becomes ``STREET.in_text`` and a disagreeing building ``BUILDING.in_text``
     (the same words, ratio >= :data:`TEXT_SAME`: weighted as an exact agreement) or ``.in_text_fuzzy``.
-    Only the pairs in mask ``m`` are compared (the caller picks those the change could decide)."""
+    ``qt``/``gt``: :func:`record_texts` of the queries and of the gazetteer entries, ``qi``/``gi``
+    the pairs. Only the pairs in mask ``m`` are compared (the caller picks those the change could
+    decide), and of those only the ones whose text lengths allow the ratio."""
     street, bname = codes["STREET"], codes["BUILDING"]
     bad_st = np.isin(street, _BAD_ST)
     bad_b = np.isin(bname, _BAD_B)
@@ -271,26 +346,27 @@ def in_text(codes: dict[str, np.ndarray], qs: dict[str, np.ndarray], gs: dict[st
     if not m.any():
         return codes
     idx = np.flatnonzero(m)
-    q_bs = _join([qs["bname"][idx], qs["street"][idx]])
-    g_bs = _join([gs["bname"][idx], gs["street"][idx]])
-    q_all = _join([qs["bname"][idx], qs["street"][idx], qs["place2"][idx], qs["place"][idx]])
-    g_all = _join([gs["bname"][idx], gs["street"][idx], gs["place2"][idx], gs["place"][idx]])
-    r = np.maximum(process.cpdist(q_bs, g_bs, scorer=fuzz.token_sort_ratio, workers=1),
-                   process.cpdist(q_all, g_all, scorer=fuzz.token_sort_ratio, workers=1))
+    a, b = qi[idx], gi[idx]
+    ok_bs = _len_ok(qt["bs_len"][a], gt["bs_len"][b], TEXT_AGREE)
+    ok_all = _len_ok(qt["all_len"][a], gt["all_len"][b], TEXT_AGREE)
+    keep = (ok_bs | ok_all) & (qt["digits"][a] == gt["digits"][b])
+    idx, a, b, ok_bs, ok_all = idx[keep], a[keep], b[keep], ok_bs[keep], ok_all[keep]
+    r = np.zeros(len(idx), dtype=np.float32)
+    if ok_bs.any():
+        r[ok_bs] = process.cpdist(qt["bs"][a[ok_bs]].tolist(), gt["bs"][b[ok_bs]].tolist(), scorer=fuzz.token_sort_ratio, workers=1)
+    two = ok_all & (r < TEXT_SAME)
+    if two.any():
+        r[two] = np.maximum(r[two], process.cpdist(qt["all"][a[two]].tolist(), gt["all"][b[two]].tolist(),
+                                                   scorer=fuzz.token_sort_ratio, workers=1))
     ok = r >= TEXT_AGREE
-    if ok.any():
-        import pandas as pd
-
-        k = np.flatnonzero(ok)
-        ok[k] = _digits(np.asarray(q_all, dtype=object)[k]) == _digits(np.asarray(g_all, dtype=object)[k])
     hit = idx[ok]
     street = street.copy()
     bname = bname.copy()
     st_fix = hit[bad_st[hit]]
-    b_fix = hit[bad_b[hit] & (gs["bname"][hit] != "")]
+    b_fix = hit[bad_b[hit] & gt["has_b"][gi[hit]]]
     same = r[ok] >= TEXT_SAME
     street[st_fix] = np.where(same[bad_st[hit]], 8, 9)
-    bname[b_fix] = np.where(same[bad_b[hit] & (gs["bname"][hit] != "")], 7, 8)
+    bname[b_fix] = np.where(same[bad_b[hit] & gt["has_b"][gi[hit]]], 7, 8)
     return {**codes, "STREET": street, "BUILDING": bname}
 
 

@@ -197,6 +197,25 @@ def _area_tables(gaz: Any, boundaries: Any) -> dict[str, Any]:
     return out
 
 
+def _segmax(qi: np.ndarray, v: np.ndarray, n: int) -> np.ndarray:
+    """Per query, the maximum of ``v`` over its pairs (``qi`` sorted ascending; -inf without pairs)."""
+    out = np.full(n, -np.inf, dtype=np.float32)
+    if len(qi):
+        starts = np.flatnonzero(np.r_[True, qi[1:] != qi[:-1]])
+        out[qi[starts]] = np.maximum.reduceat(v, starts)
+    return out
+
+
+def _gaz_texts(gaz: Any) -> dict[str, np.ndarray]:
+    """:func:`geocrime._scoring.record_texts` of every gazetteer entry, computed once (cached on the
+    gazetteer; built before workers fork)."""
+    cache = gaz._areas_cache
+    if "texts" not in cache:
+        f = {c: gaz.k[c] for c in ("bname", "street", "place", "place2")}
+        cache["texts"] = {**_scoring.record_texts(f), **_scoring.entry_texts(f)}
+    return cache["texts"]
+
+
 def _candidate_area(qi: np.ndarray, gi: np.ndarray, s: np.ndarray, best: np.ndarray, inv: np.ndarray, nq: int
                     ) -> tuple[np.ndarray, np.ndarray]:
     """Modal area category and its probability from the candidate scores (2**(score - best),
@@ -240,18 +259,18 @@ def _match(parsed: pd.DataFrame, gaz: Any, threshold: float, margin: float, boun
     txt = ("street", "bname", "place", "place2", "flat")
     qs = {c: q[c][qi] for c in txt}
     gs = {c: gaz.k[c][gi] for c in txt}
-    codes = _scoring.compare(qv, gv, qs, gs)
+    codes = _scoring.compare(qv, gv, qs, gs, _gaz_texts(gaz), gi, qi)
     s = _scoring.score(codes)
     npair = len(qi)
     if npair:
         # building + street compared as one text where the split differs, for the pairs that
         # could then reach the threshold and the best candidate's neighbourhood
         gain = _scoring.in_text_gain(codes)
-        top0 = np.full(n, -np.inf, dtype=np.float32)
-        np.maximum.at(top0, qi, s)
+        top0 = _segmax(qi, s, n)
         want = (gain > 0) & (s + gain >= np.maximum(threshold, top0[qi] - margin))
         if want.any():
-            codes = _scoring.in_text(codes, qs, gs, want)
+            qt = _scoring.record_texts({c: q[c] for c in ("bname", "street", "place", "place2")})
+            codes = _scoring.in_text(codes, qt, _gaz_texts(gaz), qi, gi, want)
             s = _scoring.score(codes)
     best = np.full(n, -np.inf, dtype=np.float64)
     bpair = np.full(n, -1, dtype=np.int64)
@@ -260,8 +279,7 @@ def _match(parsed: pd.DataFrame, gaz: Any, threshold: float, margin: float, boun
     if npair:
         # best first per query; a tie is broken by the closer building name + street text (then
         # by entry id: stable, and reported as ambiguous when the entries are different places)
-        top = np.full(n, -np.inf, dtype=np.float32)
-        np.maximum.at(top, qi, s)
+        top = _segmax(qi, s, n)
         tie_txt = np.zeros(npair, dtype=np.float32)
         tied = s == top[qi]
         tied &= np.bincount(qi[tied], minlength=n)[qi] > 1
@@ -271,7 +289,12 @@ def _match(parsed: pd.DataFrame, gaz: Any, threshold: float, margin: float, boun
             qt = pd.Series(qs["bname"][tied], dtype="str") + " " + pd.Series(qs["street"][tied], dtype="str")
             gt = pd.Series(gs["bname"][tied], dtype="str") + " " + pd.Series(gs["street"][tied], dtype="str")
             tie_txt[tied] = process.cpdist(qt.tolist(), gt.tolist(), scorer=fuzz.token_sort_ratio, workers=1)
-        order = np.lexsort((gi, -tie_txt, -s, qi))
+        # one int64 sort key (query, score, tie text, entry): scores are multiples of 0.5 in
+        # [-128, 128), the tie text a ratio 0-100, entry rows < 2**27
+        s2 = np.clip(np.round(s.astype(np.float64) * 2), -255, 255).astype(np.int64) + 256
+        key = (qi.astype(np.int64) << 44) | ((511 - s2) << 35) | ((127 - np.round(tie_txt).astype(np.int64)) << 28) | gi.astype(np.int64)
+        fits = len(gaz) < (1 << 28) and n < (1 << 19) and bool(np.all(s2 == s.astype(np.float64) * 2 + 256))
+        order = np.argsort(key) if fits else np.lexsort((gi, -tie_txt, -s, qi))
         first = order[np.r_[True, qi[order][1:] != qi[order][:-1]]]
         best[qi[first]] = s[first]
         bpair[qi[first]] = first
@@ -301,7 +324,7 @@ def _match(parsed: pd.DataFrame, gaz: Any, threshold: float, margin: float, boun
             same[np.flatnonzero(nb)[~inside]] = False
         other = ~same
         if other.any():
-            np.maximum.at(runner, qi[other], s[other].astype(np.float64))
+            runner = np.maximum(runner, _segmax(qi[other], s[other], n).astype(np.float64))
     has = bpair >= 0
     with np.errstate(invalid="ignore"):
         lead = best - runner
@@ -491,6 +514,7 @@ def geocode(
         pd.DataFrame({"address": pd.Series(pd.Series(texts).to_numpy(dtype=object), index=index, dtype=object)})
     if boundaries is not None:
         _area_tables(gazetteer, boundaries)  # before any fork
+    _gaz_texts(gazetteer)
     if n_jobs == -1:
         n_jobs = os.cpu_count() or 1
     # identical free-text records are geocoded once (police data repeats a lot), then broadcast
