@@ -244,9 +244,20 @@ def test_ward_confidence(small):
     assert (out.loc[prem, "ward_code"].to_numpy() == truth["ward"][prem.to_numpy()]).all()
     assert (out.loc[prem, "lsoa_code"].to_numpy() == truth["lsoa"][prem.to_numpy()]).all()
     assert out["ward_confidence"].between(0, 1).all()
-    # a bare postcode district: ward from the share of its units, below certainty
+    # a bare postcode district spread over many wards: no ward holds most of its units, so no code
     d = geocode(pd.Series(["N1"]), gaz, boundaries=bounds)
-    assert d["match_level"].iloc[0] == "postcode_district" and 0 < d["ward_confidence"].iloc[0] < 1
+    assert d["match_level"].iloc[0] == "postcode_district" and d["ward_code"].iloc[0] is None
+    assert np.isnan(d["ward_confidence"].iloc[0])
+    # postcode sectors: a ward from the share of their units, given only when it is a majority
+    t = gaz.table
+    sect = t.loc[t["level"] == "postcode_sector", "k_pc_sector"].head(300).tolist()
+    s = geocode(pd.Series(sect), gaz, boundaries=bounds)
+    assert (s["match_level"] == "postcode_sector").all()
+    coded = s["ward_code"].notna()
+    assert coded.any() and (~coded).any()
+    conf = s.loc[coded, "ward_confidence"]
+    assert conf.between(0.5, 1).all() and (conf < 1).any()
+    assert s.loc[~coded, "ward_confidence"].isna().all()
 
 
 def test_package_exports(gaz):

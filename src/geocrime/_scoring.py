@@ -44,23 +44,25 @@ def _code(conds: list[tuple[np.ndarray, int]], n: int) -> np.ndarray:
     return out
 
 
-def _sim(a: np.ndarray, b: np.ndarray, mask: np.ndarray, scorer=fuzz.ratio) -> np.ndarray:
+def _sim(a: np.ndarray, b: np.ndarray, mask: np.ndarray, scorer=fuzz.ratio, cutoff: float | None = None) -> np.ndarray:
+    """Similarity 0-100 of the masked pairs (0 elsewhere, and below ``cutoff`` when given)."""
     out = np.zeros(len(a), dtype=np.float32)
     if mask.any():
-        out[mask] = process.cpdist(a[mask].tolist(), b[mask].tolist(), scorer=scorer, workers=1)
+        out[mask] = process.cpdist(a[mask].tolist(), b[mask].tolist(), scorer=scorer, workers=1, score_cutoff=cutoff)
     return out
 
 
-def _sim_keyed(a: np.ndarray, b: np.ndarray, mask: np.ndarray, scorer, ka: np.ndarray | None, kb: np.ndarray) -> np.ndarray:
+def _sim_keyed(a: np.ndarray, b: np.ndarray, mask: np.ndarray, scorer, ka: np.ndarray | None, kb: np.ndarray,
+               cutoff: float | None = None) -> np.ndarray:
     """:func:`_sim`, computed once per distinct (``ka``, ``kb``) pair of text keys (a query's
     candidates share streets: 2.5x fewer comparisons on the benchmark queries)."""
     if ka is None or not mask.any():
-        return _sim(a, b, mask, scorer)
+        return _sim(a, b, mask, scorer, cutoff)
     idx = np.flatnonzero(mask)
     key = ka[idx].astype(np.int64) * np.int64(1 << 24) + kb[idx].astype(np.int64)
     uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
     rep = idx[first]
-    r = process.cpdist(a[rep].tolist(), b[rep].tolist(), scorer=scorer, workers=1)
+    r = process.cpdist(a[rep].tolist(), b[rep].tolist(), scorer=scorer, workers=1, score_cutoff=cutoff)
     out = np.zeros(len(a), dtype=np.float32)
     out[idx] = r[inv.ravel()]
     return out
@@ -168,7 +170,8 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray],
     st_eq = st_both & (qst == gst)
     fz = st_both & ~st_eq
     qst_s, gst_s = qs["street"], gs["street"]
-    sim = _sim_keyed(qst_s, gst_s, fz, fuzz.ratio, _text_key(qst, qi), gst)
+    # (levels start at 70: below that the exact value does not matter)
+    sim = _sim_keyed(qst_s, gst_s, fz, fuzz.ratio, _text_key(qst, qi), gst, cutoff=70)
     # a street written with its locality glued on ("High Rd Chadwell Heath"): compare with the
     # entry's street + place as well
     long_q = fz & (sim < 85)
@@ -202,7 +205,7 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray],
             if not ok.any():
                 continue
             rows, alt_s = rows[ok], alt_s[ok]
-            alt = process.cpdist(qst_s[rows].tolist(), alt_s.tolist(), scorer=fuzz.ratio, workers=1)
+            alt = process.cpdist(qst_s[rows].tolist(), alt_s.tolist(), scorer=fuzz.ratio, workers=1, score_cutoff=70)
             if kind == "bname":
                 b_in_street[rows] |= alt >= 88
             sim[rows] = np.maximum(sim[rows], alt)
@@ -220,7 +223,7 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray],
     qb_has, gb_has = qb != 0, gb != 0
     b_both = qb_has & gb_has
     b_eq = b_both & (qb == gb)
-    bsim = _sim_keyed(qs["bname"], gs["bname"], b_both & ~b_eq, fuzz.token_set_ratio, _text_key(qb, qi), gb)
+    bsim = _sim_keyed(qs["bname"], gs["bname"], b_both & ~b_eq, fuzz.token_set_ratio, _text_key(qb, qi), gb, cutoff=85)
     # a typo or the same words reordered is "fuzzy"; one name inside the other ("Granville Works" /
     # "Building 1 Granville Works", a hospital and its ward) only "partial"
     # ... and the entry's whole name inside a longer one ("The River Cafe, Thames Wharf" /

@@ -30,7 +30,7 @@ Output columns (added to every input row, same index and order; a GeoDataFrame i
 there is none), ``runner_up_score``, ``margin``, ``ambiguous``, ``faults`` (of the best candidate),
 ``n_candidates``, ``candidate_id`` (best premises candidate, accepted or not), ``gazetteer_id``, ``matched_address``, ``reason`` (why the level is not premises,
 or why none), ``ward_code``/``ward_confidence``, ``lsoa_code``/``lsoa_confidence`` (when boundaries
-are given).
+are given; a code only when its probability is at least :data:`MIN_AREA_CONFIDENCE`).
 """
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ from .errors import GazetteerError, InputError, MissingColumnsError
 __all__ = ["geocode", "geocode_one", "reverse", "OUTPUT_COLUMNS", "DEFAULT_THRESHOLD", "DEFAULT_MARGIN", "weight_table"]
 
 #: minimum score for a premises match (see :data:`geocrime._scoring.WEIGHTS`)
-DEFAULT_THRESHOLD = 8.0
+DEFAULT_THRESHOLD = 7.0
 #: minimum lead of the best candidate over the runner-up for a premises match
 DEFAULT_MARGIN = 3.0
 #: candidates this far (metres) from the best with the same number and flat are the same premises
@@ -59,6 +59,8 @@ SAME_ADDRESS_M = 150.0
 AREA_WINDOW = 6.0
 #: postcode-unit points are assigned to their ward with this confidence
 UNIT_AREA_CONFIDENCE = 0.95
+#: a ward/LSOA is reported only when it is more likely than not (its probability at least this)
+MIN_AREA_CONFIDENCE = 0.5
 
 OUTPUT_COLUMNS = (
     "match_level", "x", "y", "lon", "lat", "uncertainty_m", "score", "runner_up_score", "margin", "ambiguous",
@@ -269,8 +271,12 @@ def _match(parsed: pd.DataFrame, gaz: Any, threshold: float, margin: float, boun
         top0 = _segmax(qi, s, n)
         want = (gain > 0) & (s + gain >= np.maximum(threshold, top0[qi] - margin))
         if want.any():
-            qt = _scoring.record_texts({c: q[c] for c in ("bname", "street", "place", "place2")})
-            codes = _scoring.in_text(codes, qt, _gaz_texts(gaz), qi, gi, want)
+            # the query texts only for the queries concerned
+            uq, qloc = np.unique(qi[want], return_inverse=True)
+            qt = _scoring.record_texts({c: q[c][uq] for c in ("bname", "street", "place", "place2")})
+            qmap = np.full(n, -1, dtype=np.int64)
+            qmap[uq] = np.arange(len(uq))
+            codes = _scoring.in_text(codes, qt, _gaz_texts(gaz), np.where(want, qmap[qi], 0), gi, want)
             s = _scoring.score(codes)
     best = np.full(n, -np.inf, dtype=np.float64)
     bpair = np.full(n, -1, dtype=np.int64)
@@ -444,6 +450,8 @@ def _match(parsed: pd.DataFrame, gaz: Any, threshold: float, margin: float, boun
                 conf = np.where(plaus, prob, conf)
             label = np.where(code >= 0, cats[np.maximum(code, 0)], "")
             label = np.where(label == "", None, label).astype(object)
+            # a modal area at 30% is a guess, not an assignment: no code below MIN_AREA_CONFIDENCE
+            label[np.isfinite(conf) & (conf < MIN_AREA_CONFIDENCE)] = None
             out[f"{colname}_code"] = label
             out[f"{colname}_confidence"] = np.where(label == None, np.nan, conf)  # noqa: E711
     extra = None
@@ -515,6 +523,7 @@ def geocode(
     if boundaries is not None:
         _area_tables(gazetteer, boundaries)  # before any fork
     _gaz_texts(gazetteer)
+    gazetteer.index._hash_index()
     if n_jobs == -1:
         n_jobs = os.cpu_count() or 1
     # identical free-text records are geocoded once (police data repeats a lot), then broadcast

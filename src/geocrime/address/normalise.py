@@ -49,13 +49,14 @@ def _towns() -> str:
     return "|".join(re.escape(t) for t in sorted(POST_TOWNS, key=len, reverse=True))
 
 
-# St -> street: after a name word and before the end, a comma, a digit, a postcode or a post town
-_END = rf"(?=\s*(?:$|,|[0-9]|[a-z]{{1,2}}[0-9]|(?:{_towns()})\b))"
+# St -> street: after a name word and before the end, a comma, a digit, a postcode, a compass word
+# ("High St North") or a post town
+_END = rf"(?=\s*(?:$|,|[0-9]|[a-z]{{1,2}}[0-9]|(?:north|south|east|west)\b|(?:{_towns()})\b))"
 _ST_STREET = re.compile(r"(?<=[a-z] )st\b" + _END)
 _DR_DRIVE = re.compile(r"(?<=[a-z] )dr\b" + _END)
 _ST_SAINT = re.compile(r"\bst\b")
 # RE2 forms (no look-around): the word before and what follows are captured and written back
-_END_RE2 = rf"(\s*(?:$|,|[0-9]|[a-z]{{1,2}}[0-9]|(?:{_towns()})\b))"
+_END_RE2 = rf"(\s*(?:$|,|[0-9]|[a-z]{{1,2}}[0-9]|(?:north|south|east|west)\b|(?:{_towns()})\b))"
 _ST_STREET_RE2 = r"([a-z] )st\b" + _END_RE2
 _DR_DRIVE_RE2 = r"([a-z] )dr\b" + _END_RE2
 _WS = re.compile(r"\s+")

@@ -305,7 +305,8 @@ def parse_series(
             tm.loc[other.index, "pre"] = om["pre"].to_numpy(dtype=object)
             tm.loc[other.index, "town"] = om["town"].to_numpy(dtype=object)
             spaced[other.index] = om["pre"].notna().to_numpy()
-    has_town = tm["town"].notna() & tm["pre"].notna() & (tm["pre"].fillna("").str.strip(" ,").str.len() > 0)
+    pre_text = _rx.contains(tm["pre"].fillna("").astype("str"), r"[^ ,]")  # something before the town
+    has_town = tm["town"].notna() & tm["pre"].notna() & pre_text
     # never after a word that makes it another place ("West Ealing", "South Croydon"; "New Malden" is
     # listed whole)
     sp = spaced & has_town
@@ -314,7 +315,7 @@ def parse_series(
                            r"(?:^|\s)(?:west|east|north|south|upper|lower|new|old|great|little|central|greater|st|saint)\s+$")
         has_town[bad.index[bad.to_numpy(dtype=bool)]] = False
     # a bare town with nothing before it ("London") is the town too
-    only_town = tm["town"].notna() & (tm["pre"].isna() | (tm["pre"].fillna("").str.strip(" ,").str.len() == 0))
+    only_town = tm["town"].notna() & (tm["pre"].isna() | ~pre_text)
     hi = has_town.index[(has_town | only_town).to_numpy(dtype=bool)]
     out["town"][hi] = tm.loc[hi, "town"].astype(object)
     rest.loc[hi] = tm.loc[hi, "pre"].fillna("").astype("str").str.strip(" ,")
