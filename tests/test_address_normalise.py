@@ -20,6 +20,8 @@ import geocrime.address as A
         ("12 High St, London", "12 high street london"),  # before a comma
         ("12 High St London", "12 high street london"),  # before a post town
         ("St Stephens St, Ealing", "saint stephens street ealing"),  # both in one
+        ("99 High St North", "99 high street north"),  # before a compass word
+        ("St North Road", "saint north road"),
         ("Great St Helen'S", "great saint helens"),  # St before a name: saint
         ("12 St Mary Axe", "12 saint mary axe"),
         ("4 Kensington Gdns", "4 kensington gardens"),
