@@ -45,9 +45,11 @@ def _burn(_: int) -> int:
     return s
 
 
-def cpu_speedup() -> float:
-    """Speed-up of a pure-Python CPU loop on 2 forked processes vs 1: how many cores this run
-    really gets (other jobs on the machine share them)."""
+def cpu_speedup() -> tuple[float, float]:
+    """(speed-up of a pure-Python CPU loop on 2 forked processes vs 1: how many cores this run
+    really gets; seconds of that loop on one core: how fast this machine is right now — the
+    shared machine's speed varies by up to 2x between runs, so compare figures of two runs
+    only after scaling by this reference)."""
     import multiprocessing as mp
 
     t = time.perf_counter()
@@ -58,7 +60,7 @@ def cpu_speedup() -> float:
         t = time.perf_counter()
         p.map(_burn, range(4))
         par = time.perf_counter() - t
-    return serial / par
+    return serial / par, serial
 
 
 def main() -> int:
@@ -76,7 +78,9 @@ def main() -> int:
     from geocrime.querygen import make_queries
 
     root = data_dir(required=True)
-    fig: dict = {"cpu_2proc_speedup_calibration": round(cpu_speedup(), 2), "load_avg": os.getloadavg()}
+    speedup, ref_s = cpu_speedup()
+    fig: dict = {"cpu_2proc_speedup_calibration": round(speedup, 2), "cpu_reference_loop_1core_s": round(ref_s, 3),
+                 "load_avg": os.getloadavg()}
     rss0 = rss_mb()
     t0 = time.perf_counter()
     fhrs = read_fhrs(root / "fhrs_london_dev" / "fhrs_london_16la_2020-11-15.csv")
