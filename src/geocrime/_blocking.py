@@ -371,36 +371,25 @@ class BlockIndex:
         self.rows = rows.astype(np.int32)
         self.max_block = max_block
 
-    def _runs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Distinct keys, the position of each one's first row and its row count (computed once)."""
-        r = getattr(self, "_runs_cache", None)
-        if r is None or r[0] is not self.keys:
-            if len(self.keys):
-                u, start, cnt = np.unique(self.keys, return_index=True, return_counts=True)
-            else:
-                u, start, cnt = self.keys[:0], np.zeros(0, np.int64), np.zeros(0, np.int64)
-            r = (self.keys, u, start.astype(np.int64), cnt.astype(np.int64))
-            self._runs_cache = r
-        return r[1], r[2], r[3]
-
-    def _hash_index(self) -> pd.Index:
-        """The distinct keys as a hashed pandas Index (built once, before workers fork)."""
-        ix = getattr(self, "_hash_cache", None)
-        u = self._runs()[0]
-        if ix is None or ix[0] is not u:
+    def distinct(self) -> tuple[pd.Index, np.ndarray, np.ndarray]:
+        """The distinct keys as a hashed pandas Index, the position of each one's first row and its
+        row count: built once (before workers fork), rebuilt only if ``keys`` is replaced."""
+        c = getattr(self, "_distinct", None)
+        if c is None or c[0] is not self.keys:
+            u, start, cnt = np.unique(self.keys, return_index=True, return_counts=True)
             h = pd.Index(np.asarray(u, dtype=np.uint64).view(np.int64))
             h.get_indexer(h[:1])  # build the hash table now
-            ix = (u, h)
-            self._hash_cache = ix
-        return ix[1]
+            c = (self.keys, h, start.astype(np.int64), cnt.astype(np.int64))
+            self._distinct = c
+        return c[1], c[2], c[3]
 
     def lookup(self, qpos: np.ndarray, qkeys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Candidate pairs (query position, gazetteer row), deduplicated, sorted by query."""
-        u, ustart, ucnt = self._runs()
-        if not len(u) or not len(qkeys):
+        ukeys, ustart, ucnt = self.distinct()
+        if not len(ukeys) or not len(qkeys):
             return np.zeros(0, np.int64), np.zeros(0, np.int32)
         # one hash-table probe per needle into the distinct keys (8x faster than binary searches)
-        j = self._hash_index().get_indexer(np.asarray(qkeys, dtype=np.uint64).view(np.int64))
+        j = ukeys.get_indexer(np.asarray(qkeys, dtype=np.uint64).view(np.int64))
         hit = j >= 0
         qpos, j = qpos[hit], j[hit]
         lo = ustart[j]

@@ -52,7 +52,7 @@ def _sim(a: np.ndarray, b: np.ndarray, mask: np.ndarray, scorer=fuzz.ratio, cuto
     return out
 
 
-def _sim_keyed(a: np.ndarray, b: np.ndarray, mask: np.ndarray, scorer, ka: np.ndarray | None, kb: np.ndarray,
+def _sim_keyed(a: np.ndarray, b: np.ndarray, mask: np.ndarray, scorer, ka: np.ndarray, kb: np.ndarray,
                cutoff: float | None = None, lengths: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """:func:`_sim`, computed once per distinct (``ka``, ``kb``) pair of text keys (a query's
     candidates share streets: 2.5x fewer comparisons on the benchmark queries). ``lengths``: the
@@ -60,23 +60,21 @@ def _sim_keyed(a: np.ndarray, b: np.ndarray, mask: np.ndarray, scorer, ka: np.nd
     reach the cutoff are not compared (their similarity is 0, as below the cutoff)."""
     if lengths is not None and cutoff is not None:
         mask = mask & _len_ok(lengths[0], lengths[1], cutoff)
-    if ka is None or not mask.any():
-        return _sim(a, b, mask, scorer, cutoff)
+    out = np.zeros(len(a), dtype=np.float32)
+    if not mask.any():
+        return out
     idx = np.flatnonzero(mask)
     key = ka[idx].astype(np.int64) * np.int64(1 << 24) + kb[idx].astype(np.int64)
     uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
     rep = idx[first]
     r = process.cpdist(a[rep].tolist(), b[rep].tolist(), scorer=scorer, workers=1, score_cutoff=cutoff)
-    out = np.zeros(len(a), dtype=np.float32)
     out[idx] = r[inv.ravel()]
     return out
 
 
-def _text_key(code: np.ndarray, qi: np.ndarray | None, vocab_size: int = 1 << 24) -> np.ndarray | None:
+def _text_key(code: np.ndarray, qi: np.ndarray, vocab_size: int = 1 << 24) -> np.ndarray:
     """A key per pair for the query-side text: its vocabulary code, or (for a text the gazetteer
     never holds, code -1) one key per query row."""
-    if qi is None:
-        return None
     return np.where(code >= 0, code.astype(np.int64), np.int64(vocab_size) + qi.astype(np.int64))
 
 
@@ -85,34 +83,36 @@ ALT_TEXTS = {"st_p": ("street", "place"), "st_p2": ("street", "place2"), "st_p2_
              "b_st": ("bname", "street"), "b_st_p": ("bname", "street", "place"), "b_st_p2": ("bname", "street", "place2")}
 
 
-def _alt_text(name: str, f: dict[str, np.ndarray], rows: np.ndarray | None = None) -> np.ndarray:
-    cols = [f[c] if rows is None else f[c][rows] for c in ALT_TEXTS[name]]
-    return np.array([" ".join(t) for t in zip(*(c.tolist() for c in cols))], dtype=object)
+def join_fields(f: dict[str, np.ndarray], cols: "tuple[str, ...] | list[str]", rows: np.ndarray | None = None) -> np.ndarray:
+    """The non-empty values of text fields ``cols`` joined with spaces, per record (or per ``rows``)."""
+    parts = [(f[c] if rows is None else f[c][rows]).tolist() for c in cols]
+    return np.array([" ".join(filter(None, t)) for t in zip(*parts)], dtype=object)
+
+
+def _lengths(texts: np.ndarray) -> np.ndarray:
+    return np.fromiter(map(len, texts.tolist()), dtype=np.int32, count=len(texts))
 
 
 def entry_texts(f: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Per gazetteer entry: the :data:`ALT_TEXTS` and their lengths, the street length (computed once)."""
-    out: dict[str, np.ndarray] = {"street_len": np.fromiter(map(len, f["street"].tolist()), dtype=np.int32, count=len(f["street"]))}
-    for name in ALT_TEXTS:
-        t = _alt_text(name, f)
-        out[name] = t
-        out[name + "_len"] = np.fromiter(map(len, t.tolist()), dtype=np.int32, count=len(t))
+    out: dict[str, np.ndarray] = {"street_len": _lengths(f["street"])}
+    for name, cols in ALT_TEXTS.items():
+        out[name] = join_fields(f, cols)
+        out[name + "_len"] = _lengths(out[name])
     return out
 
 
 def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray],
             qs: dict[str, np.ndarray], gs: dict[str, np.ndarray],
-            gtext: dict[str, np.ndarray] | None = None, gi: np.ndarray | None = None,
-            qi: np.ndarray | None = None) -> dict[str, np.ndarray]:
+            gtext: dict[str, np.ndarray], gi: np.ndarray, qi: np.ndarray) -> dict[str, np.ndarray]:
     """Level codes (int8 arrays) per family for candidate pairs.
 
     ``q``/``g``: the matching fields gathered per pair (same length), text fields as integer codes
     of one shared vocabulary (0 = empty, -1 = a query value the gazetteer never holds), so equality
     is an integer comparison; ``qs``/``gs``: the texts of ``street``, ``bname``, ``place``,
-    ``place2`` per pair, for the fuzzy comparisons; ``gtext``/``gi``: optional :func:`entry_texts`
-    of the gazetteer and each pair's entry row (saves building those texts per pair); ``qi``:
-    optional query row of each pair (fuzzy similarities are then computed once per distinct text
-    pair)."""
+    ``place2`` per pair, for the fuzzy comparisons; ``gtext``: :func:`entry_texts` of the
+    gazetteer (built once, not per pair); ``gi``/``qi``: each pair's entry row and query row (fuzzy
+    similarities are computed once per distinct text pair)."""
     n = len(q["hn_num"])
     qn, gn = q["hn_num"], g["hn_num"]
     qsf, gsf = q["hn_suf"], g["hn_suf"]
@@ -175,11 +175,8 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray],
     fz = st_both & ~st_eq
     qst_s, gst_s = qs["street"], gs["street"]
     # (levels start at 70: below that the exact value does not matter)
-    if gtext is not None and gi is not None:
-        stl = (np.fromiter(map(len, qst_s.tolist()), dtype=np.int32, count=n), gtext["street_len"][gi])
-    else:
-        stl = None
-    sim = _sim_keyed(qst_s, gst_s, fz, fuzz.ratio, _text_key(qst, qi), gst, cutoff=70, lengths=stl)
+    sim = _sim_keyed(qst_s, gst_s, fz, fuzz.ratio, _text_key(qst, qi), gst, cutoff=70,
+                     lengths=(_lengths(qst_s), gtext["street_len"][gi]))
     # a street written with its locality glued on ("High Rd Chadwell Heath"): compare with the
     # entry's street + place as well
     long_q = fz & (sim < 85)
@@ -190,12 +187,8 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray],
         # 70 are compared
         gbn, gp, gp2 = g["bname"], g["place"], g["place2"]
         lq = np.flatnonzero(long_q)
-        qlen = np.fromiter(map(len, qst_s[lq].tolist()), dtype=np.int32, count=len(lq))
-        if gtext is not None and gi is not None:
-            glen = gtext["street_len"][gi[lq]]
-        else:
-            glen = np.fromiter(map(len, gst_s[lq].tolist()), dtype=np.int32, count=len(lq))
-        longer = qlen > glen
+        qlen = _lengths(qst_s[lq])
+        longer = qlen > gtext["street_len"][gi[lq]]
         for kind, name, cond in (
             ("place", "st_p", gp != 0), ("place", "st_p2", gp2 != 0), ("place", "st_p2_p", (gp2 != 0) & (gp != 0)),
             ("bname", "b_st", gbn != 0), ("bname", "b_st_p", (gbn != 0) & (gp != 0)), ("bname", "b_st_p2", (gbn != 0) & (gp2 != 0)),
@@ -204,11 +197,7 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray],
             if not sel.any():
                 continue
             rows = lq[sel]
-            if gtext is not None and gi is not None:
-                alt_s, alt_len = gtext[name][gi[rows]], gtext[name + "_len"][gi[rows]]
-            else:
-                alt_s = _alt_text(name, gs, rows)
-                alt_len = np.fromiter(map(len, alt_s.tolist()), dtype=np.int32, count=len(rows))
+            alt_s, alt_len = gtext[name][gi[rows]], gtext[name + "_len"][gi[rows]]
             ok = _len_ok(qlen[sel], alt_len, 70)
             if not ok.any():
                 continue
@@ -245,11 +234,7 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray],
         bclose[bfz] = _sim(qs["bname"], gs["bname"], bfz, fuzz.token_sort_ratio)[bfz] >= 85
         sub = bfz & ~bclose & (bsim >= 100)
         if sub.any():
-            import pandas as pd
-
-            ql = pd.Series(qs["bname"][sub], dtype="str").str.len().to_numpy()
-            gl = pd.Series(gs["bname"][sub], dtype="str").str.len().to_numpy()
-            bcont[sub] = ql > gl
+            bcont[sub] = _lengths(qs["bname"][sub]) > _lengths(gs["bname"][sub])
     # a building name written after the street lands in locality/town: compare those with it
     via = np.zeros(n, dtype=bool)
     cand = ~qb_has & gb_has
@@ -312,14 +297,9 @@ def _digits(texts: np.ndarray) -> np.ndarray:
 def record_texts(f: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Per record (query or gazetteer entry, not per pair): building + street text ``bs``, with the
     places ``all``, their lengths, and the identifiers with digits ``digits`` (for :func:`in_text`)."""
-    def join(cols: list[str]) -> np.ndarray:
-        return np.array([" ".join(filter(None, t)) for t in zip(*(f[c].tolist() for c in cols))], dtype=object)
-
-    bs = join(["bname", "street"])
-    al = join(["bname", "street", "place2", "place"])
-    return {"bs": bs, "all": al,
-            "bs_len": np.fromiter(map(len, bs), dtype=np.int32, count=len(bs)),
-            "all_len": np.fromiter(map(len, al), dtype=np.int32, count=len(al)),
+    bs = join_fields(f, ("bname", "street"))
+    al = join_fields(f, ("bname", "street", "place2", "place"))
+    return {"bs": bs, "all": al, "bs_len": _lengths(bs), "all_len": _lengths(al),
             "digits": _digits(al), "has_b": np.asarray(f["bname"] != "", dtype=bool)}
 
 
@@ -328,15 +308,23 @@ def _len_ok(a: np.ndarray, b: np.ndarray, r: float) -> np.ndarray:
     return 200.0 * np.minimum(a, b) >= r * (a + b)
 
 
+def _lv(fam: str, *names: str) -> tuple[int, ...]:
+    return tuple(LEVELS[fam].index(x) for x in names)
+
+
+#: the street / building levels :func:`in_text` may overrule, and the levels it gives
+_BAD_ST = _lv("STREET", "weak", "mismatch", "missing", "extra")
+_BAD_B = _lv("BUILDING", "mismatch", "missing", "partial", "contains")
+(_ST_TEXT, _ST_TEXT_FZ), (_B_TEXT, _B_TEXT_FZ) = _lv("STREET", "in_text", "in_text_fuzzy"), _lv("BUILDING", "in_text", "in_text_fuzzy")
+
+
 def in_text_gain(codes: dict[str, np.ndarray]) -> np.ndarray:
     """The most :func:`in_text` can add to each pair's score (0 where it does not apply)."""
     st, b = codes["STREET"], codes["BUILDING"]
-    gain = np.where(np.isin(st, _BAD_ST), WEIGHTS["STREET"][8] - WEIGHTS["STREET"][st], 0.0)
-    return gain + np.where(np.isin(b, _BAD_B), WEIGHTS["BUILDING"][7] - WEIGHTS["BUILDING"][b], 0.0)
+    gain = np.where(np.isin(st, _BAD_ST), WEIGHTS["STREET"][_ST_TEXT] - WEIGHTS["STREET"][st], 0.0)
+    return gain + np.where(np.isin(b, _BAD_B), WEIGHTS["BUILDING"][_B_TEXT] - WEIGHTS["BUILDING"][b], 0.0)
 
 
-_BAD_ST = (4, 5, 6, 7)
-_BAD_B = (3, 4, 6, 9)
 #: ... to this ratio the words are the same (only split differently): an agreement, not a fuzzy one
 TEXT_SAME = 97
 
@@ -380,8 +368,8 @@ def in_text(codes: dict[str, np.ndarray], qt: dict[str, np.ndarray], gt: dict[st
     st_fix = hit[bad_st[hit]]
     b_fix = hit[bad_b[hit] & gt["has_b"][gi[hit]]]
     same = r[ok] >= TEXT_SAME
-    street[st_fix] = np.where(same[bad_st[hit]], 8, 9)
-    bname[b_fix] = np.where(same[bad_b[hit] & gt["has_b"][gi[hit]]], 7, 8)
+    street[st_fix] = np.where(same[bad_st[hit]], _ST_TEXT, _ST_TEXT_FZ)
+    bname[b_fix] = np.where(same[bad_b[hit] & gt["has_b"][gi[hit]]], _B_TEXT, _B_TEXT_FZ)
     return {**codes, "STREET": street, "BUILDING": bname}
 
 

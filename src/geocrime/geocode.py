@@ -39,6 +39,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from rapidfuzz import fuzz, process
 
 from . import _scoring
 from ._blocking import block_keys, canonical_components
@@ -272,7 +273,7 @@ def _match(parsed: pd.DataFrame, gaz: Any, threshold: float, margin: float, boun
         want = (gain > 0) & (s + gain >= np.maximum(threshold, top0[qi] - margin))
         if want.any():
             # the query texts only for the queries concerned
-            uq, qloc = np.unique(qi[want], return_inverse=True)
+            uq = np.unique(qi[want])
             qt = _scoring.record_texts({c: q[c][uq] for c in ("bname", "street", "place", "place2")})
             qmap = np.full(n, -1, dtype=np.int64)
             qmap[uq] = np.arange(len(uq))
@@ -290,11 +291,9 @@ def _match(parsed: pd.DataFrame, gaz: Any, threshold: float, margin: float, boun
         tied = s == top[qi]
         tied &= np.bincount(qi[tied], minlength=n)[qi] > 1
         if tied.any():
-            from rapidfuzz import fuzz, process
-
-            qt = pd.Series(qs["bname"][tied], dtype="str") + " " + pd.Series(qs["street"][tied], dtype="str")
-            gt = pd.Series(gs["bname"][tied], dtype="str") + " " + pd.Series(gs["street"][tied], dtype="str")
-            tie_txt[tied] = process.cpdist(qt.tolist(), gt.tolist(), scorer=fuzz.token_sort_ratio, workers=1)
+            qt = _scoring.join_fields(qs, ("bname", "street"), tied)
+            tie_txt[tied] = process.cpdist(qt.tolist(), _gaz_texts(gaz)["bs"][gi[tied]].tolist(),
+                                           scorer=fuzz.token_sort_ratio, workers=1)
         # one int64 sort key (query, score, tie text, entry): scores are multiples of 0.5 in
         # [-128, 128), the tie text a ratio 0-100, entry rows < 2**27
         s2 = np.clip(np.round(s.astype(np.float64) * 2), -255, 255).astype(np.int64) + 256
@@ -320,8 +319,6 @@ def _match(parsed: pd.DataFrame, gaz: Any, threshold: float, margin: float, boun
         # Den" (one name inside the other) one place
         nb = same & (gv["hn_num"] < 0) & (gv["bname"] != gv["bname"][bp])
         if nb.any():
-            from rapidfuzz import fuzz, process
-
             a, b = gaz.k["bname"][gi[nb]], gaz.k["bname"][gi[bp[nb]]]
             inside = (a != "") & (b != "")
             if inside.any():
@@ -523,7 +520,7 @@ def geocode(
     if boundaries is not None:
         _area_tables(gazetteer, boundaries)  # before any fork
     _gaz_texts(gazetteer)
-    gazetteer.index._hash_index()
+    gazetteer.index.distinct()  # the lookup table, before any fork
     if n_jobs == -1:
         n_jobs = os.cpu_count() or 1
     # identical free-text records are geocoded once (police data repeats a lot), then broadcast
