@@ -117,6 +117,50 @@ def _normalise_columns(cols: list[pd.Series]) -> list[pd.Series]:
     return out
 
 
+def _per_distinct(s: pd.Series, fn) -> pd.DataFrame:
+    """``fn`` (str Series -> DataFrame with a default index) applied once per distinct value of ``s``
+    and broadcast back (index of ``s``): address fields repeat a lot (numbers, flats, postcodes)."""
+    codes, uniq = pd.factorize(s.astype("str").fillna(""))
+    res = fn(pd.Series(np.asarray(uniq, dtype=object), dtype="str"))
+    return res.iloc[codes].set_axis(s.index) if len(s) else res.reindex(s.index)
+
+
+def _moved_number(u: pd.Series) -> pd.DataFrame:
+    # the parser sometimes leaves the number in the sub-building ("FLAT B 14", "Ground floor flat 14")
+    moved = _extract(u, r"^(?P<sub>.*\S)\s+(?P<num>\d{1,5}[A-Za-z]?)$")
+    take = moved["num"].notna() & u.str.contains(_FLAT_WORDS + r"|FLOOR|GFF|FFF", case=False, regex=True)
+    # ... but "Unit 15A" / "Flat 3" is the flat's own id, not a house number: something must be left
+    if take.any():
+        take &= flat_key(moved["sub"].fillna("").astype("str")) != ""
+    return pd.DataFrame({"take": take.to_numpy(dtype=bool),
+                         "num": moved["num"].fillna("").astype("str").str.upper().to_numpy(dtype=object),
+                         "sub": moved["sub"].fillna("").to_numpy(dtype=object)})
+
+
+def _number_parts(u: pd.Series) -> pd.DataFrame:
+    m = _extract(u, _HN)
+    num = pd.to_numeric(m["num"], errors="coerce").fillna(-1).astype("int32")
+    end = pd.to_numeric(m["end"], errors="coerce").fillna(-1).astype("int32")
+    end = end.where(end > num, -1)
+    # a number the pattern cannot read (e.g. "12 & 14") keeps its first number
+    first = pd.to_numeric(_extract(u, r"(?P<d>\d{1,5})")["d"], errors="coerce").fillna(-1).astype("int32")
+    num = num.where(num >= 0, first)
+    return pd.DataFrame({"num": num.to_numpy(dtype="int32"), "suf": m["suf"].fillna("").to_numpy(dtype=object),
+                         "end": end.to_numpy(dtype="int32")})
+
+
+def _postcode_parts(pc: pd.Series) -> pd.DataFrame:
+    full = pc.str.fullmatch(r"[A-Z]{1,2}[0-9][0-9A-Z]? [0-9][A-Z]{2}")
+    sect = pc.str.fullmatch(r"[A-Z]{1,2}[0-9][0-9A-Z]? [0-9]([A-Z]{2})?")
+    dist = pc.str.fullmatch(r"[A-Z]{1,2}[0-9][0-9A-Z]?( [0-9]([A-Z]{2})?)?")
+    out = pd.DataFrame(index=pc.index)
+    out["pc_unit"] = pc.where(full, "")
+    out["pc_sector"] = pc.str.slice(0, -2).where(full, pc.where(sect & ~full, "")).str.strip()
+    out["pc_district"] = _extract(pc, r"^(?P<d>[^ ]+)")["d"].fillna("").astype("str").where(dist, "").fillna("")
+    out["pc_area"] = _extract(out["pc_district"], r"^(?P<a>[A-Z]{1,2})")["a"].fillna("")
+    return out
+
+
 def canonical_components(parsed: pd.DataFrame) -> pd.DataFrame:
     """Matching fields from parsed components (index preserved).
 
@@ -124,60 +168,67 @@ def canonical_components(parsed: pd.DataFrame) -> pd.DataFrame:
     -1 when none; a range 12-14 has both), ``hn_suf`` (letter suffix, ''), ``bname`` and
     ``street`` (normalised text, ''), ``place`` (normalised town or locality, ''), ``place2``,
     ``pc_unit``, ``pc_sector``, ``pc_district``, ``pc_area`` ('' when absent).
+
+    Each rule runs once per distinct value of the field it reads (vectorised over those values).
     """
+    orig_index = parsed.index
+    parsed = parsed.reset_index(drop=True)  # positions from here: a duplicated index must not align
     idx = parsed.index
-    n = len(parsed)
     sub = _s(parsed.get("sub_building"), idx)
     hn = _s(parsed.get("house_number"), idx).str.upper()
     bname = _s(parsed.get("building_name"), idx)
     street = _s(parsed.get("street"), idx)
 
-    # the parser sometimes leaves the number in the sub-building ("FLAT B 14", "Ground floor flat 14")
-    moved = _extract(sub, r"^(?P<sub>.*\S)\s+(?P<num>\d{1,5}[A-Za-z]?)$")
-    take = (hn == "") & moved["num"].notna() & sub.str.contains(_FLAT_WORDS + r"|FLOOR|GFF|FFF", case=False, regex=True)
-    # ... but "Unit 15A" / "Flat 3" is the flat's own id, not a house number: something must be left
-    if take.any():
-        take &= flat_key(moved["sub"].fillna("").astype("str")) != ""
-    hn = hn.where(~take, moved["num"].fillna("").str.upper())
-    sub = sub.where(~take, moved["sub"].fillna(""))
+    # a number left in the sub-building ("FLAT B 14") when there is no house number
+    cand = ((hn == "") & (sub != "")).to_numpy()
+    if cand.any():
+        mv = _per_distinct(sub[cand], _moved_number)
+        t = mv["take"].to_numpy(dtype=bool)
+        if t.any():
+            rows = np.flatnonzero(cand)[t]
+            hn.iloc[rows] = mv["num"].to_numpy(dtype=object)[t]
+            sub.iloc[rows] = mv["sub"].to_numpy(dtype=object)[t]
     # "2/14" (flat 2 of number 14) when there is no other flat
-    slash = _extract(hn, r"^(?P<f>\d{1,4}[A-Z]?)\s*/\s*(?P<n>\d{1,5}[A-Z]?)$")
-    sl = slash["n"].notna() & (sub == "")
-    sub = sub.where(~sl, slash["f"].fillna(""))
-    hn = hn.where(~sl, slash["n"].fillna(""))
+    cand = ((sub == "") & hn.str.contains("/", regex=False)).to_numpy()
+    if cand.any():
+        slash = _per_distinct(hn[cand], lambda u: _extract(
+            u, r"^(?P<f>\d{1,4}[A-Z]?)\s*/\s*(?P<n>\d{1,5}[A-Z]?)$").reset_index(drop=True))
+        t = slash["n"].notna().to_numpy()
+        if t.any():
+            rows = np.flatnonzero(cand)[t]
+            sub.iloc[rows] = slash["f"].to_numpy(dtype=object)[t]
+            hn.iloc[rows] = slash["n"].to_numpy(dtype=object)[t]
 
     # ... or in the street ("SHOP WINE CONNECTION 79 HAZELLVILLE ROAD", "342 BARING ROAD")
-    ins = _extract(street, r"^(?:(?P<b>.*?[A-Za-z].*?),?\s+)?(?P<n>\d{1,5}[A-Za-z]?(?:\s*-\s*\d{1,5}[A-Za-z]?)?)\s+(?P<s>[A-Za-z].*)$")
-    take = (hn == "") & ins["n"].notna()
-    if take.any():
-        hn = hn.where(~take, ins["n"].fillna("").str.upper().str.replace(" ", "", regex=False))
-        street = street.where(~take, ins["s"].fillna(""))
-        addb = take & (bname == "") & ins["b"].notna()
-        bname = bname.where(~addb, ins["b"].fillna(""))
+    cand = ((hn == "") & street.str.contains(r"[0-9]", regex=True)).to_numpy()
+    if cand.any():
+        ins = _per_distinct(street[cand], lambda u: _extract(
+            u, r"^(?:(?P<b>.*?[A-Za-z].*?),?\s+)?(?P<n>\d{1,5}[A-Za-z]?(?:\s*-\s*\d{1,5}[A-Za-z]?)?)\s+(?P<s>[A-Za-z].*)$"
+        ).reset_index(drop=True))
+        t = ins["n"].notna().to_numpy()
+        if t.any():
+            rows = np.flatnonzero(cand)[t]
+            got = ins[t]
+            hn.iloc[rows] = got["n"].astype("str").str.upper().str.replace(" ", "", regex=False).to_numpy(dtype=object)
+            street.iloc[rows] = got["s"].fillna("").to_numpy(dtype=object)
+            addb = (bname.iloc[rows] == "").to_numpy() & got["b"].notna().to_numpy()
+            bname.iloc[rows[addb]] = got["b"].to_numpy(dtype=object)[addb]
 
-    m = _extract(hn, _HN)
-    num = pd.to_numeric(m["num"], errors="coerce").fillna(-1).astype("int32")
-    end = pd.to_numeric(m["end"], errors="coerce").fillna(-1).astype("int32")
-    end = end.where(end > num, -1)
-    suf = m["suf"].fillna("").astype("str")
-    # a number the pattern cannot read (e.g. "12 & 14") keeps its first number
-    first = pd.to_numeric(_extract(hn, r"(?P<d>\d{1,5})")["d"], errors="coerce").fillna(-1).astype("int32")
-    num = num.where(num >= 0, first)
-
+    parts = _per_distinct(hn, _number_parts)
     out = pd.DataFrame(index=idx)
-    out["flat"] = flat_key(sub).astype("str")
-    out["hn_num"] = num.to_numpy(dtype="int32")
-    out["hn_suf"] = suf
-    out["hn_end"] = end.to_numpy(dtype="int32")
+    out["flat"] = _per_distinct(sub, lambda u: pd.DataFrame({"f": flat_key(u).astype("str").to_numpy(dtype=object)}))["f"].astype("str")
+    out["hn_num"] = parts["num"].to_numpy(dtype="int32")
+    out["hn_suf"] = parts["suf"].astype("str")
+    out["hn_end"] = parts["end"].to_numpy(dtype="int32")
     town = _s(parsed.get("town"), idx)
     loc = _s(parsed.get("locality"), idx)
     # a building or business name written after the street is parsed into the locality
     # ("33 Junction Road, Greggs, Islington"): its first comma part becomes the building name
     split = (bname == "") & loc.str.contains(",", regex=False)
     if split.any():
-        parts = loc[split].str.split(",", n=1)
-        bname = bname.where(~split, parts.str[0].fillna("").str.strip())
-        loc = loc.where(~split, parts.str[1].fillna("").str.strip())
+        parts_ = loc[split].str.split(",", n=1)
+        bname = bname.where(~split, parts_.str[0].fillna("").str.strip())
+        loc = loc.where(~split, parts_.str[1].fillna("").str.strip())
     norm = _normalise_columns([bname, street, town, loc])
     out["bname"] = norm[0]
     st = norm[1]
@@ -190,13 +241,10 @@ def canonical_components(parsed: pd.DataFrame) -> pd.DataFrame:
     for col, v in (("place", norm[2]), ("place2", norm[3])):
         out[col] = v.where(~v.isin(GENERIC_PLACES), "")
     pc = _s(parsed.get("postcode"), idx).str.upper()
-    full = pc.str.fullmatch(r"[A-Z]{1,2}[0-9][0-9A-Z]? [0-9][A-Z]{2}")
-    sect = pc.str.fullmatch(r"[A-Z]{1,2}[0-9][0-9A-Z]? [0-9]([A-Z]{2})?")
-    dist = pc.str.fullmatch(r"[A-Z]{1,2}[0-9][0-9A-Z]?( [0-9]([A-Z]{2})?)?")
-    out["pc_unit"] = pc.where(full, "")
-    out["pc_sector"] = pc.str.slice(0, -2).where(full, pc.where(sect & ~full, "")).str.strip()
-    out["pc_district"] = _extract(pc, r"^(?P<d>[^ ]+)")["d"].fillna("").astype("str").where(dist, "").fillna("")
-    out["pc_area"] = _extract(out["pc_district"], r"^(?P<a>[A-Z]{1,2})")["a"].fillna("")
+    pcp = _per_distinct(pc, lambda u: _postcode_parts(u).reset_index(drop=True))
+    for c in ("pc_unit", "pc_sector", "pc_district", "pc_area"):
+        out[c] = pcp[c].astype("str")
+    out.index = orig_index
     return out
 
 
