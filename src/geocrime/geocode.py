@@ -148,7 +148,7 @@ def _parse(texts: pd.Series | None, comp: pd.DataFrame | None, backend: str) -> 
         vals = texts.astype(object).to_numpy(dtype=object).copy()
         isstr = np.fromiter((isinstance(v, str) for v in vals), dtype=bool, count=len(vals))
         if isstr.any():
-            fixed = _rx.to_str(pd.Series(vals[isstr], dtype=object)).str.replace(r"(?i)^\s*at\s+(?=\S)", "", regex=True)
+            fixed = _rx.replace(_rx.to_str(pd.Series(vals[isstr], dtype=object)), r"^[\s\x{a0}]*at[\s\x{a0}]+([^\s\x{a0}])", r"\1")
             vals[isstr] = fixed.to_numpy(dtype=object)
         texts = pd.Series(vals, index=texts.index, dtype=object)
     return parse_many(texts, backend=backend)

@@ -123,6 +123,20 @@ def replace(s: pd.Series, pattern: str, repl: str, ignore_case: bool = True, dot
     return pd.Series(vals, index=s.index, dtype="str")
 
 
+def squash_spaces(s: pd.Series) -> pd.Series:
+    """Runs of spaces, tabs and no-break spaces to one space (str dtype). Only the rows that hold
+    such a run are rewritten (a DFA screen first): most rows have single spaces only."""
+    s = s.astype("str") if s.dtype != "str" else s
+    if len(s) <= SMALL:
+        return replace(s, r"[ \t\xa0]+", " ")
+    need = contains(s, r"[\t\xa0]|  ").to_numpy()
+    if not need.any():
+        return s.fillna("") if s.hasnans else s
+    out = s.fillna("") if s.hasnans else s.copy()
+    out[need] = replace(s[need], r"[ \t\xa0]+", " ").to_numpy(dtype=object)
+    return out
+
+
 def _to_str_series(r: pa.ChunkedArray | pa.Array, index: pd.Index) -> pd.Series:
     """A pyarrow string array as a pandas ``str`` Series (zero-copy when the dtype allows)."""
     try:

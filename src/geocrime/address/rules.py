@@ -183,7 +183,7 @@ def _strip(s: pd.Series) -> pd.Series:
     """Trim separators; empty strings to None."""
     s = s.astype(object)
     ok = s.notna()
-    t = _rx.replace(s[ok].astype("str"), _WS.pattern, " ").str.strip(" ,;-:.")
+    t = _rx.squash_spaces(s[ok].astype("str")).str.strip(" ,;-:.")
     out = _none(len(s), s.index)
     out[ok] = t.astype(object).where(t.str.len() > 0, None)
     return out
@@ -216,7 +216,7 @@ def clean_series(texts: pd.Series) -> tuple[pd.Series, pd.Series]:
     s = _rx.replace(s, _HTML_TAG_RE2, " ")
     s = _rx.replace(s, _CTRL_RE2, " ")
     s = _rx.replace(s, _BREAKS.pattern, ", ")
-    s = _rx.replace(s, _WS.pattern, " ")
+    s = _rx.squash_spaces(s)
     s = _rx.replace(s, _COMMAS.pattern, ", ")
     s = s.str.strip(" ,.")
     # police "at 12 High St", "at Flat 3 ...": a leading "at" adds nothing
@@ -479,7 +479,7 @@ def _tidy(out: dict[str, pd.Series], idx: pd.Index, placeholders: police.Placeho
     present = pd.notna(stacked)
     cleaned = np.full(len(stacked), None, dtype=object)
     if present.any():
-        t = _rx.replace(pd.Series(stacked[present], dtype=object).astype("str"), _WS.pattern, " ").str.strip(" ,;-:.")
+        t = _rx.squash_spaces(pd.Series(stacked[present], dtype=object).astype("str")).str.strip(" ,;-:.")
         tv = t.to_numpy(dtype=object)
         tv[t.str.len().to_numpy() == 0] = None
         cleaned[present] = tv
