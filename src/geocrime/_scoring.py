@@ -10,6 +10,7 @@ the candidate-pair arrays.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from rapidfuzz import fuzz, process
 
 #: family -> level names (index = code); level 0 is always "none" (nothing to compare)
@@ -65,10 +66,12 @@ def _sim_keyed(a: np.ndarray, b: np.ndarray, mask: np.ndarray, scorer, ka: np.nd
         return out
     idx = np.flatnonzero(mask)
     key = ka[idx].astype(np.int64) * np.int64(1 << 24) + kb[idx].astype(np.int64)
-    uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    inv, uniq = pd.factorize(key)  # hashed: no sort
+    first = np.empty(len(uniq), dtype=np.int64)
+    first[inv[::-1]] = np.arange(len(inv) - 1, -1, -1)  # the first pair of each key
     rep = idx[first]
     r = process.cpdist(a[rep].tolist(), b[rep].tolist(), scorer=scorer, workers=1, score_cutoff=cutoff)
-    out[idx] = r[inv.ravel()]
+    out[idx] = r[inv]
     return out
 
 
@@ -104,7 +107,8 @@ def entry_texts(f: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray],
             qs: dict[str, np.ndarray], gs: dict[str, np.ndarray],
-            gtext: dict[str, np.ndarray], gi: np.ndarray, qi: np.ndarray) -> dict[str, np.ndarray]:
+            gtext: dict[str, np.ndarray], gi: np.ndarray, qi: np.ndarray,
+            q_street_len: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Level codes (int8 arrays) per family for candidate pairs.
 
     ``q``/``g``: the matching fields gathered per pair (same length), text fields as integer codes
@@ -112,7 +116,8 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray],
     is an integer comparison; ``qs``/``gs``: the texts of ``street``, ``bname``, ``place``,
     ``place2`` per pair, for the fuzzy comparisons; ``gtext``: :func:`entry_texts` of the
     gazetteer (built once, not per pair); ``gi``/``qi``: each pair's entry row and query row (fuzzy
-    similarities are computed once per distinct text pair)."""
+    similarities are computed once per distinct text pair); ``q_street_len``: the length of each
+    query row's street (indexed by ``qi``; computed here when not given)."""
     n = len(q["hn_num"])
     qn, gn = q["hn_num"], g["hn_num"]
     qsf, gsf = q["hn_suf"], g["hn_suf"]
@@ -151,7 +156,6 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray],
     fdiff = qf_has & gf_has & (qf != gf)
     longdesc = np.zeros(n, dtype=bool)
     if fdiff.any():
-        import pandas as pd
 
         qfs = pd.Series(qs["flat"][fdiff], dtype="str")
         gfs = pd.Series(gs["flat"][fdiff], dtype="str")
@@ -175,8 +179,9 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray],
     fz = st_both & ~st_eq
     qst_s, gst_s = qs["street"], gs["street"]
     # (levels start at 70: below that the exact value does not matter)
+    qst_len = q_street_len[qi] if q_street_len is not None else _lengths(qst_s)
     sim = _sim_keyed(qst_s, gst_s, fz, fuzz.ratio, _text_key(qst, qi), gst, cutoff=70,
-                     lengths=(_lengths(qst_s), gtext["street_len"][gi]))
+                     lengths=(qst_len, gtext["street_len"][gi]))
     # a street written with its locality glued on ("High Rd Chadwell Heath"): compare with the
     # entry's street + place as well
     long_q = fz & (sim < 85)
@@ -187,7 +192,7 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray],
         # 70 are compared
         gbn, gp, gp2 = g["bname"], g["place"], g["place2"]
         lq = np.flatnonzero(long_q)
-        qlen = _lengths(qst_s[lq])
+        qlen = qst_len[lq]
         longer = qlen > gtext["street_len"][gi[lq]]
         for kind, name, cond in (
             ("place", "st_p", gp != 0), ("place", "st_p2", gp2 != 0), ("place", "st_p2_p", (gp2 != 0) & (gp != 0)),
@@ -285,7 +290,6 @@ TEXT_AGREE = 90
 def _digits(texts: np.ndarray) -> np.ndarray:
     """The words with a digit in them ("unit 3a", "terminal 2", "gate 10"), sorted and joined: an
     identifier that must agree however similar the rest of the text is."""
-    import pandas as pd
 
     if not len(texts):
         return np.empty(0, dtype=object)

@@ -262,7 +262,7 @@ def _match(parsed: pd.DataFrame, gaz: Any, threshold: float, margin: float, boun
     txt = ("street", "bname", "place", "place2", "flat")
     qs = {c: q[c][qi] for c in txt}
     gs = {c: gaz.k[c][gi] for c in txt}
-    codes = _scoring.compare(qv, gv, qs, gs, _gaz_texts(gaz), gi, qi)
+    codes = _scoring.compare(qv, gv, qs, gs, _gaz_texts(gaz), gi, qi, _scoring._lengths(q["street"]))
     s = _scoring.score(codes)
     npair = len(qi)
     if npair:
