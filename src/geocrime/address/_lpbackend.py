@@ -75,6 +75,8 @@ _ANY_END = re.compile(rf"\b{rules._ALT(rules.STREET_TYPES)}\.?$", re.IGNORECASE)
 def _pick_street(parts: list[str]) -> int:
     """Index of the part that is the street: the first ending in a strong street type, else in any
     street type, else the last."""
+    if len(parts) == 1:
+        return 0
     for rx in (_STRONG_END, _ANY_END):
         for i, p in enumerate(parts):
             if rx.search(p):
