@@ -38,6 +38,34 @@ WEIGHTS: dict[str, np.ndarray] = {
 _NOT_FAULTS = {"none", "exact"}
 
 
+class _Col:
+    """``src[idx]`` without gathering it: indexing with a mask or positions gathers only those
+    pairs (most text comparisons concern a small share of the candidate pairs)."""
+
+    __slots__ = ("src", "idx")
+
+    def __init__(self, src: np.ndarray, idx: np.ndarray) -> None:
+        self.src, self.idx = src, idx
+
+    def __len__(self) -> int:
+        return len(self.idx)
+
+    def __getitem__(self, sel: np.ndarray) -> np.ndarray:
+        return self.src[self.idx[sel]]
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:  # noqa: ANN001
+        a = self.src[self.idx]
+        return a if dtype is None else a.astype(dtype)
+
+    def tolist(self) -> list:
+        return self.src[self.idx].tolist()
+
+
+def gathered(src: "dict[str, np.ndarray]", idx: np.ndarray, cols: "tuple[str, ...]") -> "dict[str, _Col]":
+    """Per-pair views of text fields ``cols`` of ``src`` (rows ``idx``), gathered on use."""
+    return {c: _Col(src[c], idx) for c in cols}
+
+
 def _code(conds: list[tuple[np.ndarray, int]], n: int) -> np.ndarray:
     out = np.zeros(n, dtype=np.int8)
     for cond, code in reversed(conds):  # first condition listed wins

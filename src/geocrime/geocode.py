@@ -260,8 +260,8 @@ def _match(parsed: pd.DataFrame, gaz: Any, threshold: float, margin: float, boun
         elif c in ("hn_num", "hn_end"):
             qv[c], gv[c] = v[qi], gaz.k[c][gi]
     txt = ("street", "bname", "place", "place2", "flat")
-    qs = {c: q[c][qi] for c in txt}
-    gs = {c: gaz.k[c][gi] for c in txt}
+    qs = _scoring.gathered(q, qi, txt)  # gathered per pair only where a comparison needs the text
+    gs = _scoring.gathered(gaz.k, gi, txt)
     codes = _scoring.compare(qv, gv, qs, gs, _gaz_texts(gaz), gi, qi, _scoring._lengths(q["street"]))
     s = _scoring.score(codes)
     npair = len(qi)
