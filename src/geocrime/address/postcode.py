@@ -357,6 +357,10 @@ def _canon_series(cand: pd.Series) -> pd.DataFrame:
 
     codes_i, uniq = pd.factorize(cand.to_numpy(dtype=object))
     u = pd.Series(np.asarray(uniq, dtype=object), dtype="str").str.upper()
+    # written without its space ("SE177AE"): the inward code is the last three characters
+    nosp = _rx.contains(u, r"^[A-Z0-9]{5,7}$", ignore_case=False)
+    if nosp.any():
+        u = u.where(~nosp, u.str.slice(0, -3) + " " + u.str.slice(-3))
     code_u = np.full(len(u) + 1, None, dtype=object)
     kind_u = np.full(len(u) + 1, None, dtype=object)
     strict = _rx.contains(u, rf"^{_OUTWARD} {_INWARD}$", ignore_case=False)
