@@ -204,8 +204,13 @@ def find_placeholders(texts: pd.Series, placeholders: Placeholders = DEFAULT_PLA
     from . import _rx
 
     reason = pd.Series([None] * len(texts), index=texts.index, dtype=object)
-    for name, pat in _patterns(placeholders):
-        todo = reason.isna()
+    pats = _patterns(placeholders)
+    if not pats or not len(texts):
+        return reason
+    # one pass with every pattern first: most texts are no placeholder and leave here
+    screen = _rx.contains(texts, "|".join(f"(?:{p})" for _, p in pats)).to_numpy(dtype=bool)
+    for name, pat in pats:
+        todo = reason.isna().to_numpy() & screen
         if not todo.any():
             break
         hit = _rx.contains(texts[todo], pat)
