@@ -18,7 +18,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from .address import normalise_many
+from .address import _rx, normalise_many
 from .address import postcode as _pc
 
 #: keys with more entries than this are not used for retrieval
@@ -251,12 +251,17 @@ def canonical_components(parsed: pd.DataFrame) -> pd.DataFrame:
 _MULT = np.uint64(0x9E3779B97F4A7C15)
 
 
-def _hash_values(values: np.ndarray) -> np.ndarray:
-    """Deterministic uint64 hash of each value (strings hashed once per distinct value)."""
+def _hash_values(values: np.ndarray | pd.Series) -> np.ndarray:
+    """Deterministic uint64 hash of each value (strings hashed once per distinct value). A pandas
+    ``str`` Series (Arrow-backed) is factorised in C++ and only its distinct values become Python
+    strings; the hashes are the same as for the equal object array."""
     if not len(values):
         return np.zeros(0, np.uint64)
     codes, uniq = pd.factorize(values)
-    h = pd.util.hash_array(np.asarray(uniq, dtype=object).astype(str).astype(object), categorize=False)
+    u = np.asarray(uniq, dtype=object)
+    if not (isinstance(values, pd.Series) and values.dtype == "str"):
+        u = u.astype(str).astype(object)  # any non-text value hashed as its text, as always
+    h = pd.util.hash_array(u, categorize=False)
     return h[codes]
 
 
@@ -286,8 +291,8 @@ def _tokens(text: pd.Series, min_len: int = 3, keep_generic: bool = False) -> pd
         keep &= ~generic | ~skip | (~has_distinct[parent] & ~filler)
     else:
         keep &= ~generic | (~has_distinct[parent] & ~filler)
-    tok = flat.filter(pa.array(keep)).to_numpy(zero_copy_only=False)
-    return pd.DataFrame({"pos": parent[keep].astype(np.int64), "tok": tok.astype(object)})
+    tok = flat.filter(pa.array(keep))
+    return pd.DataFrame({"pos": parent[keep].astype(np.int64), "tok": _rx.arrow_to_str(tok)})
 
 
 _SW: list = []
@@ -327,7 +332,7 @@ def _anchors(c: pd.DataFrame, gazetteer_side: bool) -> tuple[np.ndarray, np.ndar
     fok = (fl != "").to_numpy()
     tparts = [_tokens(c["bname"].reset_index(drop=True), min_len=3),
               # the flat / unit id: tells apart the units of a building too big for one block
-              pd.DataFrame({"pos": np.flatnonzero(fok).astype(np.int64), "tok": ("%" + fl[fok]).to_numpy(dtype=object)})]
+              pd.DataFrame({"pos": np.flatnonzero(fok).astype(np.int64), "tok": ("%" + fl[fok]).reset_index(drop=True)})]
     if not gazetteer_side:
         # a record without a number: its building name and street may be swapped or split
         # differently from the gazetteer's ("Sylvia Avenue, Grimsdyke Primary School"), so its street
@@ -337,7 +342,7 @@ def _anchors(c: pd.DataFrame, gazetteer_side: bool) -> tuple[np.ndarray, np.ndar
         for col, m in (("place2", nob), ("place", nob), ("street", non)):
             tparts.append(_tokens(c[col].reset_index(drop=True).where(m, ""), min_len=3))
     t = pd.concat(tparts, ignore_index=True)
-    th = _hash_values(("@" + t["tok"].astype("str")).to_numpy(dtype=object))
+    th = _hash_values("@" + t["tok"].astype("str"))
     return np.concatenate([npos, t["pos"].to_numpy(np.int64)]), np.concatenate([nval, th])
 
 
@@ -357,7 +362,7 @@ def block_keys(c: pd.DataFrame, gazetteer_side: bool = False) -> tuple[np.ndarra
         v = c[col]
         ok = (v != "").to_numpy()
         lp.append(pos[ok])
-        lv.append((kind + v[ok]).to_numpy(dtype=object))
+        lv.append(kind + v[ok].astype("str"))
     tk = _tokens(c["street"], min_len=3, keep_generic=not gazetteer_side)
     if not gazetteer_side:
         # ... and its building-name tokens locate like street tokens
@@ -366,14 +371,16 @@ def block_keys(c: pd.DataFrame, gazetteer_side: bool = False) -> tuple[np.ndarra
             tk = pd.concat([tk, _tokens(c["bname"].reset_index(drop=True).where(swap, ""), min_len=3)], ignore_index=True)
     tok = tk["tok"].astype("str")
     lp.append(tk["pos"].to_numpy())
-    lv.append(("T" + tok).to_numpy(dtype=object))
+    lv.append("T" + tok)
     lg = (tok.str.len() >= 4).to_numpy()
     lp += [tk["pos"].to_numpy()[lg]] * 3
-    lv += [("P" + tok[lg].str.slice(0, 3)).to_numpy(dtype=object), ("X" + tok[lg].str.slice(-3)).to_numpy(dtype=object),
+    tl = tok[lg]
+    lv += ["P" + tl.str.slice(0, 3), "X" + tl.str.slice(-3),
            # a substitution in a short word ("Upoon" for "Upton"): first two letters and the length
-           ("L" + tok[lg].str.slice(0, 2) + tok[lg].str.len().astype("str")).to_numpy(dtype=object)]
+           "L" + tl.str.slice(0, 2) + tl.str.len().astype("str")]
     lpos = np.concatenate(lp)
-    lval = np.concatenate(lv) if lv else np.zeros(0, object)
+    # the locator texts stay Arrow strings (no Python string per key)
+    lval = pd.concat(lv, ignore_index=True).astype("str")
     is_uw = np.concatenate([np.full(len(x), k != "S") for x, k in zip(lp, ["U", "S", "W", "T", "P", "X", "L"])])
     lh = _hash_values(lval)
     apos, ah = _anchors(c, gazetteer_side)

@@ -149,6 +149,11 @@ def _to_str_series(r: pa.ChunkedArray | pa.Array, index: pd.Index) -> pd.Series:
         return pd.Series(np.asarray(r.to_numpy(zero_copy_only=False), dtype=object), index=index, dtype="str")
 
 
+def arrow_to_str(arr: pa.ChunkedArray | pa.Array) -> pd.Series:
+    """A pyarrow string array as a pandas ``str`` Series with a default index."""
+    return _to_str_series(arr, pd.RangeIndex(len(arr)))
+
+
 def to_str(values: pd.Series) -> pd.Series:
     """An object/str Series as pandas ``str`` dtype, non-text as "", lone surrogates replaced."""
     if values.dtype == "str":
