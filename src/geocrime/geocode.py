@@ -69,6 +69,9 @@ OUTPUT_COLUMNS = (
     "ward_code", "ward_confidence", "lsoa_code", "lsoa_confidence",
 )
 
+#: the free-text column used when ``columns`` is not given (the first one present)
+DEFAULT_TEXT_COLUMNS = ("address", "Address", "location", "Location", "text")
+
 _LEVEL_OUT = {"postcode_area": "area"}
 _PARSE_FIELDS = ("sub_building", "building_name", "house_number", "street", "locality", "town", "postcode")
 
@@ -89,7 +92,7 @@ def _texts(df: Any, columns: Any) -> tuple[pd.Series | None, pd.DataFrame | None
             return s, None, s.index
         raise InputError(f"geocode expects a DataFrame, a Series or a list of strings, got {type(df).__name__}")
     if columns is None:
-        for cand in ("address", "Address", "location", "Location", "text"):
+        for cand in DEFAULT_TEXT_COLUMNS:
             if cand in df.columns:
                 columns = cand
                 break
@@ -506,6 +509,14 @@ def _work(args: tuple[Any, Any, str, float, float, bool]) -> pd.DataFrame:
     return _match(parsed, gaz, threshold, margin, bounds)[0]
 
 
+def _advance(bar: Any, results: list[pd.DataFrame], n_work: int, n: int) -> None:
+    """Move the progress bar to the input rows covered by ``results`` (whole records: the work may be
+    the distinct texts only, broadcast to ``n`` rows at the end)."""
+    if bar is not None:
+        done = sum(len(r) for r in results)
+        bar.update(round(done * n / max(n_work, 1)) - bar.n)
+
+
 def geocode(
     df: pd.DataFrame | pd.Series | Sequence[Any],
     gazetteer: Any,
@@ -593,14 +604,12 @@ def geocode(
             with ProcessPoolExecutor(max_workers=n_jobs, mp_context=mp.get_context("fork")) as ex:
                 for r in ex.map(_work, chunks):
                     results.append(r)
-                    if bar is not None:
-                        bar.update(len(r) if codes is None else len(r) * n / max(n_work, 1))
+                    _advance(bar, results, n_work, n)
         else:
             for ch in chunks:
                 r = _work(ch)
                 results.append(r)
-                if bar is not None:
-                    bar.update(len(r) if codes is None else len(r) * n / max(n_work, 1))
+                _advance(bar, results, n_work, n)
     finally:
         if bar is not None:
             bar.close()

@@ -18,7 +18,8 @@ def register(sub: Any) -> None:
     p.add_argument("output", type=Path)
     p.add_argument("--gazetteer", "-g", type=Path, required=True, help="directory written by `geocrime gazetteer build`")
     p.add_argument("--column", "-c", action="append", default=None,
-                   help="address column (repeat for several columns joined in order; default: 'address' or 'location')")
+                   help="address column (repeat for several columns joined in order; default: the first of "
+                        "address, Address, location, Location, text)")
     p.add_argument("--backend", default="rules", choices=["rules", "libpostal", "auto"])
     p.add_argument("--areas", action="store_true", help="add ward_code/lsoa_code with confidence (ward 2022, LSOA 2021)")
     p.add_argument("--threshold", type=float, default=None)
@@ -57,10 +58,20 @@ def write_output(gdf: Any, path: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..gazetteer import Gazetteer
-    from ..geocode import DEFAULT_THRESHOLD, geocode
+    from ..errors import MissingColumnsError
+    from ..geocode import DEFAULT_TEXT_COLUMNS, DEFAULT_THRESHOLD, geocode
 
     t0 = time.perf_counter()
     df = _read(args.input)
+    # the address columns are checked before the gazetteer is loaded (seconds for a large one)
+    present = list(df.columns)
+    if not args.column and not any(c in present for c in DEFAULT_TEXT_COLUMNS):
+        raise MissingColumnsError(f"{args.input} has no column named {', '.join(DEFAULT_TEXT_COLUMNS)}: name the "
+                                  f"address column with --column NAME (repeat it for several columns joined in "
+                                  f"order); columns present: {present[:20]}")
+    miss = [c for c in args.column or [] if c not in present]
+    if miss:
+        raise MissingColumnsError(f"--column {', '.join(miss)}: not in {args.input}; columns present: {present[:20]}")
     gaz = Gazetteer.load(args.gazetteer)
     bounds = None
     if args.areas:
