@@ -53,7 +53,7 @@ def test_gazetteer_build_geocode_evaluate(small, shared_data, tmp_path, capsys):
     assert main(["geocode", str(tmp_path / "missing.csv"), str(res), "--gazetteer", str(out_dir)]) == 1
     assert main(["geocode", str(inp), str(res), "--gazetteer", str(tmp_path / "nogaz")]) == 1
     assert main(["geocode", str(inp), str(res), "--gazetteer", str(out_dir), "--column", "nope"]) == 1
-    assert "--column nope: not in" in capsys.readouterr().err
+    assert "the input (--column) is missing required column(s): 'nope'" in capsys.readouterr().err
     # no --column and no column with a default name: the message says which flag to pass
     assert main(["geocode", str(inp), str(res), "--gazetteer", str(out_dir)]) == 1
     err = capsys.readouterr().err

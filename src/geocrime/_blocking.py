@@ -117,12 +117,8 @@ def _normalise_columns(cols: list[pd.Series]) -> list[pd.Series]:
     return out
 
 
-def _per_distinct(s: pd.Series, fn) -> pd.DataFrame:
-    """``fn`` (str Series -> DataFrame with a default index) applied once per distinct value of ``s``
-    and broadcast back (index of ``s``): address fields repeat a lot (numbers, flats, postcodes)."""
-    codes, uniq = pd.factorize(s.astype("str").fillna(""))
-    res = fn(pd.Series(np.asarray(uniq, dtype=object), dtype="str"))
-    return res.iloc[codes].set_axis(s.index) if len(s) else res.reindex(s.index)
+#: address fields repeat a lot (numbers, flats, postcodes): each rule runs once per distinct value
+_per_distinct = _rx.per_distinct
 
 
 def _moved_number(u: pd.Series) -> pd.DataFrame:

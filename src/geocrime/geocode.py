@@ -34,6 +34,7 @@ are given; a code only when its probability is at least :data:`MIN_AREA_CONFIDEN
 """
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any, Mapping, Sequence
 
@@ -82,6 +83,33 @@ def weight_table() -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------------------- input
+def address_columns(df: pd.DataFrame, columns: Any, flag: str = "columns=") -> Any:
+    """The address columns of ``df`` to geocode: ``columns`` as given (a column name, a list joined in
+    order, or a mapping component -> column), or the first of :data:`DEFAULT_TEXT_COLUMNS` when it is
+    None. Raises :class:`~geocrime.errors.MissingColumnsError` naming what is absent; ``flag`` is how
+    the caller names the argument (``columns=`` in Python, ``--column`` on the command line)."""
+    present = [str(c) for c in df.columns]
+    if columns is None:
+        for cand in DEFAULT_TEXT_COLUMNS:
+            if cand in df.columns:
+                return cand
+        hint = f"{flag}NAME" if flag.endswith("=") else f"{flag} NAME"
+        raise MissingColumnsError(f"no address column: none of {', '.join(DEFAULT_TEXT_COLUMNS)} is present; name "
+                                  f"it with {hint} (several columns are joined in order); columns present: "
+                                  f"{', '.join(map(repr, present[:30]))}")
+    if isinstance(columns, Mapping):
+        bad = [k for k in columns if k not in _PARSE_FIELDS]
+        if bad:
+            raise InputError(f"unknown component(s) {bad}; use {list(_PARSE_FIELDS)}")
+        wanted = list(columns.values())
+    else:
+        wanted = [columns] if isinstance(columns, str) else list(columns)
+    miss = [c for c in wanted if c not in df.columns]
+    if miss:
+        raise MissingColumnsError(miss, present, f"the input ({flag})")
+    return columns
+
+
 def _texts(df: Any, columns: Any) -> tuple[pd.Series | None, pd.DataFrame | None, pd.Index]:
     """(free text Series, or a structured components frame), index."""
     if isinstance(df, pd.Series):
@@ -91,31 +119,13 @@ def _texts(df: Any, columns: Any) -> tuple[pd.Series | None, pd.DataFrame | None
             s = pd.Series(list(df), dtype=object)
             return s, None, s.index
         raise InputError(f"geocode expects a DataFrame, a Series or a list of strings, got {type(df).__name__}")
-    if columns is None:
-        for cand in DEFAULT_TEXT_COLUMNS:
-            if cand in df.columns:
-                columns = cand
-                break
-        else:
-            raise MissingColumnsError("geocode needs columns=: the free-text address column, a list of address "
-                                      f"columns, or a mapping component -> column (columns present: {list(df.columns)[:20]})")
+    columns = address_columns(df, columns)
     if isinstance(columns, str):
-        if columns not in df.columns:
-            raise MissingColumnsError(f"address column {columns!r} not in the input (columns: {list(df.columns)[:20]})")
         return df[columns], None, df.index
     if isinstance(columns, Mapping):
-        bad = [k for k in columns if k not in _PARSE_FIELDS]
-        if bad:
-            raise InputError(f"unknown component(s) {bad}; use {list(_PARSE_FIELDS)}")
-        miss = [v for v in columns.values() if v not in df.columns]
-        if miss:
-            raise MissingColumnsError(f"address column(s) {miss} not in the input")
         comp = pd.DataFrame({k: df[v].astype("str").fillna("") for k, v in columns.items()}, index=df.index)
         return None, comp, df.index
     cols = list(columns)
-    miss = [c for c in cols if c not in df.columns]
-    if miss:
-        raise MissingColumnsError(f"address column(s) {miss} not in the input (columns: {list(df.columns)[:20]})")
     parts = [df[c].astype("str").fillna("").str.strip() for c in cols]
     s = parts[0]
     for p in parts[1:]:
@@ -476,19 +486,25 @@ def _release_before_fork() -> None:
     Measured by ``benchmarks/bench_fork_release.py`` (2 processes after a 1-process run): median
     3-8% faster in two runs of 8 and 12 trials; noisy on a shared machine.
     """
-    import ctypes
-    import ctypes.util
-
     import pyarrow as pa
 
     pa.default_memory_pool().release_unused()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.lru_cache(maxsize=1)
+def _malloc_trim() -> Any:
+    """glibc's ``malloc_trim`` through ctypes (looked up once), or None without glibc."""
+    import ctypes
+    import ctypes.util
+
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
     except OSError:  # no C library to load: nothing to trim
-        return
-    trim = getattr(libc, "malloc_trim", None)  # glibc only
-    if trim is not None:
-        trim(0)
+        return None
+    return getattr(libc, "malloc_trim", None)
 
 
 def _work(args: tuple[Any, Any, str, float, float, bool]) -> pd.DataFrame:

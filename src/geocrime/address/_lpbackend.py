@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
 import pandas as pd
 
 from . import libpostal as _lp
-from . import police, rules
+from . import _rx, police, rules
 
 _MAP = {
     "house": "building_name",
@@ -109,12 +108,15 @@ def _uk_fix(rec: dict[str, str | None], roads: list[str]) -> None:
 def structure_libpostal(rest: pd.Series) -> pd.DataFrame:
     """libpostal labels for each remaining text (one C call per distinct string), then UK fixes."""
     _lp.load()
-    parse = _lp._STATE["parser"].parse_address
-    rows = []
     # distinct full texts can leave the same remainder (another postcode, town or qualifier):
     # 6.5% of the remainders of 40,000 distinct benchmark queries repeat
-    codes, uniq = pd.factorize(rest.astype(object).where(rest.notna(), ""))
-    for text in np.asarray(uniq, dtype=object):
+    return _rx.per_distinct(rest, _structure_distinct)
+
+
+def _structure_distinct(texts: pd.Series) -> pd.DataFrame:
+    parse = _lp._STATE["parser"].parse_address
+    rows = []
+    for text in texts.to_numpy(dtype=object):
         s, _ = _lp.safe_text(text)
         rec: dict[str, str | None] = dict.fromkeys(_COLS)
         district = None
@@ -140,8 +142,7 @@ def structure_libpostal(rest: pd.Series) -> pd.DataFrame:
                 rec["locality"] = district
         _uk_fix(rec, roads)
         rows.append(rec)
-    res = pd.DataFrame(rows, columns=list(_COLS), dtype=object)
-    return res.iloc[codes].set_axis(rest.index) if len(rest) else res.reindex(rest.index)
+    return pd.DataFrame(rows, columns=list(_COLS), dtype=object)
 
 
 def parse_series_libpostal(texts: pd.Series, placeholders: police.Placeholders) -> pd.DataFrame:

@@ -11,6 +11,7 @@ that did not take part, or matched the empty string, is None; a row that does no
 from __future__ import annotations
 
 import re
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -147,6 +148,14 @@ def _to_str_series(r: pa.ChunkedArray | pa.Array, index: pd.Index) -> pd.Series:
         return pd.Series(pd.arrays.ArrowStringArray(r), index=index).astype("str")
     except Exception:  # noqa: BLE001 - any pandas/pyarrow version mismatch: go through numpy
         return pd.Series(np.asarray(r.to_numpy(zero_copy_only=False), dtype=object), index=index, dtype="str")
+
+
+def per_distinct(s: pd.Series, fn: Callable[[pd.Series], pd.DataFrame]) -> pd.DataFrame:
+    """``fn`` (str Series -> DataFrame with a default index) applied once per distinct value of ``s``
+    (missing as "") and broadcast back to the index of ``s``."""
+    codes, uniq = pd.factorize(s.astype("str").fillna(""))
+    res = fn(pd.Series(np.asarray(uniq, dtype=object), dtype="str"))
+    return res.iloc[codes].set_axis(s.index) if len(s) else res.reindex(s.index)
 
 
 def arrow_to_str(arr: pa.ChunkedArray | pa.Array) -> pd.Series:

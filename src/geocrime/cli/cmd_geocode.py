@@ -19,7 +19,7 @@ def register(sub: Any) -> None:
     p.add_argument("--gazetteer", "-g", type=Path, required=True, help="directory written by `geocrime gazetteer build`")
     p.add_argument("--column", "-c", action="append", default=None,
                    help="address column (repeat for several columns joined in order; default: the first of "
-                        "address, Address, location, Location, text)")
+                        "address, Address, location, Location, text present)")
     p.add_argument("--backend", default="rules", choices=["rules", "libpostal", "auto"])
     p.add_argument("--areas", action="store_true", help="add ward_code/lsoa_code with confidence (ward 2022, LSOA 2021)")
     p.add_argument("--threshold", type=float, default=None)
@@ -58,27 +58,19 @@ def write_output(gdf: Any, path: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..gazetteer import Gazetteer
-    from ..errors import MissingColumnsError
-    from ..geocode import DEFAULT_TEXT_COLUMNS, DEFAULT_THRESHOLD, geocode
+    from ..geocode import DEFAULT_THRESHOLD, address_columns, geocode
 
     t0 = time.perf_counter()
     df = _read(args.input)
     # the address columns are checked before the gazetteer is loaded (seconds for a large one)
-    present = list(df.columns)
-    if not args.column and not any(c in present for c in DEFAULT_TEXT_COLUMNS):
-        raise MissingColumnsError(f"{args.input} has no column named {', '.join(DEFAULT_TEXT_COLUMNS)}: name the "
-                                  f"address column with --column NAME (repeat it for several columns joined in "
-                                  f"order); columns present: {present[:20]}")
-    miss = [c for c in args.column or [] if c not in present]
-    if miss:
-        raise MissingColumnsError(f"--column {', '.join(miss)}: not in {args.input}; columns present: {present[:20]}")
+    cols: Any = address_columns(df, args.column[0] if args.column and len(args.column) == 1 else args.column,
+                                flag="--column")
     gaz = Gazetteer.load(args.gazetteer)
     bounds = None
     if args.areas:
         from .._areas import default_boundaries
 
         bounds = default_boundaries()
-    cols: Any = args.column[0] if args.column and len(args.column) == 1 else args.column
     out = geocode(df, gaz, columns=cols, boundaries=bounds, backend=args.backend,
                   threshold=args.threshold if args.threshold is not None else DEFAULT_THRESHOLD,
                   n_jobs=args.jobs, progress=True)
