@@ -25,7 +25,8 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from geocrime.areas import Boundaries, _exact_candidates, _exact_rtree, _exact_strtree, _lookup, _rtree_index, assign_areas
+from geocrime.areas import Boundaries, assign_areas
+from geocrime.areas._index import _exact_candidates, _exact_rtree, _exact_strtree, _lookup, _rtree_index
 
 
 CPU: dict = {}

@@ -2,7 +2,7 @@
 local dask cluster with 2 workers; records/s and peak memory (RSS of the whole process tree).
 
 Synthetic incidents: a seeded pool of messy queries made from real FHRS premises
-(:func:`geocrime.querygen.make_queries`: other boroughs' layouts, typos, dropped/wrong postcodes,
+(:func:`geocrime.geocoding.querygen.make_queries`: other boroughs' layouts, typos, dropped/wrong postcodes,
 abbreviations, flats written differently, police phrasing), then sampled to the target size with
 cheap per-row variation (case, a police prefix, a trailing incident note), an incident id, a date
 and a crime type. Every run is a fresh subprocess; a thread samples the RSS of the process and all
@@ -44,7 +44,7 @@ def prepare(work: Path, sizes: list[int], pool_size: int, seed: int) -> dict:
     import pandas as pd
 
     from geocrime.gazetteer import Gazetteer, read_fhrs
-    from geocrime.querygen import make_queries
+    from geocrime.geocoding.querygen import make_queries
 
     d = data_dir()
     gdir = work / "fhrs.gaz"
@@ -123,7 +123,7 @@ def run_one(mode: str, path: str, gaz: str, chunksize: int, workers: int, out_di
     if mode == "baseline":
         import pandas as pd
 
-        from geocrime.enrich import enrich
+        from geocrime.enrichment import enrich
 
         df = pd.read_csv(path, dtype=str, keep_default_na=False)
         t_setup = time.perf_counter()
@@ -132,7 +132,7 @@ def run_one(mode: str, path: str, gaz: str, chunksize: int, workers: int, out_di
         rows = len(res)
         counts = res["gc_match_level"].value_counts().to_dict()
     else:
-        from geocrime.enrich import enrich_file
+        from geocrime.enrichment import enrich_file
 
         m = enrich_file(path, out, gazetteer=gaz, boundaries=b, columns="address", chunksize=chunksize,
                         engine="dask" if mode == "dask" else "local", workers=workers, progress=False, resume=False)

@@ -33,11 +33,11 @@ def main() -> int:
 
     from compare_uk_address_matcher import build_gazetteer
 
-    import geocrime.geocode as G
-    from geocrime._areas import default_boundaries
+    import geocrime.geocoding as G
+    from geocrime.areas._points import default_boundaries
     from geocrime.config import data_dir
     from geocrime.gazetteer import read_fhrs
-    from geocrime.querygen import make_queries
+    from geocrime.geocoding.querygen import make_queries
 
     root = data_dir(required=True)
     fhrs = read_fhrs(root / "fhrs_london_dev" / "fhrs_london_16la_2020-11-15.csv")

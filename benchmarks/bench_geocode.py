@@ -4,7 +4,7 @@ Gazetteer: FHRS (16 London authorities) + OS Code-Point Open (180,754 London uni
 from police.uk ``On or near`` rows (Met burglary + City of London months): build seconds, peak memory,
 save/load seconds and size on disk.
 
-Records: N seeded messy queries from the FHRS premises (:func:`geocrime.querygen.make_queries`,
+Records: N seeded messy queries from the FHRS premises (:func:`geocrime.geocoding.querygen.make_queries`,
 mixed postcodes; almost all distinct, the worst case) and a police-like stream (half those queries,
 half police.uk ``Location`` strings, which repeat as real police data does). End to end = parse +
 blocking + scoring + ladder + ward/LSOA confidence, rules backend, 1 and 2 worker processes (the
@@ -77,11 +77,11 @@ def main() -> int:
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
 
-    from geocrime._areas import default_boundaries
+    from geocrime.areas._points import default_boundaries
     from geocrime.config import data_dir
     from geocrime.gazetteer import Gazetteer, read_codepoint, read_fhrs, streets_from_police_uk
-    from geocrime.geocode import geocode, geocode_one
-    from geocrime.querygen import make_queries
+    from geocrime.geocoding import geocode, geocode_one
+    from geocrime.geocoding.querygen import make_queries
 
     root = data_dir(required=True)
     speedup, ref_s = cpu_speedup()

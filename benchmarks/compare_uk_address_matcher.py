@@ -176,8 +176,8 @@ def main() -> int:
 
     from geocrime.config import data_dir
     from geocrime.gazetteer import Gazetteer, read_fhrs
-    from geocrime.geocode import geocode
-    from geocrime.querygen import make_queries
+    from geocrime.geocoding import geocode
+    from geocrime.geocoding.querygen import make_queries
 
     fig: dict = {"n": a.n, "threads": a.threads, "load_avg": [round(x, 2) for x in os.getloadavg()]}
     root = data_dir(required=True)

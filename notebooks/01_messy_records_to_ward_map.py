@@ -14,7 +14,7 @@
 #
 # There is no open police incident file with free-text addresses, so the messy records are made
 # from real addresses: FSA food-hygiene premises (FHRS), rewritten the way another borough or a
-# police officer would write them (`geocrime.querygen`: abbreviations, typos, dropped or wrong
+# police officer would write them (`geocrime.geocoding.querygen`: abbreviations, typos, dropped or wrong
 # postcodes, "o/s", business names in front...). Because each record comes from a known premises,
 # we can *measure* the geocoder, not just look at it.
 #
@@ -32,10 +32,10 @@ import pandas as pd
 import geocrime
 from geocrime.areas import Boundaries, assign_areas
 from geocrime.config import data_dir
-from geocrime.evaluate import evaluate
+from geocrime.geocoding import evaluate
 from geocrime.gazetteer import Gazetteer, read_codepoint, read_fhrs, streets_from_police_uk
-from geocrime.geocode import geocode, geocode_one
-from geocrime.querygen import make_queries
+from geocrime.geocoding import geocode, geocode_one
+from geocrime.geocoding.querygen import make_queries
 
 DATA = data_dir(required=True)
 pd.set_option("display.width", 140)

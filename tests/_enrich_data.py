@@ -2,7 +2,7 @@
 
 A gazetteer built from the FSA FHRS London file (saved to a temporary directory once per process),
 ward 2022 and LSOA 2021 boundaries from the shared data folder, and seeded messy queries made from
-the same premises by :func:`geocrime.querygen.make_queries` (with placeholders and blanks added).
+the same premises by :func:`geocrime.geocoding.querygen.make_queries` (with placeholders and blanks added).
 """
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def boundary_args(data: Path, with_lsoa: bool = False) -> list[str]:
 def queries(data: Path, n: int = 1500, seed: int = 7) -> pd.DataFrame:
     """``incident_id``, ``address`` (messy text), ``truth_id``; rows 3..5 are a placeholder, a blank and
     a missing address."""
-    from geocrime.querygen import make_queries
+    from geocrime.geocoding.querygen import make_queries
 
     q = make_queries(fhrs_source(data), gazetteer(data), n=n, seed=seed)
     out = pd.DataFrame({"incident_id": [f"INC{i:07d}" for i in range(len(q))], "address": q["query"].astype(object),

@@ -16,7 +16,7 @@ BOROUGHS = ("Islington", "Barking and Dagenham", "Richmond-Upon-Thames")
 
 @functools.lru_cache(maxsize=None)
 def build(data: str) -> tuple:
-    from geocrime._areas import default_boundaries
+    from geocrime.areas._points import default_boundaries
     from geocrime.gazetteer import Gazetteer, read_codepoint, read_fhrs, streets_from_police_uk
 
     d = Path(data)

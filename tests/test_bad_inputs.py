@@ -238,7 +238,7 @@ def st_assign_areas(case, tmp_path, data):
 
 
 def st_geocode(case, tmp_path, data):
-    from geocrime.geocode import geocode
+    from geocrime.geocoding import geocode
 
     vals = value(case["input"]["values"])
     s = pd.Series(vals, dtype=object, index=case["input"].get("index"))
@@ -249,7 +249,7 @@ def st_geocode(case, tmp_path, data):
 
 def st_gazetteer(case, tmp_path, data):
     from geocrime.gazetteer import Gazetteer
-    from geocrime.geocode import geocode
+    from geocrime.geocoding import geocode
 
     spec = case["input"]
     src = ed.fhrs_source(data)
@@ -269,7 +269,7 @@ def st_gazetteer(case, tmp_path, data):
 
 
 def st_enrich_file(case, tmp_path, data):
-    from geocrime.enrich import enrich_file, manifest_path
+    from geocrime.enrichment import enrich_file, manifest_path
 
     spec = case["input"]
     src = input_file(spec, tmp_path)

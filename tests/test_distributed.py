@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 import _enrich_data as ed
-from geocrime.distributed import aggregate_dask, enrich_dask, worker_loads
-from geocrime.enrich import enrich, enrich_file
+from geocrime.enrichment.dask import aggregate_dask, enrich_dask, worker_loads
+from geocrime.enrichment import enrich, enrich_file
 
 
 @pytest.fixture(scope="module")

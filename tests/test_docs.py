@@ -181,7 +181,7 @@ def test_every_public_function_and_class_has_a_docstring():
     import inspect
 
     modules = _public_modules()
-    assert {"geocrime.areas", "geocrime.geocode", "geocrime.analysis", "geocrime.publish"} <= set(modules)
+    assert {"geocrime.areas", "geocrime.geocoding", "geocrime.analysis", "geocrime.publish"} <= set(modules)
     problems = []
     for name in modules:
         mod = importlib.import_module(name)

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import _enrich_data as ed
-from geocrime.enrich import added_columns, enrich, enrich_file, manifest_path, work_dir
+from geocrime.enrichment import added_columns, enrich, enrich_file, manifest_path, work_dir
 from geocrime.errors import FileFormatError, GeocrimeError, InputError, MissingColumnsError
 
 
@@ -65,7 +65,7 @@ def test_enrich_keeps_rows_and_input_columns(q: pd.DataFrame, in_memory: pd.Data
 def test_enrich_equals_the_library_stages(data: Path, q: pd.DataFrame, in_memory: pd.DataFrame) -> None:
     """enrich is geocode + assign_areas, not a re-implementation: same answers row for row."""
     from geocrime.areas import assign_areas
-    from geocrime.geocode import geocode
+    from geocrime.geocoding import geocode
 
     g = geocode(q, ed.gazetteer(data), columns="address", boundaries=ed.boundaries(data))
     for c in ("match_level", "gazetteer_id", "reason", "ward_code", "lsoa_code"):
@@ -186,7 +186,7 @@ def test_parquet_in_parquet_out_keeps_types(data: Path, q: pd.DataFrame, tmp_pat
     r = pq.read_table(out)
     assert r.num_rows == len(q) and m["chunks"] == 3
     assert r.select(t.column_names).equals(t)  # input columns identical, types included
-    types = added_columns(__import__("geocrime.enrich", fromlist=["x"]).make_context(
+    types = added_columns(__import__("geocrime.enrichment", fromlist=["x"]).make_context(
         ed.gazetteer(data), ed.boundaries(data), None, "address").settings)
     for k, v in types.items():
         assert r.schema.field(k).type == v
@@ -355,4 +355,4 @@ def test_public_entry_point_is_callable(data: Path, city_files: list[Path]) -> N
     b = ed.boundaries(data, False)
     out = geocrime.enrich(raw, boundaries=b, coords=("Longitude", "Latitude"))
     assert len(out) == 200 and out["gc_ward_2022"].notna().sum() > 150
-    assert geocrime.enrich.enrich_file is enrich_file
+    assert geocrime.enrichment.enrich_file is enrich_file

@@ -8,9 +8,9 @@ import pytest
 from _geocode_data import build
 from geocrime.address import postcode as pcmod
 from geocrime.errors import MissingColumnsError
-from geocrime.evaluate import evaluate
-from geocrime.geocode import geocode
-from geocrime.querygen import make_queries, truth_ids
+from geocrime.geocoding import evaluate
+from geocrime.geocoding import geocode
+from geocrime.geocoding.querygen import make_queries, truth_ids
 
 
 @pytest.fixture(scope="module")

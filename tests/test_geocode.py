@@ -9,7 +9,7 @@ import pytest
 from _geocode_data import build
 from geocrime.errors import GazetteerError, MissingColumnsError
 from geocrime.gazetteer import Gazetteer
-from geocrime.geocode import OUTPUT_COLUMNS, geocode, geocode_one, reverse
+from geocrime.geocoding import OUTPUT_COLUMNS, geocode, geocode_one, reverse
 
 
 @pytest.fixture(scope="module")
@@ -236,7 +236,7 @@ def test_ward_confidence(small):
     p = _prem(gaz)
     r = p[(p["k_hn_num"] >= 0) & (p["k_pc_unit"] != "") & (p["k_flat"] == "")].sample(40, random_state=6)
     out = geocode(pd.Series([_line(x) for _, x in r.iterrows()]), gaz, boundaries=bounds)
-    from geocrime._areas import point_codes
+    from geocrime.areas._points import point_codes
 
     truth = point_codes(r["x"].to_numpy(), r["y"].to_numpy(), bounds)
     prem = out["match_level"] == "premises"
@@ -315,7 +315,7 @@ def test_building_and_street_swapped_or_behind_a_business_name(gaz):
 
 
 def test_unit_id_is_not_a_house_number():
-    from geocrime._blocking import canonical_components
+    from geocrime.gazetteer.keys import canonical_components
 
     parsed = pd.DataFrame({"sub_building": ["Unit 15A", "FLAT B 14", "Ground floor flat 14"],
                            "house_number": ["", "", ""], "street": ["Greenofrd Road", "", "High St"]})

@@ -8,7 +8,7 @@ import pytest
 
 from _geocode_data import build
 from geocrime.cli import main
-from geocrime.querygen import make_queries
+from geocrime.geocoding.querygen import make_queries
 
 
 @pytest.fixture(scope="module")

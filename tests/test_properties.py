@@ -285,7 +285,7 @@ MATCH_LEVELS = {"premises", "street", "postcode_unit", "postcode_sector", "postc
 @settings(max_examples=n(100), suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
 def test_geocode(gaz, real_lines, data) -> None:
-    from geocrime.geocode import OUTPUT_COLUMNS, geocode
+    from geocrime.geocoding import OUTPUT_COLUMNS, geocode
 
     tick("geocode")
     vals = data.draw(st.lists(mutated(real_lines), max_size=12))
@@ -437,7 +437,7 @@ def wards(shared_data: Path):
 @settings(max_examples=n(40), suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
 def test_enrich(gaz, wards, real_lines, data) -> None:
-    from geocrime.enrich import enrich
+    from geocrime.enrichment import enrich
 
     tick("enrich")
     vals = data.draw(st.lists(mutated(real_lines), max_size=10))

@@ -1,7 +1,7 @@
 """geocrime: messy police incident records to trustworthy crime maps.
 
 The flow (see the docs): ``address`` (free text to a structured address) -> ``gazetteer`` and
-``geocode`` (address to a point with a match level) -> ``areas`` (point to ward/LSOA codes) ->
+``geocoding`` (address to a point with a match level) -> ``areas`` (point to ward/LSOA codes) ->
 ``analysis`` (counts, hotspots, backtests) -> ``maps`` (internal) and ``publish`` (the gate, public
 tiles and pages).
 
@@ -32,9 +32,9 @@ _EXPORTS: dict[str, str] = {
     "normalise": "geocrime.address",
     # gazetteer and geocoding
     "Gazetteer": "geocrime.gazetteer",
-    "geocode": "geocrime.geocode",
-    "geocode_one": "geocrime.geocode",
-    "reverse": "geocrime.geocode",
+    "geocode": "geocrime.geocoding",
+    "geocode_one": "geocrime.geocoding",
+    "reverse": "geocrime.geocoding",
     # analysis
     "aggregate": "geocrime.analysis",
     "square_grid": "geocrime.analysis",
@@ -51,7 +51,8 @@ _EXPORTS: dict[str, str] = {
     "write_tiles": "geocrime.publish",
     "write_public_page": "geocrime.publish",
     # enrichment
-    "enrich": "geocrime.enrich",
+    "enrich": "geocrime.enrichment",
+    "enrich_file": "geocrime.enrichment",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

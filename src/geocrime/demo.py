@@ -63,11 +63,11 @@ def run_demo(out_dir: str | Path = "demo-output", *, n_records: int = 5000, scre
     from .analysis import aggregate, getis_ord
     from .areas import Boundaries, agreement, assign_areas
     from .gazetteer import Gazetteer, read_codepoint, read_fhrs, streets_from_police_uk
-    from .geocode import geocode
+    from .geocoding import geocode
     from .io import read_police_uk
     from .maps import internal_map
     from .publish import build_map_points, gate, write_disclosure_report, write_public_page, write_tiles
-    from .querygen import make_queries
+    from .geocoding.querygen import make_queries
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -23,8 +23,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AddressError, InputError
-from . import libpostal as _lp
 from . import _rx, police, postcode, rules
+from . import libpostal as _lp
+from .lexicon import PARSE_FIELDS
 from .normalise import normalise, normalise_many
 from .police import DEFAULT_PLACEHOLDERS, Placeholders
 
@@ -46,10 +47,7 @@ __all__ = [
 Backend = Literal["auto", "rules", "libpostal"]
 
 #: component columns of :func:`parse_many` (then ``backend`` and ``parse_status``)
-FIELDS: tuple[str, ...] = (
-    "raw", "sub_building", "building_name", "house_number", "street", "locality", "town", "postcode",
-    "location_qualifier", "second_street", "placeholder",
-)
+FIELDS: tuple[str, ...] = ("raw",) + PARSE_FIELDS
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,8 @@ import re
 
 import pandas as pd
 
-from . import libpostal as _lp
 from . import _rx, police, rules
+from . import libpostal as _lp
 
 _MAP = {
     "house": "building_name",

@@ -406,7 +406,10 @@ def load() -> None:
             )
         os.environ["LIBPOSTAL_DATA_DIR"] = str(model_dir())
         try:
-            from postal import _expand, _parser  # the C extensions load the model at import
+            from postal import (  # the C extensions load the model at import
+                _expand,
+                _parser,
+            )
         except ImportError as exc:
             _STATE["error"] = (f"libpostal bindings are not importable ({exc}); install "
                                "pypostal-multiarch, or use backend='rules'")

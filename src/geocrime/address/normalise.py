@@ -44,7 +44,7 @@ _RANGE = re.compile(r"(?<=[0-9])\s*([\-/])\s*(?=[0-9])")
 _NUMBER_WORD = re.compile(r"\b(?:no|number|num)\s+(?=[0-9])")
 _ABBR = re.compile(r"\b(" + "|".join(sorted(map(re.escape, ABBREVIATIONS), key=len, reverse=True)) + r")\b")
 def _towns() -> str:
-    from .rules import POST_TOWNS
+    from .lexicon import POST_TOWNS
 
     return "|".join(re.escape(t) for t in sorted(POST_TOWNS, key=len, reverse=True))
 

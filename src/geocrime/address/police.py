@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -199,7 +198,7 @@ def find_placeholders(texts: pd.Series, placeholders: Placeholders = DEFAULT_PLA
 
     Reasons: ``no_fixed_abode``, ``unknown``, ``various``, ``no_location``, ``police_station``,
     ``custody_suite``. (``listed_address``, one of ``placeholders.addresses``, is decided after parsing
-    by :func:`listed_addresses`, on house number + street + postcode.)
+    by :func:`geocrime.address.rules.listed_addresses`, on house number + street + postcode.)
     """
     from . import _rx
 
@@ -218,59 +217,3 @@ def find_placeholders(texts: pd.Series, placeholders: Placeholders = DEFAULT_PLA
     return reason
 
 
-def listed_keys(placeholders: Placeholders) -> dict[str, str | None]:
-    """``{normalised "building|number street": postcode or None}`` of the configured addresses."""
-    if not placeholders.addresses:
-        return {}
-    return _listed_keys(tuple(placeholders.addresses))
-
-
-@lru_cache(maxsize=64)
-def _listed_keys(addresses: tuple[str, ...]) -> dict[str, str | None]:
-    from . import rules
-
-    p = rules.parse_series(pd.Series(list(addresses), dtype="str"), Placeholders())
-    keys = _component_keys(p["building_name"], p["house_number"], p["street"])
-    return {k: pcd for k, pcd in zip(keys, p["postcode"]) if k}
-
-
-def _component_keys(building: pd.Series, number: pd.Series, street: pd.Series) -> list[str]:
-    from .normalise import normalise_many
-
-    m = len(street)
-    both = pd.concat([x.astype(object).where(x.notna(), "") for x in (building, number, street)], ignore_index=True)
-    norm = normalise_many(both.astype("str"))  # one vectorised call for the three columns
-    b, n, st = norm.iloc[:m], norm.iloc[m:2 * m], norm.iloc[2 * m:]
-    # with a house number the building name is not needed; without one it is
-    keys = np.where(n.to_numpy(dtype=object) != "", "|" + n.to_numpy(dtype=object) + " " + st.to_numpy(dtype=object),
-                    b.to_numpy(dtype=object) + "|" + st.to_numpy(dtype=object))
-    return [k if st_ != "" else "" for k, st_ in zip(keys, st.to_numpy(dtype=object))]
-
-
-def listed_addresses(building: pd.Series, number: pd.Series, street: pd.Series, postcode: pd.Series,
-                     placeholders: Placeholders) -> pd.Series:
-    """True where a parsed address is one of ``placeholders.addresses`` (same number and street, and the
-    same postcode when both have one)."""
-    keys = listed_keys(placeholders)
-    out = pd.Series(False, index=street.index)
-    if not keys:
-        return out
-    cand = street.notna()
-    if not cand.any():
-        return out
-    # screen: only streets starting like a listed street are compared in full
-    firsts = sorted({(k.split("|")[1].split(" ", 1) + [""])[1 if k.startswith("|") else 0].split(" ")[0]
-                     for k in keys} - {""})
-    if firsts:
-        from . import _rx
-
-        cand &= _rx.contains(street.astype(object).where(cand, "").astype("str"),
-                             r"^\s*(?:" + "|".join(map(re.escape, firsts)) + r")\b")
-    if not cand.any():
-        return out
-    k = pd.Series(_component_keys(building[cand], number[cand], street[cand]), index=street.index[cand.to_numpy()])
-    pcs = postcode[cand]
-    hit = [kk in keys and (keys[kk] is None or p is None or p == keys[kk])
-           for kk, p in zip(k.to_numpy(dtype=object), pcs.to_numpy(dtype=object))]
-    out[k.index] = hit
-    return out

@@ -24,52 +24,22 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from . import _rx, police, postcode
+from .lexicon import COUNTIES, PARSE_FIELDS, POST_TOWNS, STREET_TYPES
+from .normalise import normalise_many
 
 __all__ = ["MAX_LEN", "STREET_TYPES", "POST_TOWNS", "COUNTIES", "parse_series"]
 
 #: longest address text parsed; longer text is truncated and flagged (``parse_status="truncated"``)
 MAX_LEN = 500
 
-STREET_TYPES: tuple[str, ...] = (
-    "road", "rd", "street", "st", "lane", "ln", "avenue", "ave", "av", "close", "cl", "drive", "dr",
-    "way", "gardens", "gdns", "gdn", "grove", "gr", "place", "pl", "square", "sq", "terrace", "terr",
-    "tce", "crescent", "cres", "court", "ct", "hill", "park", "parade", "pde", "row", "mews", "walk",
-    "green", "rise", "view", "vale", "broadway", "circus", "yard", "wharf", "embankment", "market",
-    "gate", "passage", "alley", "path", "approach", "heights", "boulevard", "promenade",
-    "bridge", "common", "causeway", "highway", "chase", "quay", "dene", "croft", "mount",
-    "wood", "woods", "fields", "field", "meadow", "meadows", "pavement", "circle", "crossing",
-    "reach", "orchard", "link", "slope", "spur", "by-pass", "bypass", "lanes", "wall",
-    "grange", "hollow", "ridge", "glade", "glen", "dale", "copse", "churchyard", "precinct", "arcade",
-    "esplanade", "concourse", "pass", "hyde", "drove", "highwalk", "estate",
-)
-#: post towns in and around Greater London, and the borough names boroughs write as the town
-POST_TOWNS: tuple[str, ...] = (
-    "london", "barking", "barnet", "beckenham", "belvedere", "bexley", "bexleyheath", "bromley",
-    "carshalton", "chessington", "chislehurst", "coulsdon", "croydon", "dagenham", "edgware", "enfield",
-    "erith", "feltham", "greenford", "hampton", "harrow", "hayes", "hornchurch", "hounslow", "ilford",
-    "isleworth", "keston", "kingston upon thames", "kingston-upon-thames", "kingston", "mitcham",
-    "morden", "new malden", "northolt", "northwood", "orpington", "pinner", "purley", "rainham",
-    "richmond", "richmond upon thames", "richmond-upon-thames", "romford", "ruislip", "sidcup",
-    "southall", "stanmore", "surbiton", "sutton", "teddington", "thornton heath", "twickenham",
-    "upminster", "uxbridge", "wallington", "welling", "wembley", "west drayton", "west wickham",
-    "woodford green", "worcester park", "south croydon", "east molesey", "dartford", "swanley",
-    "westerham", "epsom", "banstead", "watford", "loughton", "buckhurst hill", "chigwell", "esher",
-    "staines", "ashford", "greenwich", "lewisham", "newham", "islington", "ealing", "hillingdon",
-    "city of london", "hammersmith", "fulham", "hammersmith and fulham", "waltham forest",
-    "barking and dagenham", "camden", "hackney", "southwark", "lambeth", "westminster", "brent",
-    "haringey", "havering", "redbridge", "merton", "wandsworth", "tower hamlets",
-)
 _POST_TOWN_SET = frozenset(POST_TOWNS) | {t.replace("-", " ") for t in POST_TOWNS}
-COUNTIES: tuple[str, ...] = (
-    "kent", "middlesex", "middx", "surrey", "essex", "greater london", "herts", "hertfordshire",
-    "gtr london", "england", "uk", "united kingdom", "gb",
-)
 
 _ALT = lambda words: "(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in sorted(set(words), key=len, reverse=True)) + ")"  # noqa: E731
 
@@ -169,10 +139,7 @@ _LAST_RX = re.compile(r"^(?:(?P<bname>.*)\s*,\s*)?(?P<street>[^,]+)$", re.DOTALL
 _TAIL_RX = re.compile(r"^(?P<locality>[^,]+?)(?:\s*,\s*(?P<town>.+))?$", re.DOTALL)
 _CATEGORY_RX = re.compile(rf"^\s*{_ALT(police.POLICE_UK_CATEGORIES)}\s*$", re.IGNORECASE)
 
-FIELDS = (
-    "sub_building", "building_name", "house_number", "street", "locality", "town", "postcode",
-    "location_qualifier", "second_street", "placeholder",
-)
+FIELDS = PARSE_FIELDS
 
 
 def _none(n: int, index: pd.Index) -> pd.Series:
@@ -491,7 +458,7 @@ def _tidy(out: dict[str, pd.Series], idx: pd.Index, placeholders: police.Placeho
     res = pd.DataFrame({f: cols[f] for f in FIELDS}, index=idx, dtype=object)
     # a configured police station / custody address is a placeholder, whatever its spelling
     if placeholders.addresses:
-        listed = police.listed_addresses(res["building_name"], res["house_number"], res["street"],
+        listed = listed_addresses(res["building_name"], res["house_number"], res["street"],
                                          res["postcode"], placeholders)
         if listed.any():
             li = listed.index[listed.to_numpy(dtype=bool)]
@@ -504,3 +471,55 @@ def _tidy(out: dict[str, pd.Series], idx: pd.Index, placeholders: police.Placeho
         res.loc[hok, "house_number"] = _rx.replace(hn[hok].astype("str"), r"\s*([-/&])\s*", r"\1").astype(object)
     return res
 
+
+# ------------------------------------------------------- addresses listed as placeholders
+def listed_keys(placeholders: police.Placeholders) -> dict[str, str | None]:
+    """``{normalised "building|number street": postcode or None}`` of the configured addresses."""
+    if not placeholders.addresses:
+        return {}
+    return _listed_keys(tuple(placeholders.addresses))
+
+
+@lru_cache(maxsize=64)
+def _listed_keys(addresses: tuple[str, ...]) -> dict[str, str | None]:
+    p = parse_series(pd.Series(list(addresses), dtype="str"), police.Placeholders())
+    keys = _component_keys(p["building_name"], p["house_number"], p["street"])
+    return {k: pcd for k, pcd in zip(keys, p["postcode"]) if k}
+
+
+def _component_keys(building: pd.Series, number: pd.Series, street: pd.Series) -> list[str]:
+    m = len(street)
+    both = pd.concat([x.astype(object).where(x.notna(), "") for x in (building, number, street)], ignore_index=True)
+    norm = normalise_many(both.astype("str"))  # one vectorised call for the three columns
+    b, n, st = norm.iloc[:m], norm.iloc[m:2 * m], norm.iloc[2 * m:]
+    # with a house number the building name is not needed; without one it is
+    keys = np.where(n.to_numpy(dtype=object) != "", "|" + n.to_numpy(dtype=object) + " " + st.to_numpy(dtype=object),
+                    b.to_numpy(dtype=object) + "|" + st.to_numpy(dtype=object))
+    return [k if st_ != "" else "" for k, st_ in zip(keys, st.to_numpy(dtype=object))]
+
+
+def listed_addresses(building: pd.Series, number: pd.Series, street: pd.Series, postcode: pd.Series,
+                     placeholders: police.Placeholders) -> pd.Series:
+    """True where a parsed address is one of ``placeholders.addresses`` (same number and street, and the
+    same postcode when both have one)."""
+    keys = listed_keys(placeholders)
+    out = pd.Series(False, index=street.index)
+    if not keys:
+        return out
+    cand = street.notna()
+    if not cand.any():
+        return out
+    # screen: only streets starting like a listed street are compared in full
+    firsts = sorted({(k.split("|")[1].split(" ", 1) + [""])[1 if k.startswith("|") else 0].split(" ")[0]
+                     for k in keys} - {""})
+    if firsts:
+        cand &= _rx.contains(street.astype(object).where(cand, "").astype("str"),
+                             r"^\s*(?:" + "|".join(map(re.escape, firsts)) + r")\b")
+    if not cand.any():
+        return out
+    k = pd.Series(_component_keys(building[cand], number[cand], street[cand]), index=street.index[cand.to_numpy()])
+    pcs = postcode[cand]
+    hit = [kk in keys and (keys[kk] is None or p is None or p == keys[kk])
+           for kk, p in zip(k.to_numpy(dtype=object), pcs.to_numpy(dtype=object))]
+    out[k.index] = hit
+    return out

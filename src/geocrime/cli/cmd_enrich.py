@@ -1,5 +1,5 @@
 """``geocrime enrich INPUT OUTPUT``: geocode + areas + placeholder flags, streaming and resumable
-(a thin layer over :func:`geocrime.enrich.enrich_file`)."""
+(a thin layer over :func:`geocrime.enrichment.enrich_file`)."""
 from __future__ import annotations
 
 import argparse
@@ -55,7 +55,7 @@ def _boundaries(specs: list[str]) -> Any:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..enrich import enrich_file
+    from ..enrichment import enrich_file
     from . import emit
 
     b = _boundaries(args.boundary_file) if args.boundary_file else None

@@ -1,7 +1,7 @@
 """``geocrime evaluate``: precision/recall of the geocoder against known truth.
 
 Two ways: ``--fhrs FILE --gazetteer G`` generates seeded messy queries from the FHRS premises
-(:mod:`geocrime.querygen`), geocodes them and scores them; ``--results FILE`` scores an existing
+(:mod:`geocrime.geocoding.querygen`), geocodes them and scores them; ``--results FILE`` scores an existing
 geocoded file that has ``truth_id``/``truth_x``/``truth_y`` columns.
 """
 from __future__ import annotations
@@ -46,8 +46,8 @@ def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from ..errors import InputError
-    from .._areas import default_boundaries
-    from ..evaluate import evaluate, run_fhrs_evaluation
+    from ..areas._points import default_boundaries
+    from ..geocoding import evaluate, run_fhrs_evaluation
     from ..gazetteer import Gazetteer
 
     bounds = None if args.no_areas else default_boundaries()

@@ -58,7 +58,7 @@ def write_output(gdf: Any, path: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..gazetteer import Gazetteer
-    from ..geocode import DEFAULT_THRESHOLD, address_columns, geocode
+    from ..geocoding import DEFAULT_THRESHOLD, address_columns, geocode
 
     t0 = time.perf_counter()
     df = _read(args.input)
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     gaz = Gazetteer.load(args.gazetteer)
     bounds = None
     if args.areas:
-        from .._areas import default_boundaries
+        from ..areas._points import default_boundaries
 
         bounds = default_boundaries()
     out = geocode(df, gaz, columns=cols, boundaries=bounds, backend=args.backend,

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._blocking import canonical_components
+from ..gazetteer.keys import canonical_components
 
 __all__ = ["make_queries", "truth_ids"]
 

@@ -1,4 +1,4 @@
-"""Scale-out on dask.distributed: the same per-chunk enrichment (:func:`geocrime.enrich._enrich_frame`)
+"""Scale-out on dask.distributed: the same per-chunk enrichment (:func:`geocrime.enrichment.core._enrich_frame`)
 run per partition on a cluster, with the gazetteer and boundaries sent **once per worker**.
 
 ::
@@ -27,8 +27,16 @@ from typing import Any, Callable, Sequence
 
 import pandas as pd
 
-from .enrich import PREFIX, EnrichContext, EnrichSettings, _enrich_frame, _typed, added_columns, make_context
-from .errors import BackendUnavailableError, InputError
+from ..errors import BackendUnavailableError, InputError
+from .core import (
+    PREFIX,
+    EnrichContext,
+    EnrichSettings,
+    _enrich_frame,
+    _typed,
+    added_columns,
+    make_context,
+)
 
 __all__ = ["enrich_dask", "aggregate_dask", "get_client", "worker_loads", "LOADS"]
 
@@ -90,7 +98,7 @@ class _WorkerContext:
         if ctx is None:
             gaz = self.gazetteer
             if gaz is None and self.gazetteer_path:
-                from .gazetteer import Gazetteer
+                from ..gazetteer import Gazetteer
 
                 gaz = Gazetteer.load(self.gazetteer_path)
             if self.boundaries is not None and self.settings.layers:
@@ -113,7 +121,7 @@ def _worker_context(ctx: EnrichContext, gazetteer_path: str | None) -> _WorkerCo
     import json
     from dataclasses import asdict
 
-    from . import __version__
+    from .. import __version__
 
     key = hashlib.sha256(json.dumps([asdict(ctx.settings), ctx.gazetteer_hash, ctx.boundaries_hash, __version__],
                                     sort_keys=True, default=str).encode()).hexdigest()
@@ -139,7 +147,7 @@ def _loads() -> int:
 
 
 class DaskRunner:
-    """Used by :func:`geocrime.enrich.enrich_file` with ``engine="dask"``: chunks read by the client
+    """Used by :func:`geocrime.enrichment.enrich_file` with ``engine="dask"``: chunks read by the client
     are scattered to the cluster, enriched there, and written (in order) by the client; at most
     ``2 x workers`` chunks are in flight, so client memory stays flat."""
 
@@ -200,7 +208,7 @@ def enrich_dask(
     margin: float | None = None,
     prefix: str = PREFIX,
 ) -> Any:
-    """Lazy :func:`geocrime.enrich.enrich` over a ``dask.dataframe.DataFrame``: ``map_partitions`` of the
+    """Lazy :func:`geocrime.enrich` over a ``dask.dataframe.DataFrame``: ``map_partitions`` of the
     same chunk function, the context broadcast once per worker of ``client`` (default: the current
     client). Returns a dask DataFrame: input columns then the ``gc_*`` columns, partitions and order kept.
     ``gazetteer`` as a path is loaded on each worker from that path."""
@@ -217,7 +225,7 @@ def enrich_dask(
         except ValueError:
             raise InputError("no dask client: pass client= (see geocrime.distributed.get_client)") from None
     ctx = make_context(gazetteer, boundaries, layers, columns, coords, crs, backend, threshold, margin, prefix)
-    from .enrich import _check_input
+    from .core import _check_input
 
     _check_input(ddf.columns, ctx.settings, "input dask DataFrame")
     gpath = str(Path(gazetteer).resolve()) if isinstance(gazetteer, (str, Path)) else None
@@ -235,7 +243,7 @@ def aggregate_dask(ddf: Any, by: Sequence[str], *, areas: Any = None, periods: S
     columns summed. ``periods`` and, for area columns, ``areas`` are required (a partition cannot
     know the universe). Returns what ``aggregate(ddf.compute(), by, change=False, ...)`` returns for
     the ``by`` and ``count`` columns."""
-    from .analysis import aggregate
+    from ..analysis import aggregate
 
     if periods is None and any(b in ("month",) for b in by):
         raise InputError("aggregate_dask needs periods= (the month universe) so partitions align")

@@ -18,22 +18,13 @@ import re
 import numpy as np
 import pandas as pd
 
-from .address import _rx, normalise_many
-from .address import postcode as _pc
+from ..address import _rx, normalise_many
+from ..address.lexicon import GENERIC_PLACES, STREET_WORDS
 
 #: keys with more entries than this are not used for retrieval
 MAX_BLOCK = 48
 
-#: street-type and filler words: never used alone as a blocking token
-STREET_WORDS = frozenset(
-    """road street lane avenue close way drive gardens garden place court crescent terrace grove hill park
-    square walk parade mews row green rise gate gates the of and end vale view yard wharf quay approach
-    broadway highway causeway passage market estate north south east west upper lower new old great
-    little saint london house building buildings centre center""".split()
-)
 
-#: town words that locate nothing
-GENERIC_PLACES = frozenset({"london", "greater london", "uk", "united kingdom", "england", "middlesex", "surrey", "kent", "essex"})
 
 _FLAT_WORDS = (
     r"\b(?:FLAT|FLT|APARTMENT|APT|APPT|UNIT|UNITS|SUITE|STUDIO|ROOM|RM|SHOP|STALL|KIOSK|NO|NUMBER|"

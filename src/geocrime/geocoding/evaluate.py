@@ -3,7 +3,7 @@ ward/LSOA share, distance errors (metres, EPSG:27700).
 
 ::
 
-    from geocrime.evaluate import evaluate, run_fhrs_evaluation
+    from geocrime.geocoding import evaluate, run_fhrs_evaluation
     report = evaluate(results, truth)      # results from geocode(); truth: truth_id/truth_x/truth_y
     report["premises"]["precision"]
 
@@ -24,7 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import MissingColumnsError
+from ..errors import MissingColumnsError
 
 __all__ = ["evaluate", "run_fhrs_evaluation"]
 
@@ -36,11 +36,11 @@ def _pct(a: np.ndarray, q: float) -> float | None:
 
 def evaluate(results: pd.DataFrame, truth: pd.DataFrame | None = None, boundaries: Any = None,
              thresholds: Sequence[float] = (6, 8, 10, 12, 14, 16), margin: float | None = None) -> dict[str, Any]:
-    """Metrics of ``results`` (output of :func:`geocrime.geocode.geocode`) against ``truth``
+    """Metrics of ``results`` (output of :func:`geocrime.geocoding.geocode`) against ``truth``
     (columns ``truth_id`` — gazetteer id, -1 unknown — and ``truth_x``/``truth_y`` in EPSG:27700;
     by default taken from ``results`` itself). ``boundaries`` gives the true ward/LSOA of the truth
     points (needed for the right-ward share). Returns a JSON-serialisable dict."""
-    from .geocode import DEFAULT_MARGIN
+    from .params import DEFAULT_MARGIN
 
     margin = DEFAULT_MARGIN if margin is None else margin
     truth = results if truth is None else truth
@@ -89,7 +89,7 @@ def evaluate(results: pd.DataFrame, truth: pd.DataFrame | None = None, boundarie
                          "recall": float(ok.sum() / n) if n else None})
         rep["thresholds"] = rows
     if boundaries is not None:
-        from ._areas import point_codes
+        from ..areas._points import point_codes
 
         codes = point_codes(tx, ty, boundaries)
         for kind in ("ward", "lsoa"):
@@ -114,10 +114,10 @@ def evaluate(results: pd.DataFrame, truth: pd.DataFrame | None = None, boundarie
 
 def run_fhrs_evaluation(fhrs_path: Any, gazetteer: Any, n: int = 20_000, seed: int = 0, postcode: str = "mixed",
                         boundaries: Any = None, backend: str = "rules", n_jobs: int = 1) -> tuple[dict[str, Any], pd.DataFrame]:
-    """Generate ``n`` seeded queries from the FHRS premises (:func:`geocrime.querygen.make_queries`),
+    """Generate ``n`` seeded queries from the FHRS premises (:func:`geocrime.geocoding.querygen.make_queries`),
     geocode them against ``gazetteer`` and evaluate. Returns (report, results with truth columns)."""
-    from .gazetteer import read_fhrs
-    from .geocode import geocode
+    from ..gazetteer import read_fhrs
+    from .api import geocode
     from .querygen import make_queries
 
     src = read_fhrs(fhrs_path)

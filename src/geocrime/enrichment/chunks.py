@@ -1,4 +1,4 @@
-"""Streaming readers and atomic writers for :mod:`geocrime.enrich` (private).
+"""Streaming readers and atomic writers for :mod:`geocrime.enrichment` (private).
 
 * :func:`scan_input` — one pass over the input bytes: SHA-256 (for the manifest and resume) and, for
   CSV, a strict decode check so a wrongly encoded file fails *before* any work, naming the line.
@@ -19,7 +19,7 @@ from typing import Any, Iterator
 import pandas as pd
 import pyarrow as pa
 
-from .errors import FileFormatError, InputError, MissingColumnsError
+from ..errors import FileFormatError, InputError, MissingColumnsError
 
 _BLOCK = 1 << 20
 _DELIMS = {";": "semicolon", "\t": "tab", "|": "pipe", ",": "comma"}

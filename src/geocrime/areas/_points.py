@@ -54,13 +54,13 @@ def point_codes(x: np.ndarray, y: np.ndarray, boundaries: Any) -> dict[str, np.n
 def default_boundaries() -> dict[str, Any]:
     """Ward 2022 and LSOA 2021 layers from the data directory (``code`` column, EPSG:27700)."""
     try:
-        from .areas import Boundaries  # type: ignore[attr-defined]
+        from ._assign import Boundaries  # type: ignore[attr-defined]
 
         return Boundaries.from_registry(["ward_2022", "lsoa_2021"])
     except Exception:  # noqa: BLE001  (areas not available: read the files directly)
         import geopandas as gpd
 
-        from .config import data_dir
+        from ..config import data_dir
 
         d = data_dir(required=True)
         w = gpd.read_file(d / "london_wards_2022_ons" / "london_wards_2022_E09only.gpkg")

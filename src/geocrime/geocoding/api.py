@@ -1,0 +1,271 @@
+"""The public geocoding functions: :func:`geocode` (batch, multi-process), :func:`geocode_one`, :func:`reverse`.
+"""
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .._geo import BNG
+from ..errors import GazetteerError, InputError
+from . import compare as _scoring
+from .area_confidence import _area_tables, _gaz_texts
+from .inputs import OUTPUT_COLUMNS, _parse, _texts
+from .match import _match
+from .params import DEFAULT_MARGIN, DEFAULT_THRESHOLD
+
+# ---------------------------------------------------------------------------------------- workers
+_WORKER: dict[str, Any] = {}
+#: free the allocators' unused pages before forking workers (switched off only by the A/B benchmark)
+_RELEASE_BEFORE_FORK = True
+
+
+def _release_before_fork() -> None:
+    """Hand the allocators' free pages back to the OS just before forking the workers.
+
+    A forked worker that reuses a free page the parent still maps pays a copy-on-write fault (a 4 KiB
+    copy) instead of a cheap zero-page fault. After heavy work in the parent (a geocode run, a
+    gazetteer build) its glibc heap and pyarrow's memory pool hold many such pages: measured with
+    ``/proc/self/smaps``, a worker's first chunk copied ~30 MB of pyarrow's arena and ~20 MB of heap.
+    Measured by ``benchmarks/bench_fork_release.py`` (2 processes after a 1-process run): median
+    3-8% faster in two runs of 8 and 12 trials; noisy on a shared machine.
+    """
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.lru_cache(maxsize=1)
+def _malloc_trim() -> Any:
+    """glibc's ``malloc_trim`` through ctypes (looked up once), or None without glibc."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:  # no C library to load: nothing to trim
+        return None
+    return getattr(libc, "malloc_trim", None)
+
+
+def _work(args: tuple[Any, Any, str, float, float, bool]) -> pd.DataFrame:
+    texts, comp, backend, threshold, margin, use_b = args
+    gaz = _WORKER["gaz"]
+    bounds = _WORKER["boundaries"] if use_b else None
+    if texts is not None and len(texts) > 1:
+        # identical records are geocoded once (police data repeats a lot)
+        try:
+            codes, uniq = pd.factorize(texts.astype(object), use_na_sentinel=False)
+        except TypeError:  # unhashable values
+            codes, uniq = None, None
+        if codes is not None and len(uniq) < len(texts):
+            u = pd.Series(np.asarray(uniq, dtype=object), dtype=object)
+            res = _match(_parse(u, None, backend), gaz, threshold, margin, bounds)[0]
+            return res.iloc[codes].set_axis(texts.index)
+    parsed = _parse(texts, comp, backend)
+    return _match(parsed, gaz, threshold, margin, bounds)[0]
+
+
+def _advance(bar: Any, results: list[pd.DataFrame], n_work: int, n: int) -> None:
+    """Move the progress bar to the input rows covered by ``results`` (whole records: the work may be
+    the distinct texts only, broadcast to ``n`` rows at the end)."""
+    if bar is not None:
+        done = sum(len(r) for r in results)
+        bar.update(round(done * n / max(n_work, 1)) - bar.n)
+
+
+def geocode(
+    df: pd.DataFrame | pd.Series | Sequence[Any],
+    gazetteer: Any,
+    columns: str | Sequence[str] | Mapping[str, str] | None = None,
+    boundaries: Any = None,
+    backend: str = "rules",
+    threshold: float = DEFAULT_THRESHOLD,
+    margin: float = DEFAULT_MARGIN,
+    n_jobs: int = 1,
+    chunk_size: int = 50_000,
+    progress: bool = False,
+) -> "Any":
+    """Geocode every row of ``df`` against ``gazetteer``.
+
+    ``columns``: the free-text address column (str), several columns joined in order (list), or a
+    mapping component -> column (``{"house_number": "num", "street": "road", "postcode": "pc"}``,
+    used without parsing). ``boundaries``: a :class:`geocrime.areas.Boundaries` (or mapping
+    ``{"ward": gdf, "lsoa": gdf}``) to add ``ward_code``/``ward_confidence``/``lsoa_code``/
+    ``lsoa_confidence``. ``backend``: address parser (``rules``, ``libpostal``, ``auto``).
+    ``n_jobs``: worker processes (fork; 1 = in process; -1 = all cores).
+
+    Returns a GeoDataFrame (EPSG:27700, point geometry, empty where ``match_level`` is ``none``):
+    the input columns (a Series/list input becomes column ``address``) followed by
+    :data:`OUTPUT_COLUMNS`. Rows in = rows out, same index, same order; nothing raises for a bad row.
+    """
+    import geopandas as gpd
+
+    from ..gazetteer import Gazetteer
+
+    if not isinstance(gazetteer, Gazetteer):
+        raise GazetteerError(f"gazetteer must be a geocrime Gazetteer (got {type(gazetteer).__name__}); "
+                             "load one with Gazetteer.load(path)")
+    if backend not in ("rules", "libpostal", "auto"):
+        raise InputError(f"backend must be 'rules', 'libpostal' or 'auto', not {backend!r}")
+    texts, comp, index = _texts(df, columns)
+    n = len(index)
+    base = df.copy() if isinstance(df, pd.DataFrame) else \
+        pd.DataFrame({"address": pd.Series(pd.Series(texts).to_numpy(dtype=object), index=index, dtype=object)})
+    if boundaries is not None:
+        _area_tables(gazetteer, boundaries)  # before any fork
+    _gaz_texts(gazetteer)
+    gazetteer.index.distinct()  # the lookup table, before any fork
+    if n_jobs == -1:
+        n_jobs = os.cpu_count() or 1
+    # identical free-text records are geocoded once (police data repeats a lot), then broadcast
+    codes = None
+    if texts is not None and n > 1:
+        try:
+            codes, uniq = pd.factorize(texts.astype(object), use_na_sentinel=False)
+        except TypeError:  # unhashable values: geocode every row
+            codes = None
+        if codes is not None and len(uniq) < n:
+            texts = pd.Series(np.asarray(uniq, dtype=object), dtype=object)
+        else:
+            codes = None
+    n_work = len(texts) if texts is not None else n
+    if n_jobs > 1 and n_work > 2 * 2_000:
+        chunk_size = min(chunk_size, -(-n_work // (2 * n_jobs)))  # at least two chunks per worker
+    bounds = list(range(0, n_work, chunk_size)) or [0]
+    chunks = []
+    for b in bounds:
+        t = texts.iloc[b:b + chunk_size] if texts is not None else None
+        c = comp.iloc[b:b + chunk_size] if comp is not None else None
+        chunks.append((t, c, backend, float(threshold), float(margin), boundaries is not None))
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=n, unit="rec", desc="geocode", file=__import__("sys").stderr)
+    _WORKER["gaz"], _WORKER["boundaries"] = gazetteer, boundaries
+    results: list[pd.DataFrame] = []
+    try:
+        if n_jobs > 1 and len(chunks) > 1:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            if backend in ("libpostal", "auto"):
+                from ..address import backend_available
+                from ..address import libpostal as _lp
+
+                if backend == "libpostal" or backend_available():
+                    _lp.load()  # once, before the fork: workers share the model
+            if _RELEASE_BEFORE_FORK:
+                _release_before_fork()
+            with ProcessPoolExecutor(max_workers=n_jobs, mp_context=mp.get_context("fork")) as ex:
+                for r in ex.map(_work, chunks):
+                    results.append(r)
+                    _advance(bar, results, n_work, n)
+        else:
+            for ch in chunks:
+                r = _work(ch)
+                results.append(r)
+                _advance(bar, results, n_work, n)
+    finally:
+        if bar is not None:
+            bar.close()
+    res = pd.concat(results) if results else pd.DataFrame(columns=list(OUTPUT_COLUMNS))
+    if codes is not None:
+        res = res.iloc[codes]
+    res.index = index
+    for c in OUTPUT_COLUMNS:
+        if c not in res:
+            res[c] = None
+    base = base.drop(columns=[c for c in OUTPUT_COLUMNS if c in base.columns] + (["geometry"] if "geometry" in base.columns else []))
+    out = pd.concat([base, res[list(OUTPUT_COLUMNS)]], axis=1)
+    geom = gpd.points_from_xy(out["x"].to_numpy(float), out["y"].to_numpy(float), crs=BNG)
+    geom[~np.isfinite(out["x"].to_numpy(float))] = None
+    return gpd.GeoDataFrame(out, geometry=geom, crs=BNG)
+
+
+def geocode_one(text: Any, gazetteer: Any, boundaries: Any = None, backend: str = "rules",
+                threshold: float = DEFAULT_THRESHOLD, margin: float = DEFAULT_MARGIN, top: int = 5) -> dict[str, Any]:
+    """Geocode one address string, for interactive use: a dict of :data:`OUTPUT_COLUMNS` plus
+    ``parsed`` (the address components) and ``candidates`` (the ``top`` best entries with their
+    score, faults and per-family weights — the explanation of the decision)."""
+    from ..gazetteer import Gazetteer
+
+    if not isinstance(gazetteer, Gazetteer):
+        raise GazetteerError("gazetteer must be a geocrime Gazetteer; load one with Gazetteer.load(path)")
+    if text is not None and not isinstance(text, (str, bytes)):
+        text = None if isinstance(text, float) and np.isnan(text) else text
+    parsed = _parse(pd.Series([text], dtype=object), None, backend)
+    out, extra = _match(parsed, gazetteer, threshold, margin, boundaries, keep_pairs=True)
+    res = {k: (None if (isinstance(v, float) and np.isnan(v)) else (v.item() if hasattr(v, "item") else v))
+           for k, v in out.iloc[0].items()}
+    res["parsed"] = {k: (None if pd.isna(v) else v) for k, v in parsed.iloc[0].items()}
+    cands = []
+    if extra is not None and len(extra["qi"]):
+        order = np.argsort(-extra["score"], kind="stable")[:top]
+        faults = _scoring.fault_strings(extra["codes"], order)
+        t = gazetteer.table
+        for j, p in enumerate(order):
+            g = int(extra["gi"][p])
+            cands.append({
+                "gazetteer_id": int(gazetteer.ids[g]), "address": gazetteer.canonical[g], "score": float(extra["score"][p]),
+                "faults": faults[j], "x": float(gazetteer.x[g]), "y": float(gazetteer.y[g]),
+                "weights": {fam: float(_scoring.WEIGHTS[fam][c[p]]) for fam, c in extra["codes"].items()},
+                "levels": {fam: _scoring.LEVELS[fam][c[p]] for fam, c in extra["codes"].items()},
+            })
+    res["candidates"] = cands
+    return res
+
+
+def reverse(points: Any, gazetteer: Any, max_distance: float | None = None) -> "Any":
+    """Nearest premises and nearest street to each point.
+
+    ``points``: a GeoDataFrame, or a DataFrame with lon/lat or easting/northing columns (see
+    :func:`geocrime._geo.as_points`). Adds ``address``, ``address_id``, ``address_distance_m``,
+    ``street``, ``street_distance_m`` (metres, EPSG:27700) and ``reverse_status`` (``ok``,
+    ``too_far`` when beyond ``max_distance`` metres, or the point's location status); every row is kept.
+    """
+    from .._geo import as_points
+
+    gdf, pstatus = as_points(points)
+    x = gdf.geometry.x.to_numpy(float) if len(gdf) else np.zeros(0)
+    y = gdf.geometry.y.to_numpy(float) if len(gdf) else np.zeros(0)
+    okp = np.isfinite(x) & np.isfinite(y) & (pstatus.astype("str").to_numpy() == "ok")
+    n = len(gdf)
+    out = gdf.copy()
+    addr = np.full(n, None, dtype=object)
+    aid = np.full(n, -1, dtype=np.int64)
+    ad = np.full(n, np.nan)
+    street = np.full(n, None, dtype=object)
+    sd = np.full(n, np.nan)
+    t = gazetteer.table
+    if okp.any():
+        r, d = gazetteer.nearest(x[okp], y[okp], ("premises",))
+        addr[okp] = gazetteer.canonical[r]
+        aid[okp] = gazetteer.ids[r]
+        ad[okp] = d
+        lv = [lv for lv in ("street_point", "street") if (gazetteer.level == lv).any()]
+        if lv:
+            r2, d2 = gazetteer.nearest(x[okp], y[okp], tuple(lv))
+            street[okp] = t["street"].to_numpy(dtype=object)[r2]
+            sd[okp] = d2
+    status = np.where(okp, "ok", pstatus.astype("str").to_numpy())
+    if max_distance is not None:
+        far = okp & (ad > max_distance)
+        status = np.where(far, "too_far", status)
+        addr[far] = None
+        aid[far] = -1
+    out["address"] = addr
+    out["address_id"] = aid
+    out["address_distance_m"] = ad
+    out["street"] = street
+    out["street_distance_m"] = sd
+    out["reverse_status"] = status
+    return out
+
