@@ -36,9 +36,11 @@ from geocrime._geo import as_points
 from geocrime.analysis import (
     AnalysisWarning,
     BlendedHotspot,
+    BoostedHotspot,
     NaiveLastPeriod,
     ProspectiveHotspot,
     RetrospectiveKDE,
+    SEPPHotspot,
     SquareGrid,
     backtest,
 )
@@ -72,6 +74,8 @@ def methods() -> dict[str, object]:
         "ProspectiveHotspot()": ProspectiveHotspot(),
         "NaiveLastPeriod()": NaiveLastPeriod(),
         "BlendedHotspot()": BlendedHotspot(),
+        "SEPPHotspot()": SEPPHotspot(),
+        "BoostedHotspot()": BoostedHotspot(),
     }
 
 

@@ -26,6 +26,9 @@ from .aggregate import MISSING_TYPE, aggregate, period_change
 from .backtest import (DEFAULT_COVERAGES, BacktestResult, backtest, plot_backtest, rank_cells, score_hotspots,
                        study_cells, summarise_backtest)
 from .blend import BlendedHotspot
+from .boosted import BoostedHotspot
+from .select import SelectionResult, select_predictor
+from .sepp import SEPPHotspot
 from .grids import HexGrid, SquareGrid, assign_cells, grid_of, hex_grid, square_grid
 from .harm import DEFAULT_HARM_VERSION, HarmTable, default_harm_table, harm_weights
 from .hotspots import HotspotResult, fdr_adjust, getis_ord, local_moran, spatial_weights
@@ -45,7 +48,7 @@ __all__ = [
     "getis_ord", "local_moran", "spatial_weights", "HotspotResult", "fdr_adjust",
     # prediction and evaluation
     "ProspectiveHotspot", "RetrospectiveKDE", "NaiveLastPeriod",
-    "BlendedHotspot",
+    "BlendedHotspot", "SEPPHotspot", "BoostedHotspot", "select_predictor", "SelectionResult",
     "backtest", "BacktestResult", "score_hotspots", "rank_cells", "study_cells", "summarise_backtest", "plot_backtest",
     "DEFAULT_COVERAGES",
     # near repeats
