@@ -1,6 +1,9 @@
 """``geocrime evaluate``: precision/recall of the geocoder against known truth.
 
-Two ways: ``--fhrs FILE --gazetteer G`` generates seeded messy queries from the FHRS premises
+Three ways: ``--gds [PATH]`` / ``--police-style [CSV ...]`` geocode sets of text nobody here wrote
+(GOV.UK list addresses with and without their postcode; police.uk ``On or near`` streets of months
+the gazetteer never saw, written as police do) and print precision/recall per input style (see
+:mod:`geocrime.geocoding.evalsets`); ``--fhrs FILE --gazetteer G`` generates seeded messy queries from the FHRS premises
 (:mod:`geocrime.geocoding.querygen`), geocodes them and scores them; ``--results FILE`` scores an existing
 geocoded file that has ``truth_id``/``truth_x``/``truth_y`` columns.
 """
@@ -17,8 +20,18 @@ def register(sub: Any) -> None:
     p = sub.add_parser("evaluate", help="precision/recall by match level and threshold, right ward/LSOA, distance errors")
     p.add_argument("--gazetteer", "-g", type=Path, help="saved gazetteer (with --fhrs)")
     p.add_argument("--fhrs", type=Path, help="FHRS CSV to generate seeded queries from")
+    p.add_argument("--gds", nargs="?", const="", default=None, metavar="PATH",
+                   help="GDS messy-address CSV (default: the shared dev file): P/R with and without the postcode")
+    p.add_argument("--police-style", nargs="*", default=None, metavar="CSV",
+                   help="police.uk street CSVs to query (default: Met 2024-07..10): P/R per police writing style")
+    p.add_argument("--split", default="report", choices=["tune", "report", "all"],
+                   help="evaluation rows: 'tune' (held out for tuning), 'report' (default) or 'all'")
+    p.add_argument("--street-months", nargs="*", default=None, metavar="CSV",
+                   help="police.uk CSVs for the street layer of the evaluation gazetteer (default: Met 2024-01..06); "
+                        "used when --gazetteer is not given")
     p.add_argument("--results", type=Path, help="geocoded Parquet/CSV with truth_id, truth_x, truth_y")
-    p.add_argument("-n", type=int, default=20_000, help="number of generated queries (default 20000)")
+    p.add_argument("-n", type=int, default=None,
+                   help="number of generated queries (default 20000) / police locations per split (default 3000)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-postcode", action="store_true", help="remove every postcode from the queries")
     p.add_argument("--no-areas", action="store_true", help="skip the ward/LSOA evaluation")
@@ -42,6 +55,48 @@ def _flat(rep: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _styles_table(reports: list[dict[str, Any]]) -> str:
+    lines = [f"{'set':8} {'style':20} {'rows':>6} {'placed':>6} {'precision':>9} {'recall':>7}  levels"]
+    for rep in reports:
+        for style, v in rep["styles"].items():
+            lv = ", ".join(f"{k} {c}" for k, c in sorted(v["by_level"].items(), key=lambda kv: -kv[1]))
+            p = "-" if v["precision"] is None else f"{v['precision']:.4f}"
+            r = "-" if v["recall"] is None else f"{v['recall']:.4f}"
+            lines.append(f"{rep['set']:8} {style:20} {v['rows']:>6} {v['placed']:>6} {p:>9} {r:>7}  {lv}")
+    return "\n".join(lines)
+
+
+def _run_sets(args: argparse.Namespace) -> int:
+    import json
+
+    from ..config import cache_dir
+    from ..gazetteer import Gazetteer
+    from ..geocoding.evalsets import eval_gazetteer, run_set
+
+    if args.gazetteer is not None:
+        gaz = Gazetteer.load(args.gazetteer)
+    else:
+        gaz = eval_gazetteer(args.street_months, cache_dir=cache_dir("evaluation"))
+    reports = []
+    if args.police_style is not None:
+        rep, res = run_set("police", gaz, split=args.split, n=3000 if args.n is None else args.n, seed=args.seed,
+                           path=args.police_style or None, backend=args.backend, n_jobs=args.jobs)
+        reports.append(rep)
+        if args.save:
+            res.to_parquet(args.save.with_name(args.save.stem + "_police" + args.save.suffix))
+    if args.gds is not None:
+        rep, res = run_set("gds", gaz, split=args.split, path=args.gds or None, backend=args.backend, n_jobs=args.jobs)
+        reports.append(rep)
+        if args.save:
+            res.to_parquet(args.save.with_name(args.save.stem + "_gds" + args.save.suffix))
+    if args.json:
+        print(json.dumps({"gazetteer": repr(gaz), "sets": reports}, default=str))
+    else:
+        print(repr(gaz))
+        print(_styles_table(reports))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
@@ -50,13 +105,15 @@ def run(args: argparse.Namespace) -> int:
     from ..geocoding import evaluate, run_fhrs_evaluation
     from ..gazetteer import Gazetteer
 
+    if args.gds is not None or args.police_style is not None:
+        return _run_sets(args)
     bounds = None if args.no_areas else default_boundaries()
     if args.results is not None:
         res = pd.read_parquet(args.results) if args.results.suffix.lower() in (".parquet", ".pq") else pd.read_csv(args.results)
         rep = evaluate(res, boundaries=bounds)
     elif args.fhrs is not None and args.gazetteer is not None:
         gaz = Gazetteer.load(args.gazetteer)
-        rep, res = run_fhrs_evaluation(args.fhrs, gaz, n=args.n, seed=args.seed,
+        rep, res = run_fhrs_evaluation(args.fhrs, gaz, n=20_000 if args.n is None else args.n, seed=args.seed,
                                        postcode="drop" if args.no_postcode else "mixed", boundaries=bounds,
                                        backend=args.backend, n_jobs=args.jobs)
         if args.save:

@@ -1,0 +1,221 @@
+"""Evaluation sets of text nobody here wrote, and precision/recall per input style.
+
+Two sets (issue 17):
+
+* **GDS messy addresses** (:func:`gds_queries`): real address strings from four GOV.UK open lists
+  (pharmacies, dental practices, MOT stations, marriage venues), geocoded as published with and
+  without the postcode; truth = the Code-Point centroid of the published postcode.
+* **police-style streets** (:func:`police_style_queries`): the ``On or near <street>`` locations of
+  police.uk months the gazetteer never saw, written as police do: ``"<street>, <borough>"``,
+  ``"o/s <street> <borough>"`` and ``"<STREET>"`` alone (the borough from the LSOA name);
+  truth = the police.uk snap point.
+
+Scoring (:func:`score_located`), per style, every row counts:
+
+* *placed*: a point was returned (any level but ``none``);
+* *precision* = placed rows whose truth lies within the declared ``uncertainty_m`` (or within the
+  tolerance, for point levels: premises, street, junction, landmark) / placed rows. Confident and
+  wrong is the worst result, so a coarse level that honestly declares 2 km is right when the truth
+  lies in those 2 km; a street point that declares 50 m but is 3 km off is wrong.
+  A ``postcode_unit`` match must be the truth's own unit when the truth is a unit centroid (GDS);
+* *recall* = rows placed within the tolerance (metres; a postcode unit only when it is the right
+  unit for GDS) / all rows.
+
+Hold-out: each set has a ``split`` column; ``tune`` rows are for choosing weights and thresholds,
+``report`` rows for the figures (police: months 2024-07/08 tune, 2024-09/10 report; GDS: a hash of
+the address text and postcode).
+"""
+from __future__ import annotations
+
+import hashlib
+import zlib
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .._geo import lonlat_to_bng
+from ..errors import DataNotFoundError
+
+__all__ = ["gds_queries", "police_style_queries", "score_located", "POINT_LEVELS", "POLICE_STYLES",
+           "GDS_STYLES", "eval_gazetteer", "run_set"]
+
+#: levels that name a point (the tolerance applies); every other level is judged by its declared radius
+POINT_LEVELS = ("premises", "street", "junction", "landmark")
+#: police-style input styles
+POLICE_STYLES = ("street_borough", "os_street_borough", "street_upper")
+#: GDS input styles
+GDS_STYLES = ("with_postcode", "without_postcode")
+#: police.uk months held out for tuning / for the reported figures
+POLICE_TUNE_MONTHS = ("2024-07", "2024-08")
+POLICE_REPORT_MONTHS = ("2024-09", "2024-10")
+
+
+def _data_dir() -> Path:
+    from ..config import data_dir
+
+    return Path(data_dir(required=True))
+
+
+def _split_of(keys: pd.Series) -> np.ndarray:
+    """'tune' or 'report' from a stable hash of each key (crc32, half and half)."""
+    h = np.fromiter((zlib.crc32(str(k).encode()) for k in keys), dtype=np.int64, count=len(keys))
+    return np.where(h % 2 == 0, "tune", "report")
+
+
+# ------------------------------------------------------------------------------------------- sets
+def gds_queries(path: str | Path | None = None) -> pd.DataFrame:
+    """The GDS messy-address set, one row per (address, style): columns ``query``, ``style``
+    (``with_postcode``: text + published postcode; ``without_postcode``: the text alone), ``list``,
+    ``truth_x``/``truth_y`` (EPSG:27700, the postcode's Code-Point centroid), ``truth_pc``,
+    ``lad_code``, ``split``."""
+    p = Path(path) if path is not None else _data_dir() / "gds_messy_addresses_london_dev" / "london_messy_addresses_dev.csv"
+    if not p.exists():
+        raise DataNotFoundError(f"no GDS messy-address file at {p}; pass --gds PATH")
+    d = pd.read_csv(p, dtype=str, keep_default_na=False)
+    text = d["text"].str.strip().str.rstrip(",").str.strip()
+    base = pd.DataFrame({
+        "list": d["list"], "truth_x": d["easting"].astype(float), "truth_y": d["northing"].astype(float),
+        "truth_pc": d["postcode"].str.upper().str.replace(r"\s+", " ", regex=True).str.strip(),
+        "lad_code": d["lad_code"], "split": _split_of(d["text"] + "|" + d["postcode"])})
+    w = base.assign(query=text + ", " + d["postcode"], style="with_postcode")
+    wo = base.assign(query=text, style="without_postcode")
+    return pd.concat([w, wo], ignore_index=True)
+
+
+def _borough_of_lsoa_name(name: pd.Series) -> pd.Series:
+    return name.astype(str).str.replace(r"\s+\d{3}[A-Z]$", "", regex=True).str.strip()
+
+
+def police_style_queries(paths: Sequence[str | Path] | None = None, n: int | None = 3000, seed: int = 0) -> pd.DataFrame:
+    """Police-style street locations from police.uk CSVs (default: the Met 2024-07..10 burglary
+    months), one row per (location, style): ``query``, ``style`` (see :data:`POLICE_STYLES`),
+    ``street``, ``borough`` (from the LSOA name), ``month``, ``truth_x``/``truth_y`` (EPSG:27700,
+    the snap point), ``split`` (months 2024-07/08 ``tune``, later ``report``).
+
+    ``n``: distinct (street, snap point) locations sampled per split (seeded; None = all)."""
+    from ..gazetteer.sources import POLICE_UK_NOT_STREETS
+
+    if paths is None:
+        paths = sorted((_data_dir() / "policeuk_met_burglary_street_2024h2").glob("*.csv"))
+    if not paths:
+        raise DataNotFoundError("no police.uk CSV files given for the police-style set")
+    d = pd.concat([pd.read_csv(p, usecols=["Month", "Longitude", "Latitude", "Location", "LSOA name"], dtype=str)
+                   for p in paths], ignore_index=True).dropna()
+    on = d["Location"].str.match(r"(?i)^on or near ")
+    d = d[on].copy()
+    d["street"] = d["Location"].str.replace(r"(?i)^on or near\s+", "", regex=True).str.strip()
+    d = d[~d["street"].str.lower().isin(POLICE_UK_NOT_STREETS) & (d["street"] != "")]
+    d["borough"] = _borough_of_lsoa_name(d["LSOA name"])
+    d = d.drop_duplicates(["street", "Longitude", "Latitude"]).reset_index(drop=True)
+    x, y = lonlat_to_bng(d["Longitude"].astype(float).to_numpy(), d["Latitude"].astype(float).to_numpy())
+    d["truth_x"], d["truth_y"] = x, y
+    d["split"] = np.where(d["Month"].isin(POLICE_TUNE_MONTHS), "tune", "report")
+    if n is not None:
+        rng = np.random.default_rng(seed)
+        take = [rng.permutation(np.flatnonzero(d["split"].to_numpy() == sp))[:n] for sp in ("tune", "report")]
+        d = d.iloc[np.sort(np.concatenate(take))].reset_index(drop=True)
+    st, bo = d["street"], d["borough"]
+    styles = {
+        "street_borough": st + ", " + bo,
+        "os_street_borough": "o/s " + st + " " + bo,
+        "street_upper": st.str.upper(),
+    }
+    keep = ["street", "borough", "Month", "truth_x", "truth_y", "split"]
+    out = pd.concat([d[keep].assign(query=q, style=s) for s, q in styles.items()], ignore_index=True)
+    return out.rename(columns={"Month": "month"})
+
+
+# ------------------------------------------------------------------------------------------ score
+def _right(results: pd.DataFrame, truth: pd.DataFrame, tol: float, unit_exact: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(placed, precise, recalled) boolean arrays."""
+    level = results["match_level"].astype(str).to_numpy()
+    x, y = results["x"].to_numpy(float), results["y"].to_numpy(float)
+    err = np.hypot(x - truth["truth_x"].to_numpy(float), y - truth["truth_y"].to_numpy(float))
+    unc = results["uncertainty_m"].to_numpy(float)
+    placed = (level != "none") & np.isfinite(err)
+    point = np.isin(level, POINT_LEVELS)
+    within = np.where(point, err <= np.maximum(np.nan_to_num(unc, nan=0.0), tol), err <= np.nan_to_num(unc, nan=0.0))
+    recalled = placed & (err <= tol)
+    if unit_exact:
+        # truth is a postcode centroid: a postcode-unit answer is right only as the same unit
+        unit = level == "postcode_unit"
+        within = np.where(unit, err <= 1.0, within)
+        recalled = np.where(unit, placed & (err <= 1.0), recalled)
+    return placed, placed & within, recalled
+
+
+def score_located(results: pd.DataFrame, truth: pd.DataFrame, tol: float, by: str = "style",
+                  unit_exact: bool = False) -> dict[str, Any]:
+    """Precision/recall per value of ``truth[by]`` (see the module docstring). ``results``: output of
+    :func:`geocrime.geocoding.geocode` in the same row order as ``truth``. Returns
+    ``{style: {rows, placed, precision, recall, by_level: {level: rows}, wrong_by_level, reasons}}``."""
+    placed, precise, recalled = _right(results, truth, tol, unit_exact)
+    level = results["match_level"].astype(str).to_numpy()
+    reason = results["reason"].astype(str).to_numpy()
+    out: dict[str, Any] = {}
+    groups = truth[by].astype(str).to_numpy()
+    for g in pd.unique(groups):
+        m = groups == g
+        n, npl = int(m.sum()), int(placed[m].sum())
+        out[str(g)] = {
+            "rows": n, "placed": npl,
+            "precision": round(float(precise[m].sum() / npl), 4) if npl else None,
+            "recall": round(float(recalled[m].sum() / n), 4) if n else None,
+            "by_level": pd.Series(level[m]).value_counts().to_dict(),
+            "wrong_by_level": pd.Series(level[m & placed & ~precise]).value_counts().to_dict(),
+            "reasons": pd.Series(reason[m & ~placed]).value_counts().head(8).to_dict(),
+        }
+    return out
+
+
+# ------------------------------------------------------------------------------------------ runs
+def eval_gazetteer(street_months: Sequence[str | Path] | None = None, extra: Sequence[Any] = (),
+                   cache_dir: str | Path | None = None) -> Any:
+    """The evaluation gazetteer: FSA premises (16 boroughs) + Code-Point Open units + a police.uk
+    street layer from ``street_months`` (default: Met burglary 2024-01..06, never the evaluated
+    months) + any ``extra`` source tables. Saved under ``cache_dir`` (keyed by the inputs and the
+    parser) and reloaded on the next run."""
+    from ..gazetteer import Gazetteer, read_codepoint, read_fhrs, streets_from_police_uk
+    from ..gazetteer.core import parser_fingerprint
+
+    d = _data_dir()
+    if street_months is None:
+        street_months = sorted((d / "policeuk_met_burglary_street").glob("*.csv"))
+    key = hashlib.sha256(("|".join(map(str, street_months)) + parser_fingerprint()
+                          + "|".join(getattr(e, "attrs", {}).get("name", str(len(e))) for e in extra)).encode()).hexdigest()[:12]
+    cache = Path(cache_dir) / f"evalgaz_{key}" if cache_dir is not None else None
+    if cache is not None and (cache / "meta.json").exists():
+        return Gazetteer.load(cache)
+    cp = read_codepoint(d / "codepoint_open_london_postcodes" / "codepo_london_E09.csv.gz")
+    fhrs = read_fhrs(d / "fhrs_london_dev" / "fhrs_london_16la_2020-11-15.csv")
+    streets = streets_from_police_uk(list(street_months), cp)
+    gaz = Gazetteer.from_sources([fhrs, streets, *extra, cp])
+    if cache is not None:
+        gaz.save(cache)
+    return gaz
+
+
+def run_set(name: str, gazetteer: Any, split: str = "report", n: int | None = 3000, seed: int = 0,
+            path: str | Path | None = None, boundaries: Any = None, n_jobs: int = 1,
+            **geocode_kw: Any) -> tuple[dict[str, Any], pd.DataFrame]:
+    """Geocode one evaluation set (``"gds"`` or ``"police"``) against ``gazetteer`` and score it per
+    style. ``split``: ``tune``, ``report`` or ``all``. Returns (report, results with truth columns)."""
+    from .api import geocode
+
+    if name == "gds":
+        q = gds_queries(path)
+        tol, unit_exact = 250.0, True
+    elif name == "police":
+        q = police_style_queries([path] if isinstance(path, (str, Path)) else path, n=n, seed=seed)
+        tol, unit_exact = 300.0, False
+    else:
+        raise ValueError(f"unknown evaluation set {name!r}: 'gds' or 'police'")
+    if split != "all":
+        q = q[q["split"] == split].reset_index(drop=True)
+    res = geocode(q[["query"]], gazetteer, columns="query", boundaries=boundaries, n_jobs=n_jobs, **geocode_kw)
+    rep = score_located(res, q, tol=tol, unit_exact=unit_exact)
+    rep = {"set": name, "split": split, "tolerance_m": tol, "styles": rep}
+    full = pd.concat([q.drop(columns=["query"]), res.drop(columns=["geometry"], errors="ignore")], axis=1)
+    return rep, full
