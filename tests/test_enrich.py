@@ -68,8 +68,13 @@ def test_enrich_equals_the_library_stages(data: Path, q: pd.DataFrame, in_memory
     from geocrime.geocoding import geocode
 
     g = geocode(q, ed.gazetteer(data), columns="address", boundaries=ed.boundaries(data))
-    for c in ("match_level", "gazetteer_id", "reason", "ward_code", "lsoa_code"):
+    for c in ("match_level", "gazetteer_id", "reason"):
         assert (_s(in_memory["gc_" + c]) == _s(g[c])).all(), c
+    # the geocoder's own area estimate is named by layer + vintage (never gc_ward_code)
+    assert "gc_ward_code" not in in_memory and "gc_lsoa_code" not in in_memory
+    assert (_s(in_memory["gc_ward_2022_geocoder"]) == _s(g["ward_code"])).all()
+    assert (_s(in_memory["gc_lsoa_2021_geocoder"]) == _s(g["lsoa_code"])).all()
+    np.testing.assert_array_equal(in_memory["gc_ward_2022_confidence"].to_numpy(float), g["ward_confidence"].to_numpy(float))
     np.testing.assert_array_equal(in_memory["gc_x"].to_numpy(float), g["x"].to_numpy(float))
     a = assign_areas(g[g.geometry.notna()][["geometry"]], ed.boundaries(data), ["ward_2022", "lsoa_2021"])
     got = in_memory.loc[a.index]

@@ -22,10 +22,12 @@ Output: the input columns, untouched and in order, then the added columns, all p
 * with a gazetteer: ``gc_match_level``, ``gc_x``/``gc_y`` (EPSG:27700 metres), ``gc_lon``/``gc_lat``
   (EPSG:4326), ``gc_uncertainty_m`` (metres), ``gc_score``, ``gc_runner_up_score``, ``gc_margin``,
   ``gc_ambiguous``, ``gc_faults``, ``gc_n_candidates``, ``gc_candidate_id``, ``gc_gazetteer_id``,
-  ``gc_matched_address``, ``gc_reason``, ``gc_ward_code``/``gc_ward_confidence``,
-  ``gc_lsoa_code``/``gc_lsoa_confidence`` (see :mod:`geocrime.geocoding`);
+  ``gc_matched_address``, ``gc_reason``, and per boundary kind the geocoder's
+  own area estimate ``gc_<layer>_geocoder``/``gc_<layer>_confidence`` (e.g. ``gc_ward_2024_geocoder``: the
+  likeliest ward over the candidates, and its probability; see :mod:`geocrime.geocoding`);
 * without one (coordinates present): ``gc_x``/``gc_y`` (EPSG:27700 metres);
-* with boundaries: one ``gc_<layer>`` code column per layer and ``gc_area_status``
+* with boundaries: one ``gc_<layer>`` code column per layer (the polygon the point lies in: the area of
+  record) and ``gc_area_status``
   (see :func:`geocrime.areas.assign_areas`);
 * with address columns: ``gc_placeholder`` (the reason the text is not an address, else null);
 * always: ``gc_input_status`` (``ok``; ``empty_address`` when every address column is blank).

@@ -24,8 +24,34 @@ _GEOCODE_TYPES: dict[str, pa.DataType] = {
     "uncertainty_m": pa.float64(), "score": pa.float64(), "runner_up_score": pa.float64(), "margin": pa.float64(),
     "ambiguous": pa.bool_(), "faults": pa.string(), "n_candidates": pa.int32(), "candidate_id": pa.int64(),
     "gazetteer_id": pa.int64(), "matched_address": pa.string(), "reason": pa.string(),
-    "ward_code": pa.string(), "ward_confidence": pa.float64(), "lsoa_code": pa.string(), "lsoa_confidence": pa.float64(),
 }
+# the geocoder's own area estimate (geocrime.geocoding: the likeliest area over the candidates, with its
+# probability), renamed to the scheme "<layer>_geocoder" / "<layer>_confidence" (e.g. gc_ward_2024_geocoder),
+# so it is never confused with the point-in-polygon code "<layer>" (gc_ward_2024) of the chosen point
+_GEOCODER_AREAS = {"ward": ("ward_code", "ward_confidence"), "lsoa": ("lsoa_code", "lsoa_confidence")}
+
+
+def geocoder_area_layers(layers: Sequence[str]) -> dict[str, str]:
+    """Which boundary layer the geocoder's ``ward_code``/``lsoa_code`` refer to: ``{"ward": "ward_2024",
+    "lsoa": "lsoa_2021"}`` (per kind, the first name in sorted order, as :mod:`geocrime.areas._points`
+    picks it). These become ``<layer>_geocoder`` (the code) and ``<layer>_confidence`` (its probability)."""
+    out = {}
+    for kind in _GEOCODER_AREAS:
+        cand = sorted(str(n) for n in layers if str(n).startswith(kind))
+        if cand:
+            out[kind] = cand[0]
+    return out
+
+
+def geocoder_area_columns(layers: Sequence[str]) -> dict[str, str]:
+    """Rename map from the geocoder's ``ward_code``/``ward_confidence``/``lsoa_code``/``lsoa_confidence``
+    to the layer + vintage scheme (``ward_2024_geocoder``/``ward_2024_confidence``...)."""
+    out = {}
+    for kind, lay in geocoder_area_layers(layers).items():
+        code, conf = _GEOCODER_AREAS[kind]
+        out[code] = f"{lay}_geocoder"
+        out[conf] = f"{lay}_confidence"
+    return out
 
 
 class EnrichError(GeocrimeError, RuntimeError):
@@ -184,6 +210,10 @@ def added_columns(settings: EnrichSettings) -> dict[str, pa.DataType]:
         out[p + "y"] = pa.float64()
     for lay in settings.layers:
         out[p + lay] = pa.string()
+    if settings.geocode:
+        for kind, lay in geocoder_area_layers(settings.layers).items():
+            out[p + lay + "_geocoder"] = pa.string()
+            out[p + lay + "_confidence"] = pa.float64()
     if settings.layers:
         out[p + "area_status"] = pa.string()
     if settings.columns:
@@ -239,6 +269,8 @@ def _enrich_frame(df: pd.DataFrame, ctx: EnrichContext, added_only: bool = False
                     chunk_size=max(n, 1), **kw)
         for k in _GEOCODE_TYPES:
             new[p + k] = g[k].to_numpy() if k in g else np.full(n, None, dtype=object)
+        for k, name in geocoder_area_columns(s.layers).items():
+            new[p + name] = g[k].to_numpy() if k in g else np.full(n, None, dtype=object)
         xs, ys = g["x"].to_numpy(float), g["y"].to_numpy(float)
         reason = g["reason"].astype("str").to_numpy(dtype=object)
         ph = np.array([r[12:] if isinstance(r, str) and r.startswith("placeholder:") else None for r in reason], dtype=object) \
