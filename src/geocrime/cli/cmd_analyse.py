@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     b = sub.add_parser(
         "backtest",
-        help="score prospective hotspotting vs retrospective KDE vs last month (hit rate, PAI, PEI, RRI)",
+        help="score hotspot predictors (default: boosted vs retrospective KDE vs last month): hit rate, PAI, PEI, RRI",
         description="Rolling-origin backtest over the months in the CSVs on a square grid clipped to a boundary.",
     )
     b.add_argument("csv", nargs="+", type=Path, help="police.uk street CSV file(s)")
@@ -44,11 +44,20 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="shares of the study area to flag (default 0.01 0.05 0.10)")
     b.add_argument("--origin-shifts", action="store_true", help="also score grids shifted by half a cell")
     b.add_argument("--crime-type", default=None, help="only this police.uk crime type (e.g. Burglary)")
+    b.add_argument("--method", nargs="+", choices=sorted(_METHODS), default=["boosted", "retrospective_kde",
+                   "naive_last_month"], help="predictors to score (default: boosted, the Met dev-backtest winner, "
+                   "against retrospective_kde and naive_last_month)")
     b.add_argument("--out", type=Path, help="write the tidy score table to this CSV")
     b.add_argument("--plot", type=Path, help="save a PNG plot of PAI and hit rate against coverage")
     b.add_argument("--json", action="store_true", help="print the summary as JSON")
     b.set_defaults(func=_run_backtest)
     _register_hotspots(sub)
+
+
+#: --method name -> (geocrime.analysis class, parameters)
+_METHODS = {"boosted": ("BoostedHotspot", {}), "blend": ("BlendedHotspot", {}), "sepp": ("SEPPHotspot", {}),
+            "prospective": ("ProspectiveHotspot", {}), "retrospective_kde": ("RetrospectiveKDE", {}),
+            "naive_last_month": ("NaiveLastPeriod", {}), "counts": ("NaiveLastPeriod", {"period_days": 400})}
 
 
 def _register_hotspots(sub: argparse._SubParsersAction) -> None:
@@ -208,7 +217,8 @@ def _run_aggregate(args: argparse.Namespace) -> int:
 def _run_backtest(args: argparse.Namespace) -> int:
     import warnings
 
-    from ..analysis import AnalysisWarning, NaiveLastPeriod, ProspectiveHotspot, RetrospectiveKDE, SquareGrid, backtest
+    from .. import analysis
+    from ..analysis import AnalysisWarning, SquareGrid, backtest
     from ..cli import emit
     from ..errors import InputError
 
@@ -223,9 +233,8 @@ def _run_backtest(args: argparse.Namespace) -> int:
         if args.origin_shifts else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AnalysisWarning)
-        res = backtest(pts, {"prospective": ProspectiveHotspot(), "retrospective_kde": RetrospectiveKDE(),
-                             "naive_last_month": NaiveLastPeriod()},
-                       grid, coverages=args.coverage, origin_shifts=shifts, progress=True)
+        preds = {m: getattr(analysis, _METHODS[m][0])(**_METHODS[m][1]) for m in args.method}
+        res = backtest(pts, preds, grid, coverages=args.coverage, origin_shifts=shifts, progress=True)
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
     if args.out:
