@@ -28,6 +28,7 @@ import pandas as pd
 
 from ..errors import AnalysisError, InputError
 from ._cellseries import MONTH_DAYS, internal_grid, lagged_counts, period_of, smooth
+from ._common import warn
 from .grids import grid_of
 from .prospective import _Predictor
 
@@ -81,7 +82,8 @@ class BlendedHotspot(_Predictor):
     ``fit`` gets no ``grid``; default 250), ``period_days`` (default a mean month), ``date_column``.
 
     Fitted attributes: ``weights_`` (Series: ``intercept`` and one weight per component; a weight is a
-    multiplier of a per-period rate), ``loglik_``, ``n_periods_``, ``n_events_``, ``t_end_``,
+    multiplier of a per-period rate), ``learned_`` (False when the history was too short to learn
+    from: then an even mix, with an :class:`AnalysisWarning`), ``loglik_``, ``n_periods_``, ``n_events_``, ``t_end_``,
     ``x_``, ``y_``, ``t_``. ``predict(grid)`` returns the blended rate (expected events per cell in the
     next period) as a Series indexed by ``cell_id``.
     """
@@ -137,11 +139,15 @@ class BlendedHotspot(_Predictor):
         g = grid_of(grid) if grid is not None else internal_grid(self.x_, self.y_, self.cell_size, 3 * 1200.0)
         H = lagged_counts(g, self.x_, self.y_, k, P)
         targets = [j for j in range(min(int(self.n_folds), P)) if P - j - 1 >= int(self.min_history)]
-        if not targets:
-            raise AnalysisError(f"{type(self).__name__}.fit: {P} period(s) of events; need at least "
-                                f"{int(self.min_history) + 1} to learn weights (or lower min_history)")
-        X, y = self._design(H, g, targets)
-        w, ll = fit_poisson_mix(X, y)
+        if targets:
+            X, y = self._design(H, g, targets)
+            w, ll = fit_poisson_mix(X, y)
+        else:  # too little history to learn from: an even mix of the surfaces, said out loud
+            warn(f"{type(self).__name__}.fit: {P} period(s) of events, fewer than the {int(self.min_history) + 1} "
+                 "needed to learn weights; using an even mix of the surfaces")
+            k_ = len(self._components())
+            w, ll = np.r_[0.0, np.full(k_, 1.0 / k_)], float("nan")
+        self.learned_ = bool(targets)
         names = ["intercept"] + [c[0] for c in self._components()]
         self.weights_ = pd.Series(w, index=names, name="weight")
         self.loglik_ = ll

@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..errors import AnalysisError, InputError
 from ._cellseries import MONTH_DAYS, internal_grid, lagged_counts, period_of, smooth
+from ._common import warn
 from .grids import grid_of
 from .prospective import _Predictor
 
@@ -55,7 +56,8 @@ class BoostedHotspot(_Predictor):
     ``max_leaf_nodes`` (15), ``min_samples_leaf`` (200), ``n_folds`` (internal target periods, 3),
     ``min_history`` (2), ``memory`` (12 periods), ``cell_size`` (metres of the internal grid when ``fit``
     gets no ``grid``), ``period_days``, ``random_state`` (0), ``date_column``.
-    Fitted attributes: ``model_`` (the scikit-learn regressor), ``feature_names_``, ``n_periods_``,
+    Fitted attributes: ``model_`` (the scikit-learn regressor; None when the history was too short to
+    learn from: then the whole-history rate smoothed at 300 m, with an :class:`AnalysisWarning`), ``feature_names_``, ``n_periods_``,
     ``n_train_rows_`` and the stored events.
     """
 
@@ -106,9 +108,14 @@ class BoostedHotspot(_Predictor):
         g = grid_of(grid) if grid is not None else internal_grid(self.x_, self.y_, self.cell_size, 3600.0)
         H = lagged_counts(g, self.x_, self.y_, k, P)
         targets = [j for j in range(min(int(self.n_folds), P)) if P - j - 1 >= int(self.min_history)]
-        if not targets:
-            raise AnalysisError(f"{type(self).__name__}.fit: {P} period(s) of events; need at least "
-                                f"{int(self.min_history) + 1}")
+        self.feature_names_ = [f[0] for f in FEATURES] + ["periods_since_last"]
+        self.n_periods_ = P
+        self._k = k
+        if not targets:  # too little history to learn from: the smoothed rate, said out loud
+            warn(f"{type(self).__name__}.fit: {P} period(s) of events, fewer than the {int(self.min_history) + 1} "
+                 "needed to learn from; predicting the whole-history rate smoothed at 300 m")
+            self.model_, self.n_train_rows_ = None, 0
+            return self
         Xs, ys = [], []
         for j in targets:
             F = self._features(H[j + 1:], g)
@@ -122,10 +129,7 @@ class BoostedHotspot(_Predictor):
             early_stopping=False, random_state=self.random_state)
         with _one_thread():
             self.model_ = model.fit(X, y)
-        self.feature_names_ = [f[0] for f in FEATURES] + ["periods_since_last"]
-        self.n_periods_ = P
         self.n_train_rows_ = len(y)
-        self._k = k
         return self
 
     def predict(self, grid: Any) -> pd.Series:
@@ -138,7 +142,9 @@ class BoostedHotspot(_Predictor):
         F = self._features(H, g)
         active = F[:, :-1].max(1) > 1e-3
         risk = np.zeros(g.n_cells)
-        if active.any():
+        if self.model_ is None:
+            risk = F[:, self.feature_names_.index("rate_all_300m")]
+        elif active.any():
             with _one_thread():
                 risk[active] = self.model_.predict(F[active])
         return pd.Series(risk, index=pd.RangeIndex(g.n_cells, name="cell_id"), name="risk")

@@ -111,7 +111,7 @@ class SEPPHotspot(_Predictor):
         L = min(int(self.max_lag), max(P - 1, 1))
         rings = _rings(float(self.trigger_radius), g.size)
         N = lagged_counts(g, self.x_, self.y_, k, P)[::-1]  # chronological: row m = period P-1-m
-        a, mu, bg_cell, ll, it = self._em(N, g, rings, L)
+        a, _mu, bg_cell, ll, it = self._em(N, g, rings, L)
         self.grid_size_ = g.size
         self.rings_ = rings
         self.n_periods_, self.n_lags_ = P, L
