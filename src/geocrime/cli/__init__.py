@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import pkgutil
+import re
 import sys
 from typing import Any, Sequence
 
@@ -42,21 +44,57 @@ def emit(summary: dict[str, Any], as_json: bool) -> None:
             print(f"{k}: {v}")
 
 
+# library messages name the Python argument and the flag: "pass sep=';' (CLI: --sep ';')"
+_PY_AND_CLI = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*=(?:'[^']*'|\"[^\"]*\"|[^\s,;)]+) \(CLI: ([^)]*)\)")
+
+
+def cli_message(text: str) -> str:
+    """A library message in CLI wording: ``sep=';' (CLI: --sep ';')`` becomes ``--sep ';'``."""
+    return _PY_AND_CLI.sub(lambda m: m.group(1), str(text))
+
+
+def note(command: str, text: str) -> None:
+    """Print a one-line note (a guess made, a partial problem) on stderr in CLI wording."""
+    print(f"geocrime {command}: note: {cli_message(text)}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``geocrime`` console script. Returns the process exit code."""
+    """Entry point of the ``geocrime`` console script. Returns the process exit code: 0 success, 1 an
+    error the message explains (also: nothing usable in the output), 2 bad usage, 130 interrupted.
+    A dependency's exception is reported in one line, never as a traceback (``GEOCRIME_DEBUG=1``
+    shows it)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    import warnings
+
+    def _show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001 - warnings hook
+        print(f"geocrime {args.command}: warning: {cli_message(str(message))}", file=sys.stderr)
+
+    old_show = warnings.showwarning
+    warnings.showwarning = _show
     try:
         rc = args.func(args)
     except GeocrimeError as exc:
-        print(f"geocrime {args.command}: error: {exc}", file=sys.stderr)
+        print(f"geocrime {args.command}: error: {cli_message(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"geocrime {args.command}: interrupted", file=sys.stderr)
         return 130
+    except (OSError, MemoryError) as exc:
+        print(f"geocrime {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - a dependency failed: one line, not a traceback
+        if os.environ.get("GEOCRIME_DEBUG"):
+            raise
+        where = type(exc).__module__.split(".")[0]
+        print(f"geocrime {args.command}: error: unexpected {where} {type(exc).__name__}: {str(exc)[:500]} "
+              "(please report it; GEOCRIME_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 1
+    finally:
+        warnings.showwarning = old_show
     return int(rc or 0)
 
 
