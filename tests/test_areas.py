@@ -18,6 +18,7 @@ from geocrime.areas import (
     assign_areas,
     detect_crs,
     load_layer,
+    point_codes,
     policeuk_agreement,
 )
 from geocrime.errors import BoundaryError, CRSError, InputError, MissingColumnsError
@@ -326,3 +327,38 @@ def test_from_files_geopackage_and_geoparquet(tmp_path: Path, shared_data: Path,
     assert out["w22"].equals(ref["ward_2022"].rename("w22")) and out["boro"].equals(ref["borough"].rename("boro"))
     with pytest.raises(BoundaryError, match="already loaded"):
         b.add(pq, "boro", code="LAD22CD")
+
+
+# ------------------------------------------------------------------------- one point-in-polygon path
+def test_point_codes_is_the_assign_areas_rule_on_shared_edges(bounds: Boundaries) -> None:
+    """point_codes (the geocoder's and evaluation's path) gives an edge point the same (smallest) code
+    as assign_areas: every vertex of the ward layer lies on one or more ward edges."""
+    lay = bounds.layer("ward_2022")
+    xy = shapely.get_coordinates(np.asarray(lay.geometry.array))[::7]
+    x = np.concatenate([xy[:, 0], [np.nan, 0.0]])
+    y = np.concatenate([xy[:, 1], [np.nan, 0.0]])
+    got = point_codes(x, y, bounds)
+    assert set(got) == {"ward", "lsoa"}  # first ward_* and lsoa_* layers by name
+    expect = brute_force(lay, x, y)
+    codes = lay["code"].to_numpy(dtype=object)
+    want = np.where(expect >= 0, codes[np.maximum(expect, 0)], None)
+    assert (got["ward"] == want).all()
+    assert got["ward"][-1] is None and got["ward"][-2] is None
+    # a plain mapping of GeoDataFrames is loaded as Boundaries: same codes (rows given in reverse order)
+    frames = {"ward_2022": lay.iloc[::-1].reset_index(drop=True)}
+    again = point_codes(x, y, frames)
+    assert set(again) == {"ward_2022"} and (again["ward_2022"] == want).all()
+    with pytest.raises(InputError, match="Boundaries"):
+        point_codes(x, y, [lay])
+
+
+def test_missing_registry_layer_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from geocrime import registry
+    from geocrime.errors import DataNotFoundError
+
+    def no_data(name: str, **kw: object) -> Path:
+        raise DataNotFoundError(f"data source {name!r}: not in the local data directory")
+
+    monkeypatch.setattr(registry, "fetch", no_data)
+    with pytest.raises(DataNotFoundError, match=r"boundary layer 'ward_2022'.*geocrime.fetch\('ward_2022'\)"):
+        Boundaries.from_registry(["ward_2022"])

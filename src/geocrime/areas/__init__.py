@@ -34,7 +34,7 @@ same as a brute-force ``covers`` test against every polygon with the edge rule a
 """
 from __future__ import annotations
 
-from ._assign import Boundaries, agreement, assign_areas, policeuk_agreement
+from ._assign import Boundaries, agreement, as_boundaries, assign_areas, point_codes, policeuk_agreement
 from .layers import (
     DEFAULT_CELL_SIZE,
     BoundaryLayer,
@@ -50,6 +50,8 @@ __all__ = [
     "load_layer",
     "detect_crs",
     "assign_areas",
+    "point_codes",
+    "as_boundaries",
     "agreement",
     "policeuk_agreement",
     "DEFAULT_CELL_SIZE",

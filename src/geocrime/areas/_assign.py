@@ -12,7 +12,7 @@ import pyarrow as pa
 import shapely
 
 from .._geo import BNG, LOC_MISSING, LOC_OK, as_points
-from ..errors import BoundaryError, InputError
+from ..errors import BoundaryError, DataNotFoundError, InputError
 from ._index import _build_grid, _exact_strtree, _Grid, _lookup
 from .layers import (
     DEFAULT_CELL_SIZE,
@@ -84,7 +84,13 @@ class Boundaries:
             entry = registry.entry(n)
             if entry.get("kind") != "boundary":
                 raise BoundaryError(f"registry entry {n!r} is not a boundary layer (kind={entry.get('kind')!r})")
-            path = registry.fetch(n)
+            try:
+                path = registry.fetch(n)
+            except DataNotFoundError as exc:
+                raise DataNotFoundError(
+                    f"boundary layer {n!r} is not available: {exc}. Fetch it with geocrime.fetch({n!r}) "
+                    "(a verified download), or point GEOCRIME_DATA_DIR at a folder holding it"
+                ) from exc
             b.add(path, n, code=entry["code_column"], label=entry.get("name_column"), vintage=entry.get("vintage"),
                   layer=entry.get("layer"), filter=entry.get("filter"), overlaps=overlaps)
         return b
@@ -157,6 +163,96 @@ class Boundaries:
     def codes(self, name: str, x: np.ndarray, y: np.ndarray) -> pd.Series:
         """Codes (pandas ``str`` dtype, NaN where outside) for points in EPSG:27700 metres."""
         return _codes_series(self.get(name), self.lookup(name, x, y))
+
+    @classmethod
+    def from_frames(
+        cls,
+        frames: Mapping[str, gpd.GeoDataFrame],
+        *,
+        code: str = "code",
+        label: str | None = "name",
+        overlaps: str = "warn",
+    ) -> "Boundaries":
+        """Layers from GeoDataFrames already in memory, e.g. ``{"ward": wards, "lsoa": lsoas}``.
+
+        Parameters
+        ----------
+        frames : mapping of layer name to a GeoDataFrame of polygons (any CRS; reprojected to EPSG:27700).
+        code : the code column of every frame.
+        label : the name column (used when present in a frame).
+        overlaps : as in :func:`load_layer`.
+
+        Returns
+        -------
+        Boundaries
+            One validated layer per entry, named by its key.
+        """
+        b = cls()
+        for name, gdf in frames.items():
+            b.add(gdf, str(name), code=code, label=label if label in gdf.columns else None, overlaps=overlaps)
+        return b
+
+
+def as_boundaries(boundaries: "Boundaries | Mapping[str, gpd.GeoDataFrame]") -> Boundaries:
+    """A :class:`Boundaries` as given, or built from a mapping of GeoDataFrames (``code`` column).
+
+    Raises :class:`~geocrime.errors.InputError` for anything else.
+    """
+    if isinstance(boundaries, Boundaries):
+        return boundaries
+    if isinstance(boundaries, Mapping):
+        return Boundaries.from_frames(boundaries)
+    raise InputError(
+        f"boundaries must be a geocrime.areas.Boundaries (e.g. Boundaries.from_registry(['ward_2022', 'lsoa_2021'])) "
+        f"or a mapping of layer name to GeoDataFrame, not {type(boundaries).__name__}"
+    )
+
+
+def _default_kinds(b: Boundaries) -> dict[str, str]:
+    """``{"ward": first ward_* layer, "lsoa": first lsoa_* layer}`` (sorted names; kinds absent are left out)."""
+    out = {}
+    for kind in ("ward", "lsoa"):
+        cand = sorted(n for n in b.names if n.startswith(kind))
+        if cand:
+            out[kind] = cand[0]
+    return out
+
+
+def point_codes(
+    x: np.ndarray,
+    y: np.ndarray,
+    boundaries: "Boundaries | Mapping[str, gpd.GeoDataFrame]",
+    layers: Mapping[str, str] | None = None,
+) -> dict[str, np.ndarray]:
+    """Area code of each point per layer, by the one point-in-polygon rule of :meth:`Boundaries.lookup`.
+
+    Parameters
+    ----------
+    x, y : array-like of float
+        EPSG:27700 eastings and northings in metres (NaN: no point, code None).
+    boundaries : Boundaries or mapping of name to GeoDataFrame
+        A mapping is loaded with :meth:`Boundaries.from_frames` (``code`` column).
+    layers : mapping of output key to layer name, optional
+        Default for a :class:`Boundaries`: ``{"ward": <first ward_* layer>, "lsoa": <first lsoa_* layer>}``
+        (kinds without a layer are left out); for a mapping: every entry under its own key.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Object arrays of codes, ``None`` for points in no polygon. Edge rule: among the polygons
+        covering a point, the smallest code.
+    """
+    b = as_boundaries(boundaries)
+    if layers is None:
+        layers = {k: k for k in boundaries} if isinstance(boundaries, Mapping) else _default_kinds(b)
+    x = np.asarray(x, dtype="float64")
+    y = np.asarray(y, dtype="float64")
+    out: dict[str, np.ndarray] = {}
+    for key, name in layers.items():
+        rows = b.lookup(name, x, y)
+        codes = np.append(b.get(name).codes, None)  # row -1 -> None
+        out[key] = codes[np.where(rows < 0, len(codes) - 1, rows)]
+    return out
 
 
 def _codes_series(lay: BoundaryLayer, rows: np.ndarray, column: str = "code", index: Any = None) -> pd.Series:
