@@ -34,7 +34,7 @@ def main() -> int:
     from compare_uk_address_matcher import build_gazetteer
 
     import geocrime.geocoding as G
-    from geocrime.areas._points import default_boundaries
+    from geocrime.areas import Boundaries
     from geocrime.config import data_dir
     from geocrime.gazetteer import read_fhrs
     from geocrime.geocoding.querygen import make_queries
@@ -42,7 +42,7 @@ def main() -> int:
     root = data_dir(required=True)
     fhrs = read_fhrs(root / "fhrs_london_dev" / "fhrs_london_16la_2020-11-15.csv")
     gaz = build_gazetteer(root, fhrs)
-    bounds = default_boundaries()
+    bounds = Boundaries.from_registry(["ward_2022", "lsoa_2021"])
     G.geocode(pd.Series(["1 High Street"]), gaz, boundaries=bounds)  # area tables, once
     q = make_queries(fhrs, gaz, n=a.n, seed=0)["query"]
 

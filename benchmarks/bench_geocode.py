@@ -77,7 +77,7 @@ def main() -> int:
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
 
-    from geocrime.areas._points import default_boundaries
+    from geocrime.areas import Boundaries
     from geocrime.config import data_dir
     from geocrime.gazetteer import Gazetteer, read_codepoint, read_fhrs, streets_from_police_uk
     from geocrime.geocoding import geocode, geocode_one
@@ -111,7 +111,7 @@ def main() -> int:
         gaz = Gazetteer.load(Path(td) / "g")
         fig["load_s"] = round(time.perf_counter() - t, 2)
 
-    bounds = default_boundaries()
+    bounds = Boundaries.from_registry(["ward_2022", "lsoa_2021"])
     t = time.perf_counter()
     geocode(pd.Series(["1 High Street"]), gaz, boundaries=bounds)  # area tables for this gazetteer (once)
     fig["area_tables_s"] = round(time.perf_counter() - t, 2)

@@ -16,7 +16,7 @@ BOROUGHS = ("Islington", "Barking and Dagenham", "Richmond-Upon-Thames")
 
 @functools.lru_cache(maxsize=None)
 def build(data: str) -> tuple:
-    from geocrime.areas._points import default_boundaries
+    from geocrime.areas import Boundaries
     from geocrime.gazetteer import Gazetteer, read_codepoint, read_fhrs, streets_from_police_uk
 
     d = Path(data)
@@ -33,4 +33,4 @@ def build(data: str) -> tuple:
         sorted((d / "policeuk_met_burglary_street").glob("*.csv"))[:1]
     streets = streets_from_police_uk(police, units)
     gaz = Gazetteer.from_sources([fhrs, units, streets])
-    return gaz, fhrs, fhrs_path, default_boundaries(), tmp
+    return gaz, fhrs, fhrs_path, Boundaries.from_registry(["ward_2022", "lsoa_2021"]), tmp

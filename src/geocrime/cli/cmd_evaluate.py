@@ -101,13 +101,13 @@ def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from ..errors import InputError
-    from ..areas._points import default_boundaries
+    from ..areas import Boundaries
     from ..geocoding import evaluate, run_fhrs_evaluation
     from ..gazetteer import Gazetteer
 
     if args.gds is not None or args.police_style is not None:
         return _run_sets(args)
-    bounds = None if args.no_areas else default_boundaries()
+    bounds = None if args.no_areas else Boundaries.from_registry(["ward_2022", "lsoa_2021"])
     if args.results is not None:
         res = pd.read_parquet(args.results) if args.results.suffix.lower() in (".parquet", ".pq") else pd.read_csv(args.results)
         rep = evaluate(res, boundaries=bounds)

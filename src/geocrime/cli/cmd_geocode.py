@@ -62,9 +62,9 @@ def run(args: argparse.Namespace) -> int:
     gaz = Gazetteer.load(args.gazetteer)
     bounds = None
     if args.areas:
-        from ..areas._points import default_boundaries
+        from ..areas import Boundaries
 
-        bounds = default_boundaries()
+        bounds = Boundaries.from_registry(["ward_2022", "lsoa_2021"])
     out = geocode(df, gaz, columns=cols, boundaries=bounds, backend=args.backend,
                   threshold=args.threshold if args.threshold is not None else DEFAULT_THRESHOLD,
                   n_jobs=args.jobs, progress=True)
