@@ -18,6 +18,7 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     # errors
     "GeocrimeError": "geocrime.errors",
+    "GeocrimeWarning": "geocrime.errors",
     # data registry
     "fetch": "geocrime.registry",
     # areas

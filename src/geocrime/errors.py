@@ -81,8 +81,31 @@ class AnalysisError(GeocrimeError, ValueError):
     """An analysis cannot run on the data given (no events, unknown area codes, ...)."""
 
 
-class PublishWarning(UserWarning):
+# ------------------------------------------------------------------------------------------ warnings
+# Every warning class geocrime issues lives here, beside the errors (the modules that issue them
+# re-export them under their old names).
+
+
+class GeocrimeWarning(UserWarning):
+    """Base class of every warning geocrime issues deliberately."""
+
+
+class BoundaryWarning(GeocrimeWarning):
+    """A boundary layer was loaded but something about it deserves attention (overlaps, repairs)."""
+
+
+class EncodingWarning(GeocrimeWarning):  # noqa: A001 (shadows the builtin of the same name on purpose: old name kept)
+    """A file was not valid UTF-8 and was decoded as Windows-1252 instead."""
+
+
+class AnalysisWarning(GeocrimeWarning):
+    """An analysis ran, but its result needs care (islands, too few events, raw counts, dropped rows).
+
+    Filter with ``warnings.simplefilter("error", AnalysisWarning)`` to make these fatal."""
+
+
+class PublishWarning(GeocrimeWarning):
     """The publish gate published less than it was given for a reason the caller can fix."""
 
 
-__all__ = [name for name in dir() if name.endswith("Error")]
+__all__ = [name for name in dir() if name.endswith(("Error", "Warning")) and not name.startswith("_")]

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ._geo import BNG, WGS84, as_points
-from .errors import DataNotFoundError, FileFormatError, MissingColumnsError
+from .errors import DataNotFoundError, EncodingWarning, FileFormatError, MissingColumnsError
 
 __all__ = ["read_police_uk", "POLICE_UK_COLUMNS", "POLICE_UK_REQUIRED", "EncodingWarning"]
 
@@ -29,10 +29,6 @@ POLICE_UK_COLUMNS = (
 )
 #: Columns a file must have to be read as street-level crime.
 POLICE_UK_REQUIRED = ("Crime ID", "Month", "Longitude", "Latitude", "Location", "LSOA code", "Crime type")
-
-
-class EncodingWarning(UserWarning):
-    """A file was not valid UTF-8 and was decoded as Windows-1252 instead."""
 
 
 def _expand(paths: Any) -> list[Path]:

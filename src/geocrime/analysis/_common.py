@@ -7,15 +7,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError, MissingColumnsError
+from ..errors import AnalysisWarning, InputError, MissingColumnsError
 
 __all__ = ["AnalysisWarning", "warn", "resolve_column", "month_periods", "event_days", "as_days"]
-
-
-class AnalysisWarning(UserWarning):
-    """An analysis ran, but its result needs care (islands, too few events, raw counts, dropped rows).
-
-    Filter with ``warnings.simplefilter("error", AnalysisWarning)`` to make these fatal."""
 
 
 def warn(msg: str) -> None:

@@ -24,6 +24,7 @@ import shapely
 from .._geo import BNG
 from ..errors import (
     BoundaryError,
+    BoundaryWarning,
     CRSError,
     DataNotFoundError,
     FileFormatError,
@@ -46,10 +47,6 @@ MIN_CRS_CONFIDENCE = 20
 _POLY_TYPES = {3, 6}  # Polygon, MultiPolygon
 _TYPE_NAMES = {0: "Point", 1: "LineString", 2: "LinearRing", 3: "Polygon", 4: "MultiPoint",
                5: "MultiLineString", 6: "MultiPolygon", 7: "GeometryCollection"}
-
-
-class BoundaryWarning(UserWarning):
-    """A boundary layer was loaded but something about it deserves attention (overlaps, repairs)."""
 
 
 # --------------------------------------------------------------------------------------------- CRS
