@@ -23,6 +23,7 @@ from geocrime.analysis import (
     period_change,
     square_grid,
 )
+from geocrime.analysis.aggregate import Coverage, area_totals
 from geocrime.errors import AnalysisError, InputError, MissingColumnsError
 
 
@@ -224,3 +225,98 @@ def test_grid_rejects_bad_sizes(wards):
         square_grid(wards, 0)
     with pytest.raises(InputError):
         hex_grid((0, 0, -1, 5), 100)
+
+
+# ------------------------------------------------------------------------------------ coverage
+@pytest.fixture(scope="module")
+def city_met(met_burglary_files, city_files, shared_data):
+    """City of London all crime types (2022-04..2025-05) + Met burglary (2024-01..06), ward_2024."""
+    city = with_areas(read_police_uk_csvs(city_files), shared_data)
+    met_ = with_areas(read_police_uk_csvs(met_burglary_files), shared_data)
+    return pd.concat([met_, city], ignore_index=True), boundaries(shared_data)
+
+
+def test_two_extracts_zero_fill_only_inside_each_sources_coverage(city_met):
+    both, bounds = city_met
+    agg = _quiet(aggregate, both, by=["ward_2024", "month", "crime_type"], areas=bounds, unknown_areas="drop")
+    wards = bounds.layer("ward_2024")
+    bor = bounds.layer("borough")
+    city_wards = set(gpd.sjoin(wards.assign(geometry=wards.representative_point()),
+                               bor[bor["code"] == "E09000001"], predicate="within")["code_left"])
+    assert len(city_wards) == 25
+    x = agg.set_index(["ward_2024", "month", "crime_type"])
+    met_ward = "E05013807"  # a Camden ward: Met burglary only
+    assert met_ward not in city_wards
+    # Met wards: burglary covered in the Met months, everything else no data (never 0)
+    camden = x.loc[met_ward]
+    assert camden.loc[("2024-03", "Burglary"), "covered"] and camden.loc[("2024-03", "Burglary"), "count"] >= 0
+    asb = camden.loc[("2024-03", "Anti-social behaviour")]
+    assert not asb["covered"] and pd.isna(asb["count"])
+    assert pd.isna(camden.loc[("2023-03", "Burglary"), "count"])  # before the Met extract starts
+    # City wards: every type in every City month is covered, with true zeros where nothing was recorded
+    cw = agg[agg["ward_2024"].isin(city_wards)]
+    assert cw["covered"].all() and cw["count"].notna().all()
+    assert (cw["count"] == 0).sum() > 1000
+    asb_city = cw[(cw["month"] == "2024-03") & (cw["crime_type"] == "Anti-social behaviour")]
+    raw = both[(both["Reported by"] == "City of London Police") & both["ward_2024"].isin(city_wards)
+               & (both["Month"] == "2024-03") & (both["Crime type"] == "Anti-social behaviour")]
+    assert asb_city["count"].sum() == len(raw) > 0
+    # no covered Met ward reads a type the Met extract does not record
+    met_rows = agg[~agg["ward_2024"].isin(city_wards)]
+    assert met_rows.loc[met_rows["covered"], "crime_type"].unique().tolist() == ["Burglary"]
+    assert set(met_rows.loc[met_rows["covered"], "month"]) == {f"2024-0{i}" for i in range(1, 7)}
+    # every incident is counted or reported: the City's records over its border are "outside coverage"
+    a = agg.attrs
+    assert int(agg["count"].sum()) + a["n_no_area"] + a["n_unknown_area"] + a["n_outside_coverage"] == len(both)
+    assert 0 < a["n_outside_coverage"] < 0.05 * len(both)
+    assert {c["source"] for c in a["coverage"]} == {"City of London Police", "Metropolitan Police Service"}
+    # rows no source covers carry NaN change columns, the covered ones are consistent
+    assert agg.loc[~agg["covered"], "pct_change"].isna().all()
+    # per-area totals: no data stays no data
+    tot = area_totals(agg, "ward_2024", where={"crime_type": "Anti-social behaviour"})
+    assert tot.notna().sum() == 25 and pd.isna(tot[met_ward])
+    burg = area_totals(agg, "ward_2024", where={"crime_type": "Burglary", "month": [f"2024-0{i}" for i in range(1, 7)]})
+    assert burg.notna().all() and len(burg) == len(wards)
+
+
+def test_single_city_extract_marks_the_rest_of_london_no_data(city_met):
+    both, bounds = city_met
+    city = both[both["Reported by"] == "City of London Police"]
+    agg = _quiet(aggregate, city, by=["ward_2024"], areas=bounds, unknown_areas="drop")
+    assert agg["covered"].sum() == 25 and agg["count"].isna().sum() == len(agg) - 25
+    # the old behaviour on request: every ward covered, zeros everywhere
+    old = _quiet(aggregate, city, by=["ward_2024"], areas=bounds, unknown_areas="drop", coverage=False)
+    assert old["covered"].all() and old["count"].dtype == np.int64 and (old["count"] == 0).sum() > 500
+
+
+def test_explicit_coverage_and_units(city_met):
+    both, bounds = city_met
+    met_ = both[both["Reported by"] == "Metropolitan Police Service"]
+    wards = bounds.layer("ward_2024")
+    # declared: the Met extract covers every ward, burglary, 2024-01..2024-12
+    cov = Coverage("Met", areas=wards["code"], months=[f"2024-{m:02d}" for m in range(1, 13)],
+                   crime_types=["Burglary"])
+    agg = _quiet(aggregate, met_, by=["ward_2024", "month"], areas=bounds, periods=[f"2024-{m:02d}" for m in range(1, 13)],
+                 coverage=[cov])
+    assert agg["covered"].all() and agg["count"].notna().all() and agg.attrs["n_outside_coverage"] == 0
+    # inferred with the default rule: months after the extract ends are no data, not 0
+    inf = _quiet(aggregate, met_, by=["ward_2024", "month"], areas=bounds,
+                 periods=[f"2024-{m:02d}" for m in range(1, 13)])
+    late = inf[inf["month"] > "2024-06"]
+    assert late["count"].isna().all() and not late["covered"].any()
+    # a plain GeoDataFrame universe with a unit column: coverage_units names it
+    w = wards.assign(borough=_nest_borough(wards, bounds))
+    by_col = _quiet(aggregate, met_, by=["ward_2024"], areas=w, coverage_units="borough")
+    assert by_col["covered"].sum() == len(wards) - 25
+    no_units = _quiet(aggregate, met_, by=["ward_2024"], areas=w)  # no units: everything covered
+    assert no_units["covered"].all()
+    with pytest.raises(InputError, match="coverage_units"):
+        aggregate(met_, by=["ward_2024"], areas=w, coverage_units="nope")
+    with pytest.raises(InputError, match="one string"):
+        Coverage("x", areas="E05000001")
+
+
+def _nest_borough(wards, bounds):
+    bor = bounds.layer("borough")
+    j = gpd.sjoin(wards.assign(geometry=wards.representative_point()), bor[["code", "geometry"]], predicate="within")
+    return j["code_right"].reindex(wards.index).to_numpy()
