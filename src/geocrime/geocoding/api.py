@@ -58,6 +58,7 @@ def _work(args: tuple[Any, Any, str, float, float, bool]) -> pd.DataFrame:
     texts, comp, backend, threshold, margin, use_b = args
     gaz = _WORKER["gaz"]
     bounds = _WORKER["boundaries"] if use_b else None
+    inside = _WORKER.get("inside")
     if texts is not None and len(texts) > 1:
         # identical records are geocoded once (police data repeats a lot)
         try:
@@ -66,10 +67,26 @@ def _work(args: tuple[Any, Any, str, float, float, bool]) -> pd.DataFrame:
             codes, uniq = None, None
         if codes is not None and len(uniq) < len(texts):
             u = pd.Series(np.asarray(uniq, dtype=object), dtype=object)
-            res = _match(_parse(u, None, backend), gaz, threshold, margin, bounds)[0]
+            res = _match(_parse(u, None, backend), gaz, threshold, margin, bounds, inside=inside)[0]
             return res.iloc[codes].set_axis(texts.index)
     parsed = _parse(texts, comp, backend)
-    return _match(parsed, gaz, threshold, margin, bounds)[0]
+    return _match(parsed, gaz, threshold, margin, bounds, inside=inside)[0]
+
+
+def _prepare(gazetteer: Any, boundaries: Any, within: Any) -> Any:
+    """Everything the workers share, computed once before any fork: area tables, entry texts, the
+    blocking lookup table, entry boroughs, the street rows; returns ``within``'s entry mask."""
+    from .ladder import _street_table, borough_points
+    from .places import entry_bits, within_entries
+
+    if boundaries is not None:
+        _area_tables(gazetteer, boundaries)
+    _gaz_texts(gazetteer)
+    gazetteer.index.distinct()
+    entry_bits(gazetteer)
+    _street_table(gazetteer)
+    borough_points()
+    return within_entries(gazetteer, within)
 
 
 def _advance(bar: Any, results: list[pd.DataFrame], n_work: int, n: int) -> None:
@@ -91,6 +108,8 @@ def geocode(
     n_jobs: int = 1,
     chunk_size: int = 50_000,
     progress: bool = False,
+    within: Any = None,
+    candidates: bool = False,
 ) -> "Any":
     """Geocode every row of ``df`` against ``gazetteer``.
 
@@ -99,7 +118,12 @@ def geocode(
     used without parsing). ``boundaries``: a :class:`geocrime.areas.Boundaries` (or mapping
     ``{"ward": gdf, "lsoa": gdf}``) to add ``ward_code``/``ward_confidence``/``lsoa_code``/
     ``lsoa_confidence``. ``backend``: address parser (``rules``, ``libpostal``, ``auto``).
-    ``n_jobs``: worker processes (fork; 1 = in process; -1 = all cores).
+    ``n_jobs``: worker processes (fork; 1 = in process; -1 = all cores). ``within``: the caller's
+    area — ONS borough codes (``"E09000022"`` or a list) or a polygon (shapely / GeoSeries /
+    GeoDataFrame, EPSG:27700): nothing outside it is ever returned (a candidate outside is a
+    ``PLACE.conflict``). ``candidates=True`` adds a ``candidates`` column: for every row that was not
+    placed at premises or street, the distinct street/premises entries it could be (see
+    :func:`candidate_lists`).
 
     Returns a GeoDataFrame (EPSG:27700, point geometry, empty where ``match_level`` is ``none``):
     the input columns (a Series/list input becomes column ``address``) followed by
@@ -118,10 +142,7 @@ def geocode(
     n = len(index)
     base = df.copy() if isinstance(df, pd.DataFrame) else \
         pd.DataFrame({"address": pd.Series(pd.Series(texts).to_numpy(dtype=object), index=index, dtype=object)})
-    if boundaries is not None:
-        _area_tables(gazetteer, boundaries)  # before any fork
-    _gaz_texts(gazetteer)
-    gazetteer.index.distinct()  # the lookup table, before any fork
+    inside = _prepare(gazetteer, boundaries, within)  # before any fork
     if n_jobs == -1:
         n_jobs = os.cpu_count() or 1
     # identical free-text records are geocoded once (police data repeats a lot), then broadcast
@@ -149,7 +170,7 @@ def geocode(
         from tqdm import tqdm
 
         bar = tqdm(total=n, unit="rec", desc="geocode", file=__import__("sys").stderr)
-    _WORKER["gaz"], _WORKER["boundaries"] = gazetteer, boundaries
+    _WORKER["gaz"], _WORKER["boundaries"], _WORKER["inside"] = gazetteer, boundaries, inside
     results: list[pd.DataFrame] = []
     try:
         if n_jobs > 1 and len(chunks) > 1:
@@ -185,13 +206,59 @@ def geocode(
             res[c] = None
     base = base.drop(columns=[c for c in OUTPUT_COLUMNS if c in base.columns] + (["geometry"] if "geometry" in base.columns else []))
     out = pd.concat([base, res[list(OUTPUT_COLUMNS)]], axis=1)
+    if candidates:
+        out["candidates"] = candidate_lists(texts if codes is None else texts.iloc[codes].set_axis(index), out, gazetteer,
+                                            backend, inside)
     geom = gpd.points_from_xy(out["x"].to_numpy(float), out["y"].to_numpy(float), crs=BNG)
     geom[~np.isfinite(out["x"].to_numpy(float))] = None
     return gpd.GeoDataFrame(out, geometry=geom, crs=BNG)
 
 
+def candidate_lists(texts: pd.Series | None, out: pd.DataFrame, gazetteer: Any, backend: str = "rules",
+                    inside: Any = None, top: int = 10) -> pd.Series:
+    """For rows not placed at premises or street: the street entries of the same name (within the
+    named places) and the premises candidates it could be, as a list of dicts ``{gazetteer_id,
+    address, level, x, y}`` (EPSG:27700), at most ``top``; None for the other rows."""
+    from .ladder import _street_table
+    from .places import query_places
+
+    res = pd.Series([None] * len(out), index=out.index, dtype=object)
+    if texts is None:
+        return res
+    want = ~out["match_level"].isin(["premises", "street"]).to_numpy() & out["reason"].notna().to_numpy()
+    if not want.any():
+        return res
+    sub = texts[want]
+    parsed = _parse(pd.Series(sub.to_numpy(dtype=object), dtype=object), None, backend)
+    from ..gazetteer.keys import canonical_components
+
+    qc = canonical_components(parsed).reset_index(drop=True)
+    mask = query_places(parsed)["mask"]
+    st = _street_table(gazetteer)
+    grp = st.groupby("key")["row"].apply(np.asarray) if len(st) else pd.Series(dtype=object)
+    cand_ids = out["candidate_id"].to_numpy()[want]
+    lists = []
+    for i, key in enumerate(qc["street"].to_numpy(dtype=object)):
+        rows = list(grp.get(key, np.zeros(0, np.int64))) if key else []
+        if mask[i] != 0:
+            from .places import entry_bits
+
+            eb = entry_bits(gazetteer)
+            rows = [r for r in rows if eb[r] & mask[i]]
+        if inside is not None:
+            rows = [r for r in rows if inside[r]]
+        if cand_ids[i] >= 0:
+            rows = [int(np.flatnonzero(gazetteer.ids == cand_ids[i])[0])] + rows
+        lists.append([{"gazetteer_id": int(gazetteer.ids[r]), "address": gazetteer.canonical[r],
+                       "level": str(gazetteer.level[r]), "x": float(gazetteer.x[r]), "y": float(gazetteer.y[r])}
+                      for r in rows[:top]] or None)
+    res[want] = pd.Series(lists, index=res.index[want], dtype=object)
+    return res
+
+
 def geocode_one(text: Any, gazetteer: Any, boundaries: Any = None, backend: str = "rules",
-                threshold: float = DEFAULT_THRESHOLD, margin: float = DEFAULT_MARGIN, top: int = 5) -> dict[str, Any]:
+                threshold: float = DEFAULT_THRESHOLD, margin: float = DEFAULT_MARGIN, top: int = 5,
+                within: Any = None) -> dict[str, Any]:
     """Geocode one address string, for interactive use: a dict of :data:`OUTPUT_COLUMNS` plus
     ``parsed`` (the address components) and ``candidates`` (the ``top`` best entries with their
     score, faults and per-family weights — the explanation of the decision)."""
@@ -202,7 +269,8 @@ def geocode_one(text: Any, gazetteer: Any, boundaries: Any = None, backend: str 
     if text is not None and not isinstance(text, (str, bytes)):
         text = None if isinstance(text, float) and np.isnan(text) else text
     parsed = _parse(pd.Series([text], dtype=object), None, backend)
-    out, extra = _match(parsed, gazetteer, threshold, margin, boundaries, keep_pairs=True)
+    inside = _prepare(gazetteer, None, within)
+    out, extra = _match(parsed, gazetteer, threshold, margin, boundaries, keep_pairs=True, inside=inside)
     res = {k: (None if (isinstance(v, float) and np.isnan(v)) else (v.item() if hasattr(v, "item") else v))
            for k, v in out.iloc[0].items()}
     res["parsed"] = {k: (None if pd.isna(v) else v) for k, v in parsed.iloc[0].items()}
@@ -210,7 +278,6 @@ def geocode_one(text: Any, gazetteer: Any, boundaries: Any = None, backend: str 
     if extra is not None and len(extra["qi"]):
         order = np.argsort(-extra["score"], kind="stable")[:top]
         faults = _scoring.fault_strings(extra["codes"], order)
-        t = gazetteer.table
         for j, p in enumerate(order):
             g = int(extra["gi"][p])
             cands.append({

@@ -13,26 +13,71 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
-#: family -> level names (index = code); level 0 is always "none" (nothing to compare)
-LEVELS: dict[str, tuple[str, ...]] = {
-    "HOUSE_NUMBER": ("none", "exact", "in_range", "suffix_missing", "suffix_mismatch", "mismatch", "missing", "extra",
-                     "range_overlap", "range_other_side"),
-    "FLAT": ("none", "exact", "mismatch", "missing", "extra", "differs"),
-    "STREET": ("none", "exact", "close", "fuzzy", "weak", "mismatch", "missing", "extra", "in_text", "in_text_fuzzy"),
-    "BUILDING": ("none", "exact", "fuzzy", "mismatch", "missing", "extra", "partial", "in_text", "in_text_fuzzy", "contains"),
-    "POSTCODE": ("none", "exact", "sector_only", "district_only", "mismatch", "missing"),
-    "PLACE": ("none", "exact", "mismatch"),
-}
+#: The comparison levels, declared once (Splink's comparison-library way): family, level name,
+#: the condition that puts a candidate pair in it, and its weight (a log2 Bayes factor, hand-set and
+#: measured on the evaluation sets). Within a family the order is the level code; level 0 is always
+#: "none" (nothing to compare). :data:`LEVELS` and :data:`WEIGHTS` are derived from this table.
+COMPARISON_LEVELS: tuple[tuple[str, str, str, float], ...] = (
+    ("HOUSE_NUMBER", "none", "no house number on the query", 0.0),
+    ("HOUSE_NUMBER", "exact", "same number and suffix", 6.0),
+    ("HOUSE_NUMBER", "in_range", "the number lies in the entry's range (12 in 10-14)", 2.5),
+    ("HOUSE_NUMBER", "suffix_missing", "same number, one side has a suffix (14 / 14A)", -5.0),
+    ("HOUSE_NUMBER", "suffix_mismatch", "same number, different suffixes (14A / 14C): veto", -14.0),
+    ("HOUSE_NUMBER", "mismatch", "different numbers: veto", -14.0),
+    ("HOUSE_NUMBER", "missing", "the query has a number, the entry none", -4.0),
+    ("HOUSE_NUMBER", "extra", "the entry has a number, the query none", -3.0),
+    ("HOUSE_NUMBER", "range_overlap", "two ranges that overlap", 0.0),
+    ("HOUSE_NUMBER", "range_other_side", "in the range's span but of the other parity", -6.0),
+    ("FLAT", "none", "no flat on the query", 0.0),
+    ("FLAT", "exact", "same flat", 4.0),
+    ("FLAT", "mismatch", "different flats: veto", -14.0),
+    ("FLAT", "missing", "the query has a flat, the entry none", -5.0),
+    ("FLAT", "extra", "the entry has a flat, the query none", -3.0),
+    ("FLAT", "differs", "flats written differently (Flat 2 / Unit 2)", -3.0),
+    ("STREET", "none", "no street on the query", 0.0),
+    ("STREET", "exact", "same street key", 5.0),
+    ("STREET", "close", "near-identical spelling", 4.0),
+    ("STREET", "fuzzy", "a typo", 3.0),
+    ("STREET", "weak", "loosely similar", 0.0),
+    ("STREET", "mismatch", "different streets", -8.0),
+    ("STREET", "missing", "the query has a street, the entry none", -2.0),
+    ("STREET", "extra", "the entry has a street, the query none", -1.0),
+    ("STREET", "in_text", "the street is inside the other side's building + street text", 5.0),
+    ("STREET", "in_text_fuzzy", "... with a typo", 3.0),
+    ("BUILDING", "none", "no building name on the query", 0.0),
+    ("BUILDING", "exact", "same building name", 5.0),
+    ("BUILDING", "fuzzy", "similar building names", 3.5),
+    ("BUILDING", "mismatch", "different building names", -2.0),
+    ("BUILDING", "missing", "the query has a building name, the entry none", -1.0),
+    ("BUILDING", "extra", "the entry has a building name, the query none", -0.5),
+    ("BUILDING", "partial", "some words in common", 1.5),
+    ("BUILDING", "in_text", "the name is inside the other side's building + street text", 5.0),
+    ("BUILDING", "in_text_fuzzy", "... with a typo", 2.0),
+    ("BUILDING", "contains", "one name inside the other (The New Den / Millwall FC The New Den)", 2.5),
+    ("POSTCODE", "none", "no postcode on the query", 0.0),
+    ("POSTCODE", "exact", "same unit", 6.0),
+    ("POSTCODE", "sector_only", "same sector, other unit", 2.5),
+    ("POSTCODE", "district_only", "same district, other sector", 1.0),
+    ("POSTCODE", "mismatch", "different districts", -4.0),
+    ("POSTCODE", "missing", "the entry has no postcode", 0.0),
+    ("PLACE", "none", "no place words to compare", 0.0),
+    ("PLACE", "exact", "a place word of the query is the entry's locality/town", 3.0),
+    ("PLACE", "mismatch", "both name places and they differ (soft: a locality is not a boundary)", -1.5),
+    ("PLACE", "conflict", "the entry lies outside every borough the text names, or outside within=: veto", -40.0),
+)
 
-#: family -> weight of each level (log2 Bayes factors)
-WEIGHTS: dict[str, np.ndarray] = {
-    "HOUSE_NUMBER": np.array([0.0, 6.0, 2.5, -5.0, -14.0, -14.0, -4.0, -3.0, 0.0, -6.0]),
-    "FLAT": np.array([0.0, 4.0, -14.0, -5.0, -3.0, -3.0]),
-    "STREET": np.array([0.0, 5.0, 4.0, 3.0, 0.0, -8.0, -2.0, -1.0, 5.0, 3.0]),
-    "BUILDING": np.array([0.0, 5.0, 3.5, -2.0, -1.0, -0.5, 1.5, 5.0, 2.0, 2.5]),
-    "POSTCODE": np.array([0.0, 6.0, 2.5, 1.0, -4.0, 0.0]),
-    "PLACE": np.array([0.0, 3.0, -1.5]),
-}
+#: family -> level names (index = code), derived from :data:`COMPARISON_LEVELS`
+LEVELS: dict[str, tuple[str, ...]] = {}
+#: family -> weight of each level (log2 Bayes factors), derived from :data:`COMPARISON_LEVELS`
+WEIGHTS: dict[str, np.ndarray] = {}
+#: family -> level -> the condition it stands for
+CONDITIONS: dict[str, dict[str, str]] = {}
+for _fam, _lv, _cond, _w in COMPARISON_LEVELS:
+    LEVELS[_fam] = LEVELS.get(_fam, ()) + (_lv,)
+    CONDITIONS.setdefault(_fam, {})[_lv] = _cond
+for _fam in LEVELS:
+    WEIGHTS[_fam] = np.array([w for f, _, _, w in COMPARISON_LEVELS if f == _fam])
+del _fam, _lv, _cond, _w
 
 #: levels that are agreements, not faults
 _NOT_FAULTS = {"none", "exact"}
@@ -437,4 +482,4 @@ def fault_strings(codes: dict[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
 
 def weight_table() -> "list[dict[str, object]]":
     """Every comparison level and its weight (for documentation and inspection)."""
-    return [{"family": f, "level": lv, "weight": float(WEIGHTS[f][i])} for f, lvs in LEVELS.items() for i, lv in enumerate(lvs)]
+    return [{"family": f, "level": lv, "condition": cond, "weight": float(w)} for f, lv, cond, w in COMPARISON_LEVELS]

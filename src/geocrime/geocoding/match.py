@@ -1,4 +1,5 @@
-"""The matcher: block, compare, decide and climb the precision ladder for a parsed batch.
+"""The matcher for a parsed batch: inputs -> block -> compare -> decide -> ladder -> reasons ->
+output -> area confidence, each step a named function over the whole batch.
 """
 from __future__ import annotations
 
@@ -6,233 +7,166 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from rapidfuzz import fuzz, process
 
 from .._geo import bng_to_lonlat
-from ..gazetteer.keys import block_keys, canonical_components
+from ..gazetteer.keys import canonical_components
 from . import compare as _scoring
-from .area_confidence import _area_tables, _candidate_area, _gaz_texts, _segmax
-from .inputs import _LEVEL_OUT
-from .params import MIN_AREA_CONFIDENCE, SAME_ADDRESS_M, SAME_PREMISES_M
+from .area_confidence import _area_tables, _candidate_area
+from .block import compare_pairs, query_fields, retrieve
+from .decide import Decision, decide
+from .ladder import _lut, borough_points, place_levels, postcode_levels, put_borough, streets, _put
+from .params import MIN_AREA_CONFIDENCE, NO_AREA_LEVELS
+from .places import pair_conflict, query_places
 
 
-# ---------------------------------------------------------------------------------------- core
 def _match(parsed: pd.DataFrame, gaz: Any, threshold: float, margin: float, boundaries: Any = None,
-           keep_pairs: bool = False) -> tuple[pd.DataFrame, dict[str, Any] | None]:
+           keep_pairs: bool = False, inside: np.ndarray | None = None) -> tuple[pd.DataFrame, dict[str, Any] | None]:
+    """Geocode a parsed batch against ``gaz``. ``inside``: per gazetteer entry, inside the caller's
+    ``within=`` area (None: everywhere). Returns (output columns, the candidate pairs when ``keep_pairs``)."""
     n = len(parsed)
     status = parsed["parse_status"].astype("str").to_numpy(dtype=object) if n else np.zeros(0, object)
-    qc = canonical_components(parsed).reset_index(drop=True)
     ok = np.isin(status, ["ok", "truncated"])
-    q = {c: (qc[c].to_numpy() if c in ("hn_num", "hn_end") else qc[c].to_numpy(dtype=object)) for c in qc.columns}
-
-    # ---- candidate retrieval
-    sel = np.flatnonzero(ok)
-    pos, keys = block_keys(qc.iloc[sel], gazetteer_side=False)
-    qi, gi = gaz.index.lookup(sel[pos], keys)
-    # ---- comparison
-    qv, gv = {}, {}
-    for c, v in q.items():
-        if c in gaz.kcode:
-            qcode = gaz.vocab[c].get_indexer(v).astype(np.int32)
-            qcode[(qcode < 0) & (v == "")] = 0
-            qv[c], gv[c] = qcode[qi], gaz.kcode[c][gi]
-        elif c in ("hn_num", "hn_end"):
-            qv[c], gv[c] = v[qi], gaz.k[c][gi]
-    txt = ("street", "bname", "place", "place2", "flat")
-    qs = _scoring.gathered(q, qi, txt)  # gathered per pair only where a comparison needs the text
-    gs = _scoring.gathered(gaz.k, gi, txt)
-    codes = _scoring.compare(qv, gv, qs, gs, _gaz_texts(gaz), gi, qi, _scoring._lengths(q["street"]))
-    s = _scoring.score(codes)
-    npair = len(qi)
-    if npair:
-        # building + street compared as one text where the split differs, for the pairs that
-        # could then reach the threshold and the best candidate's neighbourhood
-        gain = _scoring.in_text_gain(codes)
-        top0 = _segmax(qi, s, n)
-        want = (gain > 0) & (s + gain >= np.maximum(threshold, top0[qi] - margin))
-        if want.any():
-            # the query texts only for the queries concerned
-            uq = np.unique(qi[want])
-            qt = _scoring.record_texts({c: q[c][uq] for c in ("bname", "street", "place", "place2")})
-            qmap = np.full(n, -1, dtype=np.int64)
-            qmap[uq] = np.arange(len(uq))
-            codes = _scoring.in_text(codes, qt, _gaz_texts(gaz), np.where(want, qmap[qi], 0), gi, want)
-            s = _scoring.score(codes)
-    best = np.full(n, -np.inf, dtype=np.float64)
-    bpair = np.full(n, -1, dtype=np.int64)
-    runner = np.full(n, -np.inf, dtype=np.float64)
-    ncand = np.bincount(qi, minlength=n) if npair else np.zeros(n, np.int64)
-    if npair:
-        # best first per query; a tie is broken by the closer building name + street text (then
-        # by entry id: stable, and reported as ambiguous when the entries are different places)
-        top = _segmax(qi, s, n)
-        tie_txt = np.zeros(npair, dtype=np.float32)
-        tied = s == top[qi]
-        tied &= np.bincount(qi[tied], minlength=n)[qi] > 1
-        if tied.any():
-            qt = _scoring.join_fields(qs, ("bname", "street"), tied)
-            tie_txt[tied] = process.cpdist(qt.tolist(), _gaz_texts(gaz)["bs"][gi[tied]].tolist(),
-                                           scorer=fuzz.token_sort_ratio, workers=1)
-        # one int64 sort key (query, score, tie text, entry): scores are multiples of 0.5 in
-        # [-128, 128), the tie text a ratio 0-100, entry rows < 2**27
-        s2 = np.clip(np.round(s.astype(np.float64) * 2), -255, 255).astype(np.int64) + 256
-        key = (qi.astype(np.int64) << 44) | ((511 - s2) << 35) | ((127 - np.round(tie_txt).astype(np.int64)) << 28) | gi.astype(np.int64)
-        fits = len(gaz) < (1 << 28) and n < (1 << 19) and bool(np.all(s2 == s.astype(np.float64) * 2 + 256))
-        order = np.argsort(key) if fits else np.lexsort((gi, -tie_txt, -s, qi))
-        first = order[np.r_[True, qi[order][1:] != qi[order][:-1]]]
-        best[qi[first]] = s[first]
-        bpair[qi[first]] = first
-        bp = bpair[qi]
-        # the runner-up is the best *other* premises: a candidate within SAME_PREMISES_M of the
-        # best with the same flat and number suffix is the same place written another way
-        dist = np.hypot(gaz.x[gi] - gaz.x[gi[bp]], gaz.y[gi] - gaz.y[gi[bp]])
-        same_addr = (gv["hn_num"] == gv["hn_num"][bp]) & (gv["hn_end"] == gv["hn_end"][bp]) & \
-                    (gv["street"] == gv["street"][bp]) & \
-                    ((gv["bname"] == gv["bname"][bp]) |
-                     # a numbered address written with and without its building / business name
-                     ((gv["hn_num"] >= 0) & ((gv["bname"] == 0) | (gv["bname"][bp] == 0))))
-        same = (gv["hn_suf"] == gv["hn_suf"][bp]) & (gv["flat"] == gv["flat"][bp]) & \
-               ((dist <= SAME_PREMISES_M) | (same_addr & (dist <= SAME_ADDRESS_M)))
-        # without a house number the building name is the address: "Gate 1" and "Gate 10" on one
-        # street are two places however close; "The New Den" / "Millwall Football Club The New
-        # Den" (one name inside the other) one place
-        nb = same & (gv["hn_num"] < 0) & (gv["bname"] != gv["bname"][bp])
-        if nb.any():
-            a, b = gaz.k["bname"][gi[nb]], gaz.k["bname"][gi[bp[nb]]]
-            inside = (a != "") & (b != "")
-            if inside.any():
-                inside[inside] = process.cpdist(a[inside].tolist(), b[inside].tolist(), scorer=fuzz.token_set_ratio,
-                                                workers=1) >= 100
-            same[np.flatnonzero(nb)[~inside]] = False
-        other = ~same
-        if other.any():
-            runner = np.maximum(runner, _segmax(qi[other], s[other], n).astype(np.float64))
-    has = bpair >= 0
-    with np.errstate(invalid="ignore"):
-        lead = best - runner
-    # a candidate with a contradicting flat or house-number suffix is never accepted, whatever else
-    # agrees: a wrong flat must not win over an abstention (14A vs 14C, Flat 2 vs Flat B)
-    veto = np.zeros(n, dtype=bool)
-    if npair:
-        bp_ = np.maximum(bpair, 0)
-        fl = codes["FLAT"][bp_] == _scoring.LEVELS["FLAT"].index("mismatch")
-        hs = np.isin(codes["HOUSE_NUMBER"][bp_], [_scoring.LEVELS["HOUSE_NUMBER"].index("suffix_mismatch"),
-                                                   _scoring.LEVELS["HOUSE_NUMBER"].index("mismatch")])
-        veto = has & (fl | hs)
-    accept = has & (best >= threshold) & (lead >= margin) & ~veto
-    ambiguous = has & (best >= threshold) & (lead < margin)
-    bgi = np.where(has, gi[np.maximum(bpair, 0)] if npair else -1, -1)
-
-    # ---- ladder
-    level = np.full(n, "none", dtype=object)
-    row = np.full(n, -1, dtype=np.int64)
-    level[accept] = "premises"
-    row[accept] = bgi[accept]
-    rest = ~accept & ok
-    lut = gaz._lut
-
-    def look(name: str, keys_: np.ndarray) -> np.ndarray:
-        r = lut[name].reindex(keys_).to_numpy()
-        return np.where(pd.isna(r), -1, r).astype(np.int64)
-
-    st_key = qc["street"].to_numpy(dtype=object)
-    has_st = (st_key != "") & rest
-    street_row = np.full(n, -1, np.int64)
-    if has_st.any():
-        k1 = (qc["street"] + "|" + qc["pc_district"]).to_numpy(dtype=object)
-        r1 = look("street", k1[has_st])
-        r2 = look("street_unique", st_key[has_st])
-        street_row[has_st] = np.where(r1 >= 0, r1, np.where(qc["pc_district"].to_numpy(dtype=object)[has_st] == "", r2, -1))
-    unit_row = np.full(n, -1, np.int64)
-    hu = rest & (qc["pc_unit"].to_numpy(dtype=object) != "")
-    if hu.any():
-        unit_row[hu] = look("postcode_unit", qc["pc_unit"].to_numpy(dtype=object)[hu])
-    rad = gaz.radius
-    srad = np.where(street_row >= 0, rad[np.maximum(street_row, 0)], np.inf)
-    urad = np.where(unit_row >= 0, rad[np.maximum(unit_row, 0)], np.inf)
-    use_st = (street_row >= 0) & (srad <= urad)
-    use_u = (unit_row >= 0) & ~use_st
-    level[use_st] = "street"
-    row[use_st] = street_row[use_st]
-    level[use_u] = "postcode_unit"
-    row[use_u] = unit_row[use_u]
-    for lvl, col in (("postcode_sector", "pc_sector"), ("postcode_district", "pc_district"), ("postcode_area", "pc_area")):
-        todo = rest & (row < 0) & (qc[col].to_numpy(dtype=object) != "")
-        if todo.any():
-            r = look(lvl, qc[col].to_numpy(dtype=object)[todo])
-            idx = np.flatnonzero(todo)
-            level[idx[r >= 0]] = _LEVEL_OUT.get(lvl, lvl)
-            row[idx[r >= 0]] = r[r >= 0]
-
-    # ---- reasons
-    reason = np.full(n, None, dtype=object)
-    ph = parsed["placeholder"].to_numpy(dtype=object) if "placeholder" in parsed else np.full(n, None, object)
-    reason[status == "placeholder"] = np.array(["placeholder:" + str(p) for p in ph[status == "placeholder"]], dtype=object) \
-        if (status == "placeholder").any() else reason[status == "placeholder"]
-    reason[status == "empty"] = "empty"
-    reason[status == "invalid_input"] = "invalid_input"
-    fell = ok & ~accept
-    reason[fell & ambiguous] = "ambiguous"
-    reason[fell & ~has] = "no_candidates"
-    reason[fell & has & ~ambiguous] = "below_threshold"
-    reason[fell & has & ~ambiguous & (best >= threshold)] = "ambiguous"
-    reason[fell & veto & ~ambiguous] = "contradicting_flat_or_number"
-    nothing = ok & (row < 0)
-    reason[nothing & ~has & (qc["street"].to_numpy(dtype=object) == "") & (qc["pc_district"].to_numpy(dtype=object) == "")
-           & (qc["bname"].to_numpy(dtype=object) == "")] = "no_address_components"
-
-    # ---- output
-    found = row >= 0
-    rr = np.maximum(row, 0)
-    x = np.where(found, gaz.x[rr], np.nan)
-    y = np.where(found, gaz.y[rr], np.nan)
-    out = pd.DataFrame(index=parsed.index)
-    out["match_level"] = level
-    out["x"] = x
-    out["y"] = y
-    lon, lat = bng_to_lonlat(np.where(found, x, 0.0), np.where(found, y, 0.0))
-    out["lon"] = np.where(found, lon, np.nan)
-    out["lat"] = np.where(found, lat, np.nan)
-    out["uncertainty_m"] = np.where(found, rad[rr], np.nan)
-    out["score"] = np.where(has, best, np.nan)
-    out["runner_up_score"] = np.where(has & np.isfinite(runner), runner, np.nan)
-    out["margin"] = np.where(has & np.isfinite(runner), lead, np.where(has, np.inf, np.nan))
-    out["ambiguous"] = ambiguous & ~accept
-    faults = np.full(n, None, dtype=object)
-    if has.any():
-        faults[has] = _scoring.fault_strings(codes, bpair[has])
-    out["faults"] = faults
-    out["n_candidates"] = ncand.astype(np.int32)
-    out["candidate_id"] = np.where(has, gaz.ids[np.maximum(bgi, 0)], -1)
-    out["gazetteer_id"] = np.where(found, gaz.ids[rr], -1)
-    canon = gaz.canonical
-    out["matched_address"] = np.where(found, canon[rr], None)
-    out["reason"] = reason
-
+    qc = canonical_components(parsed).reset_index(drop=True)
+    q = query_fields(qc)
+    places = query_places(parsed)
+    qi, gi = retrieve(qc, ok, gaz)
+    conflict = pair_conflict(places, qi, gi, gaz, inside)
+    pairs = compare_pairs(q, qi, gi, gaz, n, threshold, margin, conflict)
+    dec = decide(qi, gi, pairs, gaz, n, threshold, margin)
+    lad = _climb(qc, places, dec, gaz, ok, inside)
+    reason = _reasons(parsed, status, ok, qc, dec, lad)
+    out = _output(parsed.index, lad, dec, pairs, gaz, reason)
     if boundaries is not None:
-        tabs = _area_tables(gaz, boundaries)
-        for kind, colname in (("ward", "ward"), ("lsoa", "lsoa")):
-            if kind not in tabs:
-                continue
-            cats, inv, share = tabs[kind]
-            code = np.where(found, inv[rr], -1)
-            conf = np.where(found, share[rr].astype(np.float64), np.nan)
-            conf[level == "premises"] = np.nan
-            plaus = has & (best >= threshold)
-            if npair and plaus.any():
-                cat, prob = _candidate_area(qi, gi, s, best, inv, n)
-                # premises and near-ties: the distribution over plausible candidates
-                code = np.where(plaus, cat, code)
-                conf = np.where(plaus, prob, conf)
-            label = np.where(code >= 0, cats[np.maximum(code, 0)], "")
-            label = np.where(label == "", None, label).astype(object)
-            # a modal area at 30% is a guess, not an assignment: no code below MIN_AREA_CONFIDENCE
-            label[np.isfinite(conf) & (conf < MIN_AREA_CONFIDENCE)] = None
-            out[f"{colname}_code"] = label
-            out[f"{colname}_confidence"] = np.where(label == None, np.nan, conf)  # noqa: E711
-    extra = None
-    if keep_pairs:
-        extra = {"qi": qi, "gi": gi, "score": s, "codes": codes}
+        _areas(out, lad, dec, qi, gi, pairs["s"], gaz, boundaries, threshold)
+    extra = {"qi": qi, "gi": gi, "score": pairs["s"], "codes": pairs["codes"]} if keep_pairs else None
     return out, extra
 
 
+def _climb(qc: pd.DataFrame, places: dict[str, np.ndarray], dec: Decision, gaz: Any, ok: np.ndarray,
+           inside: np.ndarray | None) -> dict[str, np.ndarray]:
+    """The precision ladder (:mod:`geocrime.geocoding.ladder`): level, gazetteer row (-1 for a point
+    that is not one entry), x/y/uncertainty (metres) and label of every query."""
+    n = len(qc)
+    level = np.full(n, "none", dtype=object)
+    row = np.full(n, -1, dtype=np.int64)
+    level[dec.accept], row[dec.accept] = "premises", dec.bgi[dec.accept]
+    rest = ok & ~dec.accept
+    col = lambda c: qc[c].to_numpy(dtype=object)  # noqa: E731
+    sr = streets(col("street"), col("pc_district"), rest, places, inside, gaz)
+    unit_row = np.full(n, -1, np.int64)
+    hu = rest & (col("pc_unit") != "")
+    if hu.any():
+        unit_row[hu] = _lut(gaz, "postcode_unit", col("pc_unit")[hu])
+        if inside is not None:
+            unit_row = np.where((unit_row >= 0) & inside[np.maximum(unit_row, 0)], unit_row, -1)
+    urad = np.where(unit_row >= 0, gaz.radius[np.maximum(unit_row, 0)], np.inf)
+    # the street point when it is more precise than the unit (a unit is on its street: it wins ties)
+    use_st = (sr["row"] >= 0) & (sr["unc"] < urad)
+    use_u = (unit_row >= 0) & ~use_st
+    level[use_st], row[use_st] = "street", sr["row"][use_st]
+    level[use_u], row[use_u] = "postcode_unit", unit_row[use_u]
+    postcode_levels(qc, rest, gaz, level, row, inside)
+    # an ambiguous street: the coarsest level all its candidates share
+    amb = rest & (row < 0) & sr["ambiguous"]
+    _put(gaz, "postcode_district", sr["common_district"], amb & (sr["common_district"] != ""), level, row, inside)
+    fixed = {"level": level, "x": np.full(n, np.nan), "y": np.full(n, np.nan), "unc": np.full(n, np.nan),
+             "label": np.full(n, None, dtype=object)}
+    put_borough(sr["common_bits"], amb & (row < 0), borough_points(), fixed)
+    todo = rest & (row < 0) & (level == "none")
+    place_levels(places, todo & ~sr["ambiguous"], fixed)
+    _put(gaz, "postcode_area", col("pc_area"), rest & (row < 0) & (level == "none") & (col("pc_area") != ""),
+         level, row, inside)
+    found = row >= 0
+    rr = np.maximum(row, 0)
+    x = np.where(found, gaz.x[rr], fixed["x"])
+    y = np.where(found, gaz.y[rr], fixed["y"])
+    unc = np.where(found, gaz.radius[rr], fixed["unc"])
+    unc[use_st] = np.maximum(sr["unc"][use_st], gaz.radius[rr][use_st])
+    label = np.where(found, gaz.canonical[rr], fixed["label"])
+    return {"level": level, "row": row, "x": x, "y": y, "unc": unc, "label": label, "street": sr}
+
+
+def _reasons(parsed: pd.DataFrame, status: np.ndarray, ok: np.ndarray, qc: pd.DataFrame, dec: Decision,
+             lad: dict[str, Any]) -> np.ndarray:
+    """Why a row is not a premises match (or why it is placed nowhere)."""
+    n = len(status)
+    reason = np.full(n, None, dtype=object)
+    ph = parsed["placeholder"].to_numpy(dtype=object) if "placeholder" in parsed else np.full(n, None, object)
+    isph = status == "placeholder"
+    if isph.any():
+        reason[isph] = np.array(["placeholder:" + str(p) for p in ph[isph]], dtype=object)
+    reason[status == "empty"] = "empty"
+    reason[status == "invalid_input"] = "invalid_input"
+    fell = ok & ~dec.accept
+    level, sr = lad["level"], lad["street"]
+    reason[fell & dec.ambiguous] = "ambiguous"
+    reason[fell & ~dec.has] = "not_in_gazetteer"
+    reason[fell & dec.has & ~dec.ambiguous] = "below_threshold"
+    reason[fell & dec.veto & ~dec.conflict & ~dec.ambiguous] = "contradicting_flat_or_number"
+    off_street = fell & ~np.isin(level, ["street", "postcode_unit"])
+    reason[off_street & sr["ambiguous"]] = "ambiguous_street"
+    reason[fell & (dec.conflict | (off_street & sr["conflict"] & ~sr["ambiguous"]))] = "place_conflict"
+    blank = lambda c: qc[c].to_numpy(dtype=object) == ""  # noqa: E731
+    reason[ok & (level == "none") & ~dec.has & blank("street") & blank("pc_district") & blank("bname")
+           & ~np.isin(reason, ["place_conflict", "ambiguous_street"])] = "no_address_components"
+    return reason
+
+
+def _output(index: pd.Index, lad: dict[str, Any], dec: Decision, pairs: dict[str, Any], gaz: Any,
+            reason: np.ndarray) -> pd.DataFrame:
+    """The output columns (x/y EPSG:27700 metres, lon/lat EPSG:4326)."""
+    n = len(index)
+    x, y, row = lad["x"], lad["y"], lad["row"]
+    found = np.isfinite(x) & np.isfinite(y)
+    has = dec.has
+    out = pd.DataFrame(index=index)
+    out["match_level"] = lad["level"]
+    out["x"], out["y"] = x, y
+    lon, lat = bng_to_lonlat(np.where(found, x, 0.0), np.where(found, y, 0.0))
+    out["lon"] = np.where(found, lon, np.nan)
+    out["lat"] = np.where(found, lat, np.nan)
+    out["uncertainty_m"] = np.where(found, lad["unc"], np.nan)
+    out["score"] = np.where(has, dec.best, np.nan)
+    out["runner_up_score"] = np.where(has & np.isfinite(dec.runner), dec.runner, np.nan)
+    out["margin"] = np.where(has & np.isfinite(dec.runner), dec.lead, np.where(has, np.inf, np.nan))
+    out["ambiguous"] = (dec.ambiguous & ~dec.accept) | (lad["street"]["ambiguous"] & (lad["level"] != "street"))
+    faults = np.full(n, None, dtype=object)
+    if has.any():
+        faults[has] = _scoring.fault_strings(pairs["codes"], dec.bpair[has])
+    out["faults"] = faults
+    out["n_candidates"] = dec.ncand.astype(np.int32)
+    out["candidate_id"] = np.where(has, gaz.ids[np.maximum(dec.bgi, 0)], -1)
+    out["gazetteer_id"] = np.where(row >= 0, gaz.ids[np.maximum(row, 0)], -1)
+    out["matched_address"] = np.where(found, lad["label"], None)
+    out["reason"] = reason
+    return out
+
+
+def _areas(out: pd.DataFrame, lad: dict[str, Any], dec: Decision, qi: np.ndarray, gi: np.ndarray, s: np.ndarray,
+           gaz: Any, boundaries: Any, threshold: float) -> None:
+    """Ward / LSOA code and confidence (in place): a premises or near-tie from its candidates' area
+    distribution, a ladder point from its entry's member share; never for an area spanning many wards."""
+    n = len(out)
+    row, level = lad["row"], lad["level"]
+    found = row >= 0
+    rr = np.maximum(row, 0)
+    tabs = _area_tables(gaz, boundaries)
+    plaus = dec.has & (dec.best >= threshold)
+    for kind in ("ward", "lsoa"):
+        if kind not in tabs:
+            continue
+        cats, inv, share = tabs[kind]
+        code = np.where(found, inv[rr], -1)
+        conf = np.where(found, share[rr].astype(np.float64), np.nan)
+        conf[level == "premises"] = np.nan
+        if len(qi) and plaus.any():
+            cat, prob = _candidate_area(qi, gi, s, dec.best, inv, n)
+            code = np.where(plaus, cat, code)  # premises and near-ties: the distribution over candidates
+            conf = np.where(plaus, prob, conf)
+        label = np.where(code >= 0, cats[np.maximum(code, 0)], "")
+        label = np.where(label == "", None, label).astype(object)
+        # a modal area at 30% is a guess, not an assignment: no code below MIN_AREA_CONFIDENCE
+        label[np.isfinite(conf) & (conf < MIN_AREA_CONFIDENCE)] = None
+        label[np.isin(level, NO_AREA_LEVELS) & ~plaus] = None
+        out[f"{kind}_code"] = label
+        out[f"{kind}_confidence"] = np.where(label == None, np.nan, conf)  # noqa: E711

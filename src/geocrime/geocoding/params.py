@@ -17,3 +17,8 @@ UNIT_AREA_CONFIDENCE = 0.95
 #: a ward/LSOA is reported only when it is more likely than not (its probability at least this)
 MIN_AREA_CONFIDENCE = 0.5
 
+#: street rows of one name (narrowed by district / place) within this extent (metres, point to the
+#: farthest row's edge) are one street; farther apart they are different streets: ambiguous_street
+STREET_MAX_EXTENT_M = 2000.0
+#: levels that never get a ward/LSOA code (their area spans many wards)
+NO_AREA_LEVELS = ("postcode_district", "area", "locality", "borough")

@@ -1,0 +1,167 @@
+"""The precision ladder below premises: street, postcode unit/sector/district, locality, borough,
+postcode area, none — each with a declared uncertainty (metres, EPSG:27700).
+
+* **street**: every street row of that name, narrowed to the record's postcode district, to the
+  boroughs its place words allow, to a named locality's postcode districts (with the measured
+  border tolerance) and to ``within=``.
+  Rows that lie together are one street: the point is the row nearest their middle and the
+  uncertainty covers all of them (the street's extent, not a fixed number). Rows that lie apart are
+  different streets of one name: ``ambiguous_street`` — no street point; the coarsest level all of
+  them share (their postcode district, their borough) or none.
+* **postcode unit** when it is more precise than the street; then sector, district.
+* **locality** / **borough**: the place the text names, at its point with its radius (so borough
+  counts still work when the street is unknown).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .inputs import _LEVEL_OUT
+from .params import STREET_MAX_EXTENT_M
+from .places import _memo, entry_bits, outside_districts
+
+
+def _lut(gaz: Any, name: str, keys: np.ndarray) -> np.ndarray:
+    """Row positions of ``keys`` in the gazetteer's lookup table ``name`` (-1 where absent)."""
+    lut = getattr(gaz, "lookup", None)
+    if callable(lut):  # public Gazetteer.lookup (issue 17a) when present
+        try:
+            return np.asarray(lut(name, keys), dtype=np.int64)
+        except (KeyError, TypeError, ValueError):
+            pass
+    r = gaz._lut[name].reindex(keys).to_numpy()
+    return np.where(pd.isna(r), -1, r).astype(np.int64)
+
+
+def _street_table(gaz: Any) -> pd.DataFrame:
+    """Street rows of the gazetteer (position, key, district, point, radius, borough bits); cached."""
+    memo = _memo(gaz)
+    if "street_rows" not in memo:
+        pos = np.flatnonzero(gaz.level == "street")
+        memo["street_rows"] = pd.DataFrame({
+            "row": pos, "key": gaz.k["street"][pos], "district": gaz.k["pc_district"][pos],
+            "x": gaz.x[pos], "y": gaz.y[pos], "radius": gaz.radius[pos], "bits": entry_bits(gaz)[pos]})
+    return memo["street_rows"]
+
+
+def streets(street: np.ndarray, district: np.ndarray, todo: np.ndarray, places: dict[str, np.ndarray],
+            inside: np.ndarray | None, gaz: Any) -> dict[str, np.ndarray]:
+    """The street rung for queries ``todo`` (see the module docstring). Returns per query ``row``
+    (the representative street row, -1), ``x``/``y``/``unc`` (the point and the extent, metres),
+    ``ambiguous`` (several separate streets), ``conflict`` (street rows exist only outside the named
+    places), ``common_district`` (their shared district, '' none) and ``common_bits``."""
+    n = len(street)
+    out = {"row": np.full(n, -1, np.int64), "x": np.full(n, np.nan), "y": np.full(n, np.nan),
+           "unc": np.full(n, np.nan), "ambiguous": np.zeros(n, bool), "conflict": np.zeros(n, bool),
+           "common_district": np.full(n, "", dtype=object), "common_bits": np.zeros(n, np.int64)}
+    idx = np.flatnonzero(todo & (street != ""))
+    st = _street_table(gaz)
+    if not len(idx) or not len(st):
+        return out
+    p = pd.DataFrame({"q": idx, "key": street[idx]}).merge(st, on="key", how="inner")
+    if not len(p):
+        return out
+    q = p["q"].to_numpy()
+    d_ok = (district[q] == "") | (p["district"].to_numpy(dtype=object) == district[q])
+    p, q = p[d_ok], q[d_ok]
+    m = places["mask"][q]
+    bad = (m != 0) & ((m & p["bits"].to_numpy()) == 0)
+    bad |= outside_districts(places, q, p["district"].to_numpy(dtype=object))
+    bad &= district[q] == ""  # a postcode district in the text already chose the rows
+    if inside is not None:
+        bad |= ~inside[p["row"].to_numpy()]
+    out["conflict"][np.unique(q[bad])] = True
+    p, q = p[~bad], q[~bad]
+    out["conflict"][np.unique(q)] = False
+    p = p.reset_index(drop=True)
+    if not len(p):
+        return out
+    return _group(p, out, gaz)
+
+
+def _group(p: pd.DataFrame, out: dict[str, np.ndarray], gaz: Any) -> dict[str, np.ndarray]:
+    """One street or several per query, from its remaining street rows ``p``."""
+    g = p.groupby("q", sort=True)
+    mx, my = g["x"].transform("mean").to_numpy(), g["y"].transform("mean").to_numpy()
+    x, y, r = p["x"].to_numpy(), p["y"].to_numpy(), p["radius"].to_numpy()
+    p = p.assign(_d=np.hypot(x - mx, y - my))
+    rep = p.sort_values(["q", "_d", "row"]).drop_duplicates("q").set_index("q")
+    rx = rep["x"].reindex(p["q"]).to_numpy()
+    ry = rep["y"].reindex(p["q"]).to_numpy()
+    p["_ext"] = np.hypot(x - rx, y - ry) + r
+    agg = p.groupby("q").agg(ext=("_ext", "max"), nd=("district", "nunique"), d0=("district", "first"),
+                             bmin=("bits", "min"), bmax=("bits", "max"))
+    qs = agg.index.to_numpy()
+    one = agg["ext"].to_numpy() <= STREET_MAX_EXTENT_M
+    rq = rep.reindex(qs)
+    out["row"][qs[one]] = rq["row"].to_numpy()[one]
+    out["x"][qs[one]] = rq["x"].to_numpy()[one]
+    out["y"][qs[one]] = rq["y"].to_numpy()[one]
+    out["unc"][qs[one]] = agg["ext"].to_numpy()[one]
+    amb = qs[~one]
+    out["ambiguous"][amb] = True
+    same_d = (agg["nd"].to_numpy() == 1)[~one]
+    out["common_district"][amb[same_d]] = agg["d0"].to_numpy(dtype=object)[~one][same_d]
+    same_b = (agg["bmin"].to_numpy() == agg["bmax"].to_numpy())[~one]
+    out["common_bits"][amb[same_b]] = agg["bmin"].to_numpy()[~one][same_b]
+    return out
+
+
+def borough_points() -> dict[int, tuple[float, float, float, str]]:
+    """Borough bit -> (x, y, radius_m, name) from the place lexicon's borough rows."""
+    memo = _memo(borough_points)
+    if "pts" not in memo:
+        from ..address.places import default_places
+        from .places import borough_codes
+
+        t = default_places().table
+        t = t[(t["kind"] == "borough") & ~t["boroughs"].str.contains("|", regex=False)].drop_duplicates("boroughs")
+        pos = {c: i for i, c in enumerate(borough_codes())}
+        memo["pts"] = {int(np.int64(1) << np.int64(pos[c])): (float(xx), float(yy), float(rr), str(nm))
+                       for c, xx, yy, rr, nm in zip(t["boroughs"], t["x"], t["y"], t["radius_m"], t["name"])
+                       if c in pos}
+    return memo["pts"]
+
+
+def postcode_levels(qc: pd.DataFrame, todo: np.ndarray, gaz: Any, level: np.ndarray, row: np.ndarray,
+                    inside: np.ndarray | None) -> None:
+    """Sector, district, area rungs (in place) for the queries ``todo`` without a level yet."""
+    for lvl, col in (("postcode_sector", "pc_sector"), ("postcode_district", "pc_district")):
+        t = todo & (row < 0) & (qc[col].to_numpy(dtype=object) != "")
+        if t.any():
+            _put(gaz, lvl, qc[col].to_numpy(dtype=object), t, level, row, inside)
+
+
+def _put(gaz: Any, lvl: str, keys: np.ndarray, t: np.ndarray, level: np.ndarray, row: np.ndarray,
+         inside: np.ndarray | None) -> None:
+    r = _lut(gaz, lvl, keys[t])
+    if inside is not None:
+        r = np.where((r >= 0) & inside[np.maximum(r, 0)], r, -1)
+    i = np.flatnonzero(t)
+    level[i[r >= 0]] = _LEVEL_OUT.get(lvl, lvl)
+    row[i[r >= 0]] = r[r >= 0]
+
+
+def place_levels(places: dict[str, np.ndarray], todo: np.ndarray, fixed: dict[str, np.ndarray]) -> None:
+    """Locality / borough rungs (in place on ``fixed``: level, x, y, unc, label) for ``todo``:
+    the place's own point when it has one, else the one borough all its meanings share."""
+    kind = places["kind"]
+    pt = todo & np.isfinite(places["x"]) & np.isin(kind, ["locality", "post_town", "borough"])
+    fixed["level"][pt] = np.where(kind[pt] == "borough", "borough", "locality")
+    fixed["x"][pt], fixed["y"][pt], fixed["unc"][pt] = places["x"][pt], places["y"][pt], places["radius"][pt]
+    fixed["label"][pt] = places["name"][pt]
+    bpts = borough_points()
+    rest = todo & ~pt & (places["mask"] != 0)
+    put_borough(places["mask"], rest, bpts, fixed)
+
+
+def put_borough(bits: np.ndarray, todo: np.ndarray, bpts: dict, fixed: dict[str, np.ndarray]) -> None:
+    """Borough rung for ``todo`` rows whose ``bits`` name exactly one borough."""
+    for i in np.flatnonzero(todo & (bits != 0) & ((bits & (bits - 1)) == 0)):
+        b = bpts.get(int(bits[i]))
+        if b is not None:
+            fixed["level"][i] = "borough"
+            fixed["x"][i], fixed["y"][i], fixed["unc"][i], fixed["label"][i] = b

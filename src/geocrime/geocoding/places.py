@@ -1,0 +1,161 @@
+"""Place rules of the geocoder: which boroughs a record's text allows, which borough each gazetteer
+entry lies in, and the caller's ``within=`` area (private; EPSG:27700 metres).
+
+A record that names a place ("Church Road, Barnes", "o/s 3 High St Walthamstow") allows only the
+boroughs that place can mean (:class:`geocrime.address.places.PlaceLexicon`, localities with their
+measured border tolerance). A candidate outside every allowed borough is a ``PLACE.conflict``: never
+accepted, whatever else agrees. ``within=`` (borough codes or a polygon) is the same rule from the
+caller instead of the text. Boroughs are held as bits of one int64 per record (at most 63 areas in
+the borough layer), so the rule is one vectorised AND over the candidate pairs.
+
+Entry boroughs use the one point-in-polygon rule of :meth:`geocrime.areas.Boundaries.lookup`
+(among covering polygons, the smallest code).
+"""
+from __future__ import annotations
+
+import weakref
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+
+#: per-gazetteer cache (entry borough bits), computed in the parent before workers fork
+_MEMO: "weakref.WeakKeyDictionary[Any, dict[str, Any]]" = weakref.WeakKeyDictionary()
+
+
+def _memo(gaz: Any) -> dict[str, Any]:
+    m = getattr(gaz, "memo", None)  # Gazetteer.memo (issue 17a) when present
+    if isinstance(m, dict):
+        return m
+    return _MEMO.setdefault(gaz, {})
+
+
+def borough_layer() -> Any:
+    """The London borough layer (:class:`geocrime.areas.Boundaries` with one layer ``borough``), loaded once."""
+    memo = _memo(borough_layer)  # functions are weak-referenceable
+    if "b" not in memo:
+        from ..areas import Boundaries
+
+        memo["b"] = Boundaries.from_registry(["borough"], overlaps="ignore")
+    return memo["b"]
+
+
+def borough_codes() -> np.ndarray:
+    """Codes of the borough layer in bit order (object array)."""
+    return borough_layer().layer("borough")["code"].to_numpy(dtype=object)
+
+
+def _bits_of_codes(joined: np.ndarray) -> np.ndarray:
+    """int64 bit masks of '|'-joined borough code strings ('' -> 0: no constraint)."""
+    codes = borough_codes()
+    bit = {c: np.int64(1) << np.int64(i) for i, c in enumerate(codes)}
+    u, inv = np.unique(np.asarray(joined, dtype=object).astype(str), return_inverse=True)
+    um = np.array([np.bitwise_or.reduce([bit.get(c, np.int64(0)) for c in s.split("|") if c] or [np.int64(0)])
+                   for s in u], dtype=np.int64)
+    return um[inv] if len(joined) else np.zeros(0, np.int64)
+
+
+def entry_bits(gaz: Any) -> np.ndarray:
+    """Borough bit (int64, one bit set; 0 outside every borough) of every gazetteer entry; cached."""
+    memo = _memo(gaz)
+    if "borough_bits" not in memo:
+        rows = borough_layer().lookup("borough", gaz.x, gaz.y)
+        memo["borough_bits"] = np.where(rows >= 0, np.left_shift(np.int64(1), np.maximum(rows, 0).astype(np.int64)),
+                                        np.int64(0)).astype(np.int64)
+    return memo["borough_bits"]
+
+
+def query_places(parsed: pd.DataFrame) -> dict[str, np.ndarray]:
+    """What each parsed record's place words allow: ``mask`` (int64 borough bits, 0 = no place
+    named), ``x``/``y``/``radius`` (the place's point and radius, NaN when unknown or its meanings
+    are far apart), ``kind`` (``borough``/``locality``/``post_town``/``county`` or None),
+    ``name``, ``districts`` ('|'-joined postcode districts)."""
+    n = len(parsed)
+    if "place_boroughs" in parsed.columns:  # the parser already looked the place words up
+        f = parsed
+    else:
+        from ..address.places import default_places
+
+        parts = [parsed[c] for c in ("locality", "town") if c in parsed.columns]
+        txt = pd.Series([""] * n, index=parsed.index, dtype=object)
+        for p in parts:
+            p = p.astype(object).where(p.notna(), "").astype(str)
+            txt = np.where((txt != "") & (p != ""), txt + ", " + p, txt + p)
+            txt = pd.Series(txt, index=parsed.index, dtype=object)
+        f = default_places().find(txt)
+    get = lambda c, d: (f[c].to_numpy() if c in f.columns else np.full(n, d))  # noqa: E731
+    bor = np.where(pd.isna(get("place_boroughs", "")), "", get("place_boroughs", "")).astype(object)
+    return {
+        "mask": _bits_of_codes(bor),
+        "x": pd.to_numeric(pd.Series(get("place_x", np.nan)), errors="coerce").to_numpy(float),
+        "y": pd.to_numeric(pd.Series(get("place_y", np.nan)), errors="coerce").to_numpy(float),
+        "radius": pd.to_numeric(pd.Series(get("place_radius_m", np.nan)), errors="coerce").to_numpy(float),
+        "kind": get("place_kind", None).astype(object),
+        "name": get("place", None).astype(object),
+        "districts": np.where(pd.isna(get("place_districts", "")), "", get("place_districts", "")).astype(object),
+    }
+
+
+def within_entries(gaz: Any, within: Any) -> np.ndarray | None:
+    """Boolean per gazetteer entry: inside the caller's ``within`` (borough codes — a str or a
+    sequence of E09 codes — or a shapely polygon / GeoSeries / GeoDataFrame in EPSG:27700), or None
+    when ``within`` is None."""
+    if within is None:
+        return None
+    if isinstance(within, str) or (isinstance(within, Sequence) and all(isinstance(w, str) for w in within)):
+        codes = [within] if isinstance(within, str) else list(within)
+        known = set(borough_codes())
+        bad = [c for c in codes if c not in known]
+        if bad:
+            raise InputError(f"within= names unknown borough code(s) {bad}; use ONS LAD codes such as 'E09000022'")
+        return (entry_bits(gaz) & _bits_of_codes(np.array(["|".join(codes)], dtype=object))[0]) != 0
+    import shapely
+
+    geom = within
+    if hasattr(within, "geometry") or hasattr(within, "union_all"):
+        crs = getattr(within, "crs", None)
+        if crs is not None and crs.to_epsg() != 27700:
+            within = within.to_crs(27700)
+        geom = within.union_all() if hasattr(within, "union_all") else within.geometry.union_all()
+    if not isinstance(geom, shapely.Geometry) or geom.geom_type not in ("Polygon", "MultiPolygon"):
+        raise InputError("within= takes borough codes (['E09000022', ...]) or a polygon in EPSG:27700 metres "
+                         "(shapely Polygon/MultiPolygon, GeoSeries or GeoDataFrame)")
+    shapely.prepare(geom)
+    return shapely.contains_xy(geom, gaz.x, gaz.y)
+
+
+#: place kinds whose postcode districts (with the measured border tolerance) bound a match
+DISTRICT_KINDS = ("locality",)
+
+
+def outside_districts(places: dict[str, np.ndarray], q: np.ndarray, district: np.ndarray) -> np.ndarray:
+    """True where an entry's postcode ``district`` lies outside the districts of the locality or post
+    town named by query ``q`` (per pair; False without such a place or without a district)."""
+    allowed = places["districts"][q]
+    use = (allowed != "") & np.isin(places["kind"][q], DISTRICT_KINDS) & (district != "")
+    out = np.zeros(len(q), dtype=bool)
+    if use.any():
+        key = pd.Series(allowed[use].astype(str)) + "#" + pd.Series(district[use].astype(str))
+        codes, uniq = pd.factorize(key)
+        bad = np.array([d not in a.split("|") for a, d in (u.split("#") for u in uniq)], dtype=bool)
+        out[use] = bad[codes]
+    return out
+
+
+def pair_conflict(places: dict[str, np.ndarray], qi: np.ndarray, gi: np.ndarray, gaz: Any,
+                  inside: np.ndarray | None) -> np.ndarray:
+    """True for candidate pairs outside every borough the record names, outside the postcode
+    districts of the locality it names, or outside ``within``."""
+    m = places["mask"][qi]
+    bad = (m != 0) & ((m & entry_bits(gaz)[gi]) == 0)
+    bad |= outside_districts(places, qi, gaz.k["pc_district"][gi])
+    if inside is not None:
+        bad |= ~inside[gi]
+    return bad
+
+
+def point_conflict(qmask: np.ndarray, bits: np.ndarray) -> np.ndarray:
+    """True where a point's borough bits (``bits``, per record) lie outside the boroughs the record names."""
+    return (qmask != 0) & ((qmask & bits) == 0)
