@@ -1,8 +1,9 @@
 """``geocrime aggregate``, ``geocrime hotspots`` and ``geocrime backtest``: thin CLI wrappers over
 :mod:`geocrime.analysis`.
 
-Both read police.uk street-level CSVs (or any CSV with lon/lat or easting/northing, ``Month`` and
-``Crime type``). Areas come from a boundary file (``--areas FILE --code-column COL``) joined by
+All read police.uk street-level CSVs or any geocoded file (CSV/Parquet/GeoPackage with a geometry,
+lon/lat, easting/northing or x/y columns; month and crime type columns found by name or named by flag)
+through :mod:`geocrime.inputs`. Areas come from a boundary file (``--areas FILE --code-column COL``) joined by
 point-in-polygon with ``geocrime.areas`` (its edge rule), or from a registry layer (``--layer``).
 """
 from __future__ import annotations
@@ -12,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ._common import add_input_args, read_incidents, require, said
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     a = sub.add_parser(
@@ -20,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Count police.uk incidents per area, month and crime type. Every area of the boundary "
         "file appears for every month, with 0 where nothing happened.",
     )
-    a.add_argument("csv", nargs="+", type=Path, help="police.uk street CSV file(s)")
+    a.add_argument("csv", nargs="+", type=Path, help="incident file(s): police.uk street CSVs or any geocoded file")
     a.add_argument("--areas", type=Path, help="boundary file (shapefile/GeoPackage) defining the areas")
     a.add_argument("--code-column", default=None, help="area code column in --areas (default: first *CD column)")
     a.add_argument("--layer", default=None, help="a registry boundary layer instead of --areas (e.g. ward_2024)")
@@ -28,8 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="grouping: 'area', 'month', 'crime_type' (default all three)")
     a.add_argument("--grid", type=float, default=None, help="use square cells of this size (metres) instead of areas")
     a.add_argument("--harm", action="store_true", help="add harm totals with the default (indicative) table")
-    a.add_argument("--out", type=Path, help="write the table to this CSV")
+    a.add_argument("--out", type=Path, help="write the table to this file (.csv or .parquet)")
     a.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_input_args(a)
     a.set_defaults(func=_run_aggregate)
 
     b = sub.add_parser(
@@ -37,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="score hotspot predictors (default: boosted vs retrospective KDE vs last month): hit rate, PAI, PEI, RRI",
         description="Rolling-origin backtest over the months in the CSVs on a square grid clipped to a boundary.",
     )
-    b.add_argument("csv", nargs="+", type=Path, help="police.uk street CSV file(s)")
+    b.add_argument("csv", nargs="+", type=Path, help="incident file(s): police.uk street CSVs or any geocoded file")
     b.add_argument("--boundary", type=Path, required=True, help="study-area boundary file (EPSG:27700 or any CRS)")
     b.add_argument("--cell-size", type=float, default=250.0, help="grid cell size in metres (default 250)")
     b.add_argument("--coverage", type=float, nargs="+", default=[0.01, 0.05, 0.10],
@@ -47,9 +51,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--method", nargs="+", choices=sorted(_METHODS), default=["boosted", "retrospective_kde",
                    "naive_last_month"], help="predictors to score (default: boosted, the Met dev-backtest winner, "
                    "against retrospective_kde and naive_last_month)")
-    b.add_argument("--out", type=Path, help="write the tidy score table to this CSV")
+    b.add_argument("--out", type=Path, help="write the tidy score table to this file (.csv or .parquet)")
     b.add_argument("--plot", type=Path, help="save a PNG plot of PAI and hit rate against coverage")
     b.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_input_args(b)
     b.set_defaults(func=_run_backtest)
     _register_hotspots(sub)
 
@@ -66,7 +71,7 @@ def _register_hotspots(sub: argparse._SubParsersAction) -> None:
         help="Getis-Ord Gi* (or local Moran) per area with seeded permutations and FDR control",
         description="Count incidents per area of a boundary file and test for hot and cold spots with PySAL esda.",
     )
-    h.add_argument("csv", nargs="+", type=Path, help="police.uk street CSV file(s)")
+    h.add_argument("csv", nargs="+", type=Path, help="incident file(s): police.uk street CSVs or any geocoded file")
     h.add_argument("--areas", type=Path, help="boundary file of the areas (e.g. LSOAs)")
     h.add_argument("--code-column", default=None, help="area code column (default: first *CD column)")
     h.add_argument("--layer", default=None, help="a registry boundary layer instead of --areas (e.g. lsoa_2021)")
@@ -76,8 +81,10 @@ def _register_hotspots(sub: argparse._SubParsersAction) -> None:
     h.add_argument("--seed", type=int, default=12345)
     h.add_argument("--alpha", type=float, default=0.05)
     h.add_argument("--no-fdr", action="store_true", help="classify on raw permutation p-values")
-    h.add_argument("--out", type=Path, help="write areas with z, p_sim, q, class (GeoPackage/GeoJSON/CSV by suffix)")
+    h.add_argument("--out", type=Path, help="write areas with z, p_sim, q, class (.gpkg, .geojson, .parquet or .csv)")
+    h.add_argument("--plot", type=Path, help="save a PNG map of the hot and cold spots")
     h.add_argument("--json", action="store_true")
+    add_input_args(h)
     h.set_defaults(func=_run_hotspots)
 
 
@@ -89,7 +96,13 @@ def _run_hotspots(args: argparse.Namespace) -> int:
     from ..analysis import AnalysisWarning, aggregate, getis_ord, local_moran
     from ..cli import emit
 
-    pts, bnd = _assign(_read_points(args.csv), args.areas, args.code_column, args.layer)
+    from ..inputs import table_format
+
+    if args.out:
+        table_format(args.out, write=True)  # refuse an unknown suffix before any work
+    if args.plot:
+        _check_plot(args.plot)
+    pts, bnd = _assign(read_incidents(args), args.areas, args.code_column, args.layer)
     col = "code"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AnalysisWarning)
@@ -100,15 +113,16 @@ def _run_hotspots(args: argparse.Namespace) -> int:
         res = fn(y, bnd, denominator=den, permutations=args.permutations, seed=args.seed, alpha=args.alpha,
                  fdr=not args.no_fdr)
     for w in caught:
-        print(f"warning: {w.message}", file=sys.stderr)
+        said(args.command, f"warning: {w.message}")
+    out = bnd[[col, "geometry"]].copy()
+    for k, v in res.to_frame().reset_index(drop=True).items():
+        out[k] = v.to_numpy()
     if args.out:
-        out = bnd[[col, "geometry"]].copy()
-        for k, v in res.to_frame().reset_index(drop=True).items():
-            out[k] = v.to_numpy()
-        if args.out.suffix.lower() == ".csv":
-            out.drop(columns="geometry").to_csv(args.out, index=False)
-        else:
-            out.to_file(args.out)
+        from ..inputs import write_table
+
+        said("hotspots", write_table(out, args.out, layer="hotspots"))
+    if args.plot:
+        said("hotspots", f"wrote {_plot_hotspots(out, args.plot, res.statistic)} (PNG map)")
     summary: dict[str, Any] = {"statistic": res.statistic, "areas": len(y), "events": int(y.sum()),
                                "permutations": args.permutations, "seed": args.seed, "fdr": not args.no_fdr,
                                **{f"n_{k}": int(v) for k, v in res.counts().items()}}
@@ -144,29 +158,10 @@ def _assign(pts, areas_path: Path | None, code_column: str | None, layer: str | 
     out = assign_areas(pts, b, [name])
     if name != "area":
         out["area"] = out[name]
+    from ..inputs import check_in_areas
+
+    check_in_areas(out["area"], layer or str(areas_path), int((out["status"] == "ok").sum()) if "status" in out else len(out))
     return out, b.layer(name)
-
-
-def _read_points(paths: list[Path]):
-    try:  # helper A's reader, when present
-        from ..io import read_police_uk  # type: ignore[attr-defined]
-
-        return read_police_uk([str(p) for p in paths])
-    except ImportError:
-        import pandas as pd
-
-        from .._geo import as_points
-        from ..errors import FileFormatError
-
-        frames = []
-        for p in paths:
-            try:
-                frames.append(pd.read_csv(p, dtype="string"))
-            except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-                raise FileFormatError(f"cannot read {p} as CSV: {exc}") from exc
-        pts, status = as_points(pd.concat(frames, ignore_index=True))
-        pts["status"] = status
-        return pts
 
 
 def _read_boundary(path: Path):
@@ -189,8 +184,16 @@ def _run_aggregate(args: argparse.Namespace) -> int:
     from ..cli import emit
     from ..errors import InputError
 
-    pts = _read_points(args.csv)
+    from ..inputs import table_format
+
+    if args.out:
+        table_format(args.out, write=True, allowed=("csv", "parquet"))
+    pts = read_incidents(args)
     by = list(args.by)
+    if "month" in by:
+        require(pts, "month", "--month-column", "month or date column")
+    if "crime_type" in by:
+        require(pts, "crime_type", "--type-column", "crime type column")
     areas: Any = None
     if args.grid:
         if args.areas is None:
@@ -204,9 +207,11 @@ def _run_aggregate(args: argparse.Namespace) -> int:
         warnings.simplefilter("always", AnalysisWarning)
         table = aggregate(pts, by=by, areas=areas, harm=True if args.harm else None, unknown_areas="drop")
     for w in caught:
-        print(f"warning: {w.message}", file=sys.stderr)
+        said(args.command, f"warning: {w.message}")
     if args.out:
-        table.to_csv(args.out, index=False)
+        from ..inputs import write_table
+
+        said("aggregate", write_table(table, args.out, allowed=("csv", "parquet")))
     summary = {"rows": len(table), **{k: v for k, v in table.attrs.items()}, "total": int(table["count"].sum())}
     if args.out:
         summary["out"] = str(args.out)
@@ -222,12 +227,21 @@ def _run_backtest(args: argparse.Namespace) -> int:
     from ..cli import emit
     from ..errors import InputError
 
-    pts = _read_points(args.csv)
+    from ..inputs import table_format
+
+    if args.out:
+        table_format(args.out, write=True, allowed=("csv", "parquet"))
+    if args.plot:
+        _check_plot(args.plot)
+    pts = read_incidents(args)
+    require(pts, "month", "--month-column", "month or date column")
     if args.crime_type:
-        col = "Crime type" if "Crime type" in pts.columns else "crime_type"
-        if col not in pts.columns:
-            raise InputError("--crime-type given but the CSVs have no 'Crime type' column")
-        pts = pts[pts[col] == args.crime_type]
+        require(pts, "crime_type", "--type-column", "crime type column (for --crime-type)")
+        keep = pts["crime_type"] == args.crime_type
+        if not keep.any():
+            seen = ", ".join(sorted(map(str, pts["crime_type"].dropna().unique()))[:20])
+            raise InputError(f"no incident has crime type {args.crime_type!r}; the files hold: {seen}")
+        pts = pts[keep.fillna(False).to_numpy(dtype=bool)]
     grid = SquareGrid.from_extent(_read_boundary(args.boundary), args.cell_size)
     shifts = [(args.cell_size / 2, 0), (0, args.cell_size / 2), (args.cell_size / 2, args.cell_size / 2)] \
         if args.origin_shifts else None
@@ -236,11 +250,13 @@ def _run_backtest(args: argparse.Namespace) -> int:
         preds = {m: getattr(analysis, _METHODS[m][0])(**_METHODS[m][1]) for m in args.method}
         res = backtest(pts, preds, grid, coverages=args.coverage, origin_shifts=shifts, progress=True)
     for w in caught:
-        print(f"warning: {w.message}", file=sys.stderr)
+        said(args.command, f"warning: {w.message}")
     if args.out:
-        res.table.to_csv(args.out, index=False)
+        from ..inputs import write_table
+
+        said("backtest", write_table(res.table, args.out, allowed=("csv", "parquet")))
     if args.plot:
-        res.plot(args.plot)
+        said("backtest", f"wrote {res.plot(args.plot)} (PAI and hit rate against coverage)")
     s = res.summary()
     summary: dict[str, Any] = {"folds": int(res.table["fold"].nunique()), "cells_in_area": int(grid.inside().sum())}
     for _, r in s.iterrows():
@@ -254,3 +270,36 @@ def _run_backtest(args: argparse.Namespace) -> int:
     else:
         emit(summary, True)
     return 0
+
+
+def _check_plot(path: Path) -> None:
+    from ..errors import FileFormatError
+
+    if path.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise FileFormatError(f"cannot plot to {path.name!r}: use a .png (or .svg/.pdf) file name")
+
+
+def _plot_hotspots(out: Any, path: Path, statistic: str) -> Path:
+    """A static map of the classes (hot: reds, cold: blues, ColorBrewer RdBu), matplotlib Agg."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    colours = {"hot": "#b2182b", "cold": "#2166ac", "ns": "#f0f0f0"}
+    cls = out["class"].astype("str")
+    key = cls.where(cls.isin(["hot", "cold"]), "ns")
+    fig, ax = plt.subplots(figsize=(8, 8), dpi=120)
+    out.plot(ax=ax, color=key.map(colours).to_numpy(), edgecolor="#999999", linewidth=0.2)
+    ax.set_axis_off()
+    n = key.value_counts()
+    ax.legend(handles=[Patch(color=colours[k], label=f"{lab} ({int(n.get(k, 0))})") for k, lab in
+                       (("hot", "hot spot"), ("cold", "cold spot"), ("ns", "not significant"))],
+              loc="lower left", frameon=False)
+    ax.set_title(f"{'Getis-Ord Gi*' if statistic.lower().startswith('g') else 'Local Moran'} hot and cold spots")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path

@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ._common import add_input_args, read_incidents, require
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -38,23 +40,23 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="minimum count per feature at every zoom (default: 5 at z8-9, 3 at z10-11, 2 at z12-13, else 1)")
     p.add_argument("--page", action="store_true", help="also write the static public map page (needs --format mvt or png)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_input_args(p)
     p.set_defaults(func=_run)
 
 
 def _read_addresses(path: Path, id_col: str | None) -> Any:
     import geopandas as gpd
-    import pandas as pd
 
-    from .._geo import as_points
     from ..errors import InputError
 
     if not path.exists():
         raise InputError(f"address file not found: {path}")
     name = path.name.lower()
-    if name.endswith((".csv", ".csv.gz", ".txt")):
-        df = pd.read_csv(path, dtype="string" if id_col is None else {id_col: "string"}, low_memory=False)
-        pts, status = as_points(df)
-        return pts[(status == "ok").to_numpy()]  # unlocated address rows cannot anchor a map point
+    if name.endswith((".csv", ".csv.gz", ".txt", ".tsv", ".parquet")):
+        from ..inputs import read_points, read_table
+
+        pts = read_points(read_table(path, what="address"))
+        return pts[(pts.pop("location_status") == "ok").to_numpy()]  # unlocated address rows cannot anchor a map point
     g = gpd.read_file(path)
     if g.crs is None:
         raise InputError(f"{path} has no CRS; set one (EPSG:27700 for British National Grid)")
@@ -62,8 +64,6 @@ def _read_addresses(path: Path, id_col: str | None) -> Any:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import pandas as pd
-
     from . import emit
     from ..errors import GeocrimeError
     from ..publish import build_map_points, gate, write_disclosure_report
@@ -72,40 +72,38 @@ def _run(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     secs: dict[str, float] = {}
-    try:
-        if args.page and args.format == "pmtiles":
-            raise GeocrimeError("--page shows z/x/y tile directories: use --format mvt (default) or png")
-        missing = [str(p) for p in args.csv if not p.exists()]
-        if missing:
-            raise GeocrimeError(f"incident file(s) not found: {missing}")
-        print("reading incidents and addresses...", file=sys.stderr)
-        inc = pd.concat([pd.read_csv(p, dtype="string") for p in args.csv], ignore_index=True)
-        addr = _read_addresses(args.addresses, args.address_id)
-        secs["read"] = time.perf_counter() - t0
-        print(f"building map points (k={args.k}) from {len(addr):,} addresses...", file=sys.stderr)
+    if args.page and args.format == "pmtiles":
+        raise GeocrimeError("--page shows z/x/y tile directories: use --format mvt (default) or png")
+    missing = [str(p) for p in args.csv if not p.exists()]
+    if missing:
+        raise GeocrimeError(f"incident file(s) not found: {missing}")
+    print("reading incidents and addresses...", file=sys.stderr)
+    inc = read_incidents(args)
+    require(inc, "month", "--month-column", "month or date column")
+    require(inc, "crime_type", "--type-column", "crime type column")
+    addr = _read_addresses(args.addresses, args.address_id)
+    secs["read"] = time.perf_counter() - t0
+    print(f"building map points (k={args.k}) from {len(addr):,} addresses...", file=sys.stderr)
+    t = time.perf_counter()
+    mp = build_map_points(addr, k=args.k, id_col=args.address_id)
+    secs["map_points"] = time.perf_counter() - t
+    print(f"gating {len(inc):,} incidents...", file=sys.stderr)
+    t = time.perf_counter()
+    g = gate(inc, mp, layers=tuple(args.layers), threshold=args.threshold)
+    secs["gate"] = time.perf_counter() - t
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    t = time.perf_counter()
+    target = out / ("tiles.pmtiles" if args.format == "pmtiles" else "tiles")
+    ts = write_tiles(g, target, minzoom=args.minzoom, maxzoom=args.maxzoom, format=args.format,
+                     min_count=args.min_count)
+    secs["tiles"] = time.perf_counter() - t
+    js, md = write_disclosure_report(g.report, out / "disclosure")
+    page = None
+    if args.page:
         t = time.perf_counter()
-        mp = build_map_points(addr, k=args.k, id_col=args.address_id)
-        secs["map_points"] = time.perf_counter() - t
-        print(f"gating {len(inc):,} incidents...", file=sys.stderr)
-        t = time.perf_counter()
-        g = gate(inc, mp, layers=tuple(args.layers), threshold=args.threshold)
-        secs["gate"] = time.perf_counter() - t
-        out: Path = args.out
-        out.mkdir(parents=True, exist_ok=True)
-        t = time.perf_counter()
-        target = out / ("tiles.pmtiles" if args.format == "pmtiles" else "tiles")
-        ts = write_tiles(g, target, minzoom=args.minzoom, maxzoom=args.maxzoom, format=args.format,
-                         min_count=args.min_count)
-        secs["tiles"] = time.perf_counter() - t
-        js, md = write_disclosure_report(g.report, out / "disclosure")
-        page = None
-        if args.page:
-            t = time.perf_counter()
-            page = write_public_page(g, out, tiles=ts)
-            secs["page"] = time.perf_counter() - t
-    except GeocrimeError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+        page = write_public_page(g, out, tiles=ts)
+        secs["page"] = time.perf_counter() - t
     emit({
         "incidents": int(len(inc)), "map_points": int(len(mp.points)),
         "published_point_rows": int(len(g.points)), "published_incidents": int(g.points["count"].sum()),
@@ -113,4 +111,11 @@ def _run(args: argparse.Namespace) -> int:
         "disclosure": str(md), "page": str(page) if page else None,
         "seconds": {k: round(v, 2) for k, v in secs.items()},
     }, args.json)
+    if int(g.points["count"].sum()) == 0 or ts.tile_count == 0:
+        located = int((inc["status"] == "ok").sum())
+        why = (f"none of the {located:,} located incidents could be published: they lie in no borough with map points "
+               f"from {args.addresses.name}, or every count fell below --threshold {args.threshold}") if located else \
+            "no incident has a usable location"
+        print(f"geocrime tiles: error: the output is empty: {why}; see {md}", file=sys.stderr)
+        return 1
     return 0

@@ -1,0 +1,48 @@
+"""Flags and readers shared by the commands that read incident files (private; not a command)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+
+def add_input_args(p: argparse.ArgumentParser, *, dates: bool = True) -> None:
+    """``--x --y --crs --sep --encoding`` (and ``--month-column --type-column``) for incident files."""
+    g = p.add_argument_group("reading the incident files (police.uk street CSVs or any geocoded CSV/Parquet/GeoPackage)")
+    g.add_argument("--x", default=None, help="x / longitude column (default: Longitude/lon/gc_lon, else Easting/x/gc_x)")
+    g.add_argument("--y", default=None, help="y / latitude column (default: found by name like --x)")
+    g.add_argument("--crs", default=None, help="CRS of --x/--y, e.g. EPSG:27700 (default: guessed from the values)")
+    g.add_argument("--sep", default=None, help="CSV delimiter (default: sniffed from the header)")
+    g.add_argument("--encoding", default=None, help="CSV encoding (default strict UTF-8; e.g. cp1252)")
+    if dates:
+        g.add_argument("--month-column", default=None, help="month or date column (default: month/Month/date/...)")
+        g.add_argument("--type-column", default=None, help="crime type column (default: Crime type/crime_type/category/...)")
+
+
+def read_incidents(args: argparse.Namespace, paths: Sequence[Path] | None = None) -> Any:
+    """:func:`geocrime.inputs.read_incidents` with the command's flags; notes printed on stderr."""
+    from ..inputs import read_incidents as _read
+    from . import note
+
+    notes: list[str] = []
+    pts = _read(list(paths if paths is not None else args.csv), x=args.x, y=args.y, crs=args.crs, sep=args.sep,
+                encoding=args.encoding, month_column=getattr(args, "month_column", None),
+                type_column=getattr(args, "type_column", None), notes=notes)
+    for n in notes:
+        note(args.command, n)
+    return pts
+
+
+def require(pts: Any, column: str, flag: str, what: str) -> None:
+    """Refuse incidents without a usable ``month``/``crime_type`` column, naming the flag."""
+    from ..errors import InputError
+
+    if column not in pts.columns or not pts[column].notna().any():
+        cols = [c for c in pts.columns if c not in ("geometry", "status", "source_file")]
+        raise InputError(f"no {what} in the incident file(s): name the column with {flag} COLUMN "
+                         f"(columns present: {', '.join(map(str, cols[:30]))})")
+
+
+def said(command: str, text: str) -> None:
+    print(f"geocrime {command}: {text}", file=sys.stderr)
