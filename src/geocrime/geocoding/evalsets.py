@@ -171,11 +171,35 @@ def score_located(results: pd.DataFrame, truth: pd.DataFrame, tol: float, by: st
 
 
 # ------------------------------------------------------------------------------------------ runs
+def _ppd_streets(codepoint: pd.DataFrame) -> pd.DataFrame:
+    """Street points from the shared postcode -> street table (``streets_london_ppd``, development
+    data only: never packaged), one ``street_point`` per (street, postcode unit) at the unit's point.
+    Uses 17a's reader when the gazetteer package has one."""
+    from ..gazetteer import sources as _src
+
+    path = _data_dir() / "streets_london_ppd" / "london_postcode_streets.csv.gz"
+    reader = getattr(_src, "read_postcode_streets", None)
+    if reader is not None:
+        try:
+            return reader(path, codepoint)
+        except TypeError:
+            pass
+    t = pd.read_csv(path, dtype=str, keep_default_na=False)
+    u = codepoint.drop_duplicates("postcode").set_index("postcode")
+    x = u["x"].reindex(t["postcode"]).to_numpy(float)
+    y = u["y"].reindex(t["postcode"]).to_numpy(float)
+    df = pd.DataFrame({"street": t["street"].str.title(), "postcode": t["postcode"], "x": x, "y": y})
+    df = df[np.isfinite(x) & (df["street"] != "")].reset_index(drop=True)
+    df["source_id"] = ""
+    return _src._finish_source(df, "ppd_streets", "street_point")
+
+
 def eval_gazetteer(street_months: Sequence[str | Path] | None = None, extra: Sequence[Any] = (),
-                   cache_dir: str | Path | None = None) -> Any:
+                   cache_dir: str | Path | None = None, street_layer: bool = True) -> Any:
     """The evaluation gazetteer: FSA premises (16 boroughs) + Code-Point Open units + a police.uk
     street layer from ``street_months`` (default: Met burglary 2024-01..06, never the evaluated
-    months) + any ``extra`` source tables. Saved under ``cache_dir`` (keyed by the inputs and the
+    months) + (``street_layer``) the postcode -> street layer of ``streets_london_ppd`` + any
+    ``extra`` source tables. Saved under ``cache_dir`` (keyed by the inputs and the
     parser) and reloaded on the next run."""
     from ..gazetteer import Gazetteer, read_codepoint, read_fhrs, streets_from_police_uk
     from ..gazetteer.core import parser_fingerprint
@@ -183,7 +207,7 @@ def eval_gazetteer(street_months: Sequence[str | Path] | None = None, extra: Seq
     d = _data_dir()
     if street_months is None:
         street_months = sorted((d / "policeuk_met_burglary_street").glob("*.csv"))
-    key = hashlib.sha256(("|".join(map(str, street_months)) + parser_fingerprint()
+    key = hashlib.sha256(("|".join(map(str, street_months)) + parser_fingerprint() + f"ppd{street_layer}"
                           + "|".join(getattr(e, "attrs", {}).get("name", str(len(e))) for e in extra)).encode()).hexdigest()[:12]
     cache = Path(cache_dir) / f"evalgaz_{key}" if cache_dir is not None else None
     if cache is not None and (cache / "meta.json").exists():
@@ -191,7 +215,8 @@ def eval_gazetteer(street_months: Sequence[str | Path] | None = None, extra: Seq
     cp = read_codepoint(d / "codepoint_open_london_postcodes" / "codepo_london_E09.csv.gz")
     fhrs = read_fhrs(d / "fhrs_london_dev" / "fhrs_london_16la_2020-11-15.csv")
     streets = streets_from_police_uk(list(street_months), cp)
-    gaz = Gazetteer.from_sources([fhrs, streets, *extra, cp])
+    layer = [_ppd_streets(cp)] if street_layer else []
+    gaz = Gazetteer.from_sources([fhrs, streets, *layer, *extra, cp])
     if cache is not None:
         gaz.save(cache)
     return gaz
