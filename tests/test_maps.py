@@ -15,7 +15,7 @@ import pytest
 from _maps_testdata import XSS_TEXT, png_stats, read_police, wards_2022
 
 from geocrime.errors import CRSError, InputError
-from geocrime.maps import _KDE_COLOURS, internal_map, offline_html
+from geocrime.maps import _HOT, _KDE_COLOURS, _SEQ, internal_map, offline_html
 from geocrime.publish.page import chromium_path, render_in_chromium
 
 
@@ -53,13 +53,14 @@ def test_internal_map_layers_and_offline_html(city, city_wards, tmp_path):
                bandwidth=150)
     hot = city_wards.assign(**{"class": np.where(city_wards["code"] == vals.idxmax(), "hot", "not significant")})
     m = internal_map(city, areas=city_wards, values=vals, value_label="incidents", kde=surf, hotspots=hot,
-                     popup_fields=["Month", "Crime type", "Location", "Last outcome category"], title="City")
+                     popup_fields=["Month", "Crime type", "Location", "Last outcome category"], title="City",
+                     heat=True)
     layers = _geojson_layers(m)
-    assert set(layers) == {"Choropleth: incidents", "KDE surface", "Hotspot classes"}
+    assert set(layers) == {"Choropleth: incidents", "KDE surface", "Hotspot classes", "Boroughs and names (offline)"}
     # choropleth: the ward with most incidents is in the top class, the fewest in the bottom one
     feats = layers["Choropleth: incidents"].data["features"]
     by_code = {f["properties"]["code"]: f["properties"] for f in feats}
-    rank = {c: i for i, c in enumerate(_KDE_COLOURS)}
+    rank = {c: i for i, c in enumerate(_SEQ)}
     ranks = [rank[f["properties"]["_fill"]] for f in feats if f["properties"]["_fill"] in rank]
     assert len(ranks) == len(vals) and len(set(ranks)) >= 3
     assert rank[by_code[vals.idxmax()]["_fill"]] == max(ranks)
@@ -97,7 +98,10 @@ def test_internal_map_in_chromium_renders_and_planted_markup_never_runs(city, ci
     shot = tmp_path / "internal_map.png"
     run = render_in_chromium(site, screenshot=shot, budget_ms=8000)
     assert [p for _, p, _ in run.requests if p != "/favicon.ico"] == ["/index.html"]  # everything inline
-    assert run.external == [] and run.page_urls  # Chromium's network log: nothing left 127.0.0.1
+    # Chromium's network log: the only requests leaving 127.0.0.1 are the basemap tiles (blocked here)
+    assert run.page_urls and run.external
+    assert all(re.match(r"https://[abcd]\.basemaps\.cartocdn\.com/light_all/\d+/\d+/\d+\.png$", u)
+               for u in run.external), run.external[:5]
     assert not [ln for ln in run.console if "Uncaught" in ln], run.console
     st = png_stats(shot)
     assert st["non_background"] > 0.2 * st["pixels"], st
@@ -152,7 +156,8 @@ def test_large_input_is_sampled_with_a_note(city):
         return json.loads(re.search(r'var D = (\{"lat":.*?"cluster":(?:true|false)\});', h).group(1))
 
     # the heat layer is capped too: cells double until few enough bins remain, with a note
-    capped = offline_html(internal_map(big, popup_fields=["Month"], max_points=1_000, max_heat_cells=2_000))
+    capped = offline_html(internal_map(big, popup_fields=["Month"], max_points=1_000, max_heat_cells=2_000,
+                                       heat=True))
     heat = json.loads(re.search(r'var D = (\{"lat":.*?"blur":\d+\});', capped).group(1))
     assert 0 < len(heat["lat"]) <= 2_000 and sum(heat["w"]) == 59_900
     assert re.search(r"Heat layer binned to (50|100|200|400|800) m cells", capped)
@@ -178,6 +183,9 @@ def test_bad_input_is_rejected_clearly(city, city_wards):
     html = m.get_root().render()
     assert set(re.findall(r"https?://[a-z0-9.]+", html)) >= {"https://tiles.example.org"}
     assert "tiles.example.org" not in offline_html(internal_map(city.iloc[:50]))
+    # basemap=None: no tile URL reaches the page
+    bare = offline_html(internal_map(city.iloc[:50], basemap=None))
+    assert "cartocdn" not in bare and "tile.openstreetmap" not in bare and "{z}/{x}/{y}" not in bare
 
 
 def test_gi_star_classes_layer_from_hotspot_result(met_burglary_files, shared_data):
@@ -199,6 +207,72 @@ def test_gi_star_classes_layer_from_hotspot_result(met_burglary_files, shared_da
     assert sorted(f["properties"]["code"] for f in feats) == sorted(sig.index)
     for f in feats:
         assert f["properties"]["class"] == sig.loc[f["properties"]["code"], "class"]
-        assert f["properties"]["_fill"] == {"hot": "#d7301f", "cold": "#2b8cbe"}[f["properties"]["class"]]
+        assert f["properties"]["_fill"] == {"hot": "#b2182b", "cold": "#2166ac"}[f["properties"]["class"]]
     with pytest.raises(InputError, match="areas="):
         internal_map(hotspots=gi)
+
+
+@pytest.fixture(scope="module")
+def city_all_wards(city, shared_data):
+    """City of London records on ALL London wards (2022), counted per ward with coverage: the City
+    police cover the City's 25 wards; the other London wards are no data, not zero."""
+    import warnings
+
+    from geocrime.analysis.aggregate import aggregate, area_totals
+
+    w = wards_2022(shared_data)
+    j = gpd.sjoin(city, w[["code", "geometry"]], how="left", predicate="within")
+    j = j[~j.index.duplicated()].rename(columns={"code": "ward_2022"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        agg = aggregate(j, by=["ward_2022", "month", "crime_type"], areas=w, coverage_units="LAD22CD",
+                        unknown_areas="drop")
+    return w, area_totals(agg, "ward_2022")
+
+
+def test_default_map_two_layers_basemap_legend_and_no_data(city, city_all_wards):
+    import folium
+
+    w, vals = city_all_wards
+    assert vals.notna().sum() == 25 and vals.isna().sum() == len(w) - 25
+    m = internal_map(city, areas=w, values=vals, value_label="incidents",
+                     popup_fields=["Month", "Crime type", "Location"])
+    html = offline_html(m)
+    # a basemap with its attribution, under a layer control
+    tiles = [c for c in m._children.values() if isinstance(c, folium.TileLayer)]
+    assert len(tiles) == 1 and "cartocdn.com/light_all" in tiles[0].tiles
+    assert "OpenStreetMap contributors" in html and "CARTO" in html and "L.control.layers" in html
+    # two data layers by default: the choropleth and the incidents; no heat, no hotspots
+    overlays = [c.layer_name for c in m._children.values()
+                if getattr(c, "control", False) and getattr(c, "overlay", False)]
+    assert overlays == ["Choropleth: incidents", "Incidents (clustered)"], overlays
+    assert "L.heatLayer" not in html
+    # "no data" is drawn and explained, never a zero class
+    feats = _geojson_layers(m)["Choropleth: incidents"].data["features"]
+    nodata = [f for f in feats if f["properties"]["_nodata"]]
+    assert len(nodata) == len(w) - 25 and all(f["properties"]["incidents"] == "no data" for f in nodata)
+    assert {f["properties"]["_fill"] for f in feats if not f["properties"]["_nodata"]} <= set(_SEQ)
+    assert "no data: no source covers this area (not zero)" in html
+    # palettes never collide: choropleth, KDE and hotspot colours are disjoint sets
+    assert not (set(_SEQ) & set(_HOT.values())) and not (set(_SEQ) & set(_KDE_COLOURS))
+    assert not (set(_KDE_COLOURS) & set(_HOT.values()))
+
+
+def test_offline_reference_layer_makes_the_map_readable_without_tiles(city, city_all_wards, tmp_path):
+    """Tiles are unreachable in the test browser: borough outlines and ward names from the local
+    boundary files still orient the reader; the view is the data's extent (the City), not London."""
+    chromium_path()
+    w, vals = city_all_wards
+    m = internal_map(city, areas=w, values=vals, value_label="incidents", popup_fields=["Month"])
+    site = tmp_path / "site"
+    site.mkdir()
+    m.save(str(site / "index.html"))
+    run = render_in_chromium(site, dump_dom=True, budget_ms=8000, window=(1400, 900))
+    assert not [ln for ln in run.console if "Uncaught" in ln], run.console
+    labels = re.findall(r'class="leaflet-marker-icon gc-label (a|b)[^"]*"[^>]*><span>([^<]+)</span>', run.dom)
+    names = {t for k, t in labels if k == "a"}
+    assert {"Bishopsgate", "Cheap", "Aldgate"} <= names, sorted(names)[:20]  # City ward names, zoomed in
+    shot = tmp_path / "shot.png"
+    render_in_chromium(site, screenshot=shot, budget_ms=8000, window=(1400, 900))
+    st = png_stats(shot)
+    assert st["non_background"] > 0.3 * st["pixels"] and st["colours"] > 200, st

@@ -10,8 +10,14 @@ in EPSG:4326. Safety and size rules:
 * every text value that reaches the page is escaped: point popups are built in the browser with
   ``textContent`` from JSON whose ``<``, ``>`` and ``&`` are ``\\u``-escaped; polygon tooltips get
   ``html.escape``-d values and field names (folium renders those with ``innerHTML``);
-* no network: Leaflet, markercluster and leaflet.heat are inlined from the vendored copies in
-  ``geocrime/publish/assets`` (see ``VENDORED.json``); no basemap tiles unless ``basemap=`` is given;
+* scripts offline: Leaflet, markercluster and leaflet.heat are inlined from the vendored copies in
+  ``geocrime/publish/assets`` (see ``VENDORED.json``); the only external requests are the basemap
+  tiles (CartoDB Positron by default, with its attribution; ``basemap=None`` for none). Under the
+  data layers an offline reference layer (borough outlines and names, area names when zoomed in,
+  from the local boundary files) keeps the map readable when the tiles cannot be reached;
+* readable by default: at most two data layers (choropleth + incidents as points/clusters); heat,
+  KDE and hotspots only when asked for; ColorBrewer schemes that never share a colour (counts
+  YlGnBu, KDE Purples, hotspots RdBu) and "no data" grey, dashed, never drawn as a zero;
 * large inputs degrade: above ``max_points`` incidents the point layer shows a seeded random sample
   and the heat layer uses all incidents binned to cells of ``heat_cell_m`` metres; a note on the
   map says so. KDE surfaces are dissolved into one polygon per class.
@@ -29,6 +35,7 @@ from __future__ import annotations
 
 import html
 import json
+from functools import lru_cache
 from importlib import resources
 from typing import Any, Sequence
 
@@ -37,10 +44,36 @@ import pandas as pd
 
 from .errors import CRSError, InputError
 
-__all__ = ["internal_map", "offline_html"]
+__all__ = ["internal_map", "offline_html", "BASEMAPS"]
 
-_HOT = {"hot": "#d7301f", "cold": "#2b8cbe", "HH": "#d7301f", "LL": "#2b8cbe", "HL": "#fdae61", "LH": "#abd9e9"}
-_KDE_COLOURS = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]
+# ColorBrewer schemes that never share a colour: counts sequential (YlGnBu), KDE sequential
+# (Purples), hotspots diverging (RdBu); incidents dark grey; "no data" light grey, dashed.
+_SEQ = ["#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494"]
+_KDE_COLOURS = ["#f2f0f7", "#cbc9e2", "#9e9ac8", "#756bb1", "#54278f"]
+_HOT = {"hot": "#b2182b", "cold": "#2166ac", "HH": "#b2182b", "LL": "#2166ac", "HL": "#ef8a62", "LH": "#67a9cf"}
+_HOT_LABELS = {"hot": "hot spot (high, significant)", "cold": "cold spot (low, significant)",
+               "HH": "high among high (HH)", "LL": "low among low (LL)", "HL": "high outlier (HL)",
+               "LH": "low outlier (LH)"}
+_NO_DATA = "#bdbdbd"
+_POINT_FILL, _POINT_LINE = "#252525", "#ffffff"
+
+#: Basemap tile providers: name -> (XYZ URL template, attribution). Their tiles are the only
+#: external requests an internal map makes.
+BASEMAPS = {
+    "carto-positron": ("https://{s}.basemaps.cartocdn.com/light_all/{z}/{x}/{y}.png",
+                       "&copy; OpenStreetMap contributors &copy; CARTO"),
+    "osm": ("https://tile.openstreetmap.org/{z}/{x}/{y}.png", "&copy; OpenStreetMap contributors"),
+}
+
+# clusters in greys like the points (markercluster's default green/yellow/orange would add a palette)
+_CLUSTER_CSS = (".marker-cluster-small,.marker-cluster-medium,.marker-cluster-large{background-color:rgba(37,37,37,.25)}"
+                ".marker-cluster-small div{background-color:rgba(99,99,99,.85)}"
+                ".marker-cluster-medium div{background-color:rgba(60,60,60,.88)}"
+                ".marker-cluster-large div{background-color:rgba(20,20,20,.9)}"
+                ".marker-cluster div span{color:#fff;font-weight:bold}")
+_LABEL_CSS = (".gc-label{background:none;border:none}.gc-label span{display:inline-block;transform:translate(-50%,-50%);"
+              "white-space:nowrap;font:11px sans-serif;color:#333;text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 2px #fff}"
+              ".gc-label.b span{font:bold 12px sans-serif;color:#222;letter-spacing:.02em}")
 
 
 def _safe_json(obj: Any) -> str:
@@ -106,8 +139,8 @@ var {{ this.get_name() }} = (function () {
   }
   var markers = [];
   for (var i = 0; i < D.lat.length; i++) {
-    var mk = L.circleMarker([D.lat[i], D.lon[i]], {radius: 4, color: "#800026", weight: 1,
-                                                    fillColor: "#e31a1c", fillOpacity: 0.8});
+    var mk = L.circleMarker([D.lat[i], D.lon[i]], {radius: 4, color: "#ffffff", weight: 1,
+                                                    fillColor: "#252525", fillOpacity: 0.85});
     mk.bindPopup(popup(i), {maxWidth: 360});
     markers.push(mk);
   }
@@ -229,7 +262,61 @@ var {{ this.get_name() }} = (function () {
             self._name = "Note"
             self.payload = _safe_json({"title": title, "rows": rows or [], "text": text, "position": position})
 
-    return {"IncidentPoints": IncidentPoints, "Heat": Heat, "MonthSlider": MonthSlider, "Note": Note}
+    class Labels(MacroElement):
+        """Place names as text (textContent, never markup): borough names ("b") up to zoom 13, area
+        names ("a") from zoom 13, so labels stay legible at every scale."""
+
+        _template = Template("""
+{% macro script(this, kwargs) %}
+(function () {
+  var D = {{ this.payload }};
+  var map = {{ this._parent.get_name() }};
+  var big = L.layerGroup(), small = L.layerGroup();
+  D.forEach(function (r) {
+    var s = document.createElement("span"); s.textContent = r[2];
+    var icon = L.divIcon({className: "gc-label " + r[3], html: s, iconSize: null});
+    (r[3] === "b" ? big : small).addLayer(L.marker([r[0], r[1]], {icon: icon, interactive: false, keyboard: false}));
+  });
+  function update() {
+    var z = map.getZoom();
+    if (z <= 13) { map.addLayer(big); } else { map.removeLayer(big); }
+    if (z >= 13) { map.addLayer(small); } else { map.removeLayer(small); }
+  }
+  map.on("zoomend", update);
+  map.whenReady(update);
+})();
+{% endmacro %}
+""")
+
+        def __init__(self, labels: list[list[Any]]) -> None:
+            super().__init__()
+            self._name = "Labels"
+            self.payload = _safe_json(labels)
+
+    return {"IncidentPoints": IncidentPoints, "Heat": Heat, "MonthSlider": MonthSlider, "Note": Note,
+            "Labels": Labels}
+
+
+@lru_cache(maxsize=1)
+def _reference_boroughs() -> Any:
+    """London borough outlines (code, name; EPSG:27700, simplified 25 m) from the data registry's
+    local copy, or None when it is not on this machine (nothing is downloaded for a map)."""
+    import geopandas as gpd
+
+    from . import registry
+
+    try:
+        path = registry.fetch("borough", download=False, progress=False)
+        g = gpd.read_file(path)
+    except Exception:  # noqa: BLE001 - no local copy: the map is drawn without the reference layer
+        return None
+    code = next((c for c in g.columns if c.upper().endswith("CD")), None)
+    name = next((c for c in g.columns if c.upper().endswith("NM")), None)
+    if code is None or name is None:
+        return None
+    g = g.to_crs(27700)
+    return gpd.GeoDataFrame({"code": g[code].astype(str), "name": g[name].astype(str)},
+                            geometry=g.geometry.simplify(25, preserve_topology=True), crs=27700)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -332,8 +419,9 @@ def _incident_payloads(gdf: Any, month_col: str | None, popup_fields: Sequence[s
         "fields": [str(f) for f in fields], "values": vals.to_numpy().tolist(),
         "cluster": len(s) > cluster_threshold,
     }
-    # view: the central 99% of incidents, so a few stray records far away do not zoom the map out
-    q = np.nanquantile(np.column_stack([hlat, hlon]), [0.005, 0.995], axis=0)
+    # view: the central 98% of incidents (each incident counts once), so a few stray records far
+    # away do not zoom the map out
+    q = np.nanquantile(np.column_stack([g.geometry.y.to_numpy(), g.geometry.x.to_numpy()]), [0.01, 0.99], axis=0)
     return pts, heat, month_list, " ".join(notes) or None, (q[0, 0], q[0, 1], q[1, 0], q[1, 1])
 
 
@@ -361,6 +449,240 @@ def _escaped_props(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------------------------
+# the map's layers, one named step each
+# ---------------------------------------------------------------------------------------------
+
+class _View:
+    """Extents collected while layers are added: (south, west, north, east) in degrees."""
+
+    def __init__(self) -> None:
+        self.data: list[tuple[float, float, float, float]] = []
+        self.areas: list[tuple[float, float, float, float]] = []
+
+    @staticmethod
+    def of(gdf: Any) -> tuple[float, float, float, float]:
+        b = gdf.total_bounds
+        return (b[1], b[0], b[3], b[2])
+
+
+def _new_map(title: str | None) -> Any:
+    """A folium map with Leaflet inlined from the vendored copy (no CDN), no tiles yet."""
+    import folium
+    from branca.element import Element
+
+    m = folium.Map(location=[51.5, -0.12], zoom_start=10, tiles=None, control_scale=True, max_zoom=19,
+                   prefer_canvas=True)
+    m.options["maxZoom"] = 19  # folium only sets it on tile layers; markercluster needs it on the map
+    m.default_js = []
+    m.default_css = []
+    header = m.get_root().header
+    header.add_child(Element("<style>" + _asset("leaflet.css") + "</style>"), name="geocrime_leaflet_css")
+    header.add_child(Element("<script>" + _asset("leaflet.js") + "</script>"), name="geocrime_leaflet_js")
+    header.add_child(Element("<style>.folium-map{background:#f4f4ef}" + _LABEL_CSS + "</style>"), name="geocrime_bg")
+    if title:
+        header.add_child(Element(f"<title>{html.escape(title)}</title>"), name="geocrime_title")
+    return m
+
+
+def _add_basemap(m: Any, basemap: str | None, attribution: str | None) -> None:
+    """Street tiles under everything: a named provider (``BASEMAPS``) or an XYZ URL template."""
+    import folium
+
+    if not basemap:
+        return
+    url, attr = BASEMAPS.get(basemap, (basemap, attribution or "basemap"))
+    folium.TileLayer(tiles=url, attr=attribution or attr, name="Basemap", overlay=False, control=True,
+                     max_zoom=19, subdomains="abcd" if "{s}" in url else "abc").add_to(m)
+
+
+def _choropleth_classes(finite: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Up to five quantile class bounds and their sequential (YlGnBu) colours."""
+    qs = np.unique(np.quantile(finite, [0, 0.2, 0.4, 0.6, 0.8, 1.0]))
+    if len(qs) < 2:
+        qs = np.array([qs[0], qs[0] + 1])
+    n = len(qs) - 1
+    colours = [_SEQ[round(i * (len(_SEQ) - 1) / max(n - 1, 1))] for i in range(n)] if n > 1 else [_SEQ[2]]
+    return qs, colours
+
+
+def _add_areas(m: Any, E: dict, areas: Any, values: Any, value_label: str, area_id: str, area_name: str,
+               view: _View) -> None:
+    """Areas as a quantile choropleth of ``values`` (NaN = no data, grey), or as outlines."""
+    import folium
+    import geopandas as gpd
+
+    a = _to_4326(areas, "areas")
+    view.areas.append(_View.of(a))
+    cols = [c for c in (area_name, area_id) if c in a.columns]
+    if values is None:
+        folium.GeoJson(
+            gpd.GeoDataFrame(_escaped_props(a, cols), geometry=a.geometry.values, crs=4326),
+            name="Areas", style_function=lambda f: {"fill": False, "color": "#555", "weight": 0.8},
+            tooltip=folium.GeoJsonTooltip(fields=[html.escape(c) for c in cols]) if cols else None,
+        ).add_to(m)
+        return
+    v = _area_values(areas, values, area_id).to_numpy(dtype="float64")
+    a = a.assign(_value=v)
+    finite = v[np.isfinite(v)]
+    qs, colours = _choropleth_classes(finite) if len(finite) else (np.array([]), [])
+    k = np.clip(np.searchsorted(qs, v, side="right") - 1, 0, max(len(qs) - 2, 0)) if len(qs) else np.zeros(len(v), int)
+    fills = np.where(np.isfinite(v), np.asarray(colours + ["#000000"], dtype=object)[k] if colours else _NO_DATA,
+                     _NO_DATA)
+    props = _escaped_props(a, cols)
+    props[html.escape(value_label)] = [_esc(x) if np.isfinite(x) else "no data" for x in v]
+    gj = gpd.GeoDataFrame(props.assign(_fill=fills, _nodata=~np.isfinite(v)), geometry=a.geometry.values, crs=4326)
+    folium.GeoJson(
+        gj, name=f"Choropleth: {html.escape(value_label)}",
+        style_function=lambda f: ({"fillColor": _NO_DATA, "color": "#888", "weight": 0.5, "fillOpacity": 0.35,
+                                   "dashArray": "3 3"} if f["properties"]["_nodata"] else
+                                  {"fillColor": f["properties"]["_fill"], "color": "#555", "weight": 0.6,
+                                   "fillOpacity": 0.7}),
+        tooltip=folium.GeoJsonTooltip(fields=list(props.columns)),
+    ).add_to(m)
+    rows = [(colours[i], f"{qs[i]:,.4g} – {qs[i + 1]:,.4g}") for i in range(len(qs) - 1)]
+    if (~np.isfinite(v)).any():
+        rows.append((_NO_DATA, "no data: no source covers this area (not zero)"))
+    m.add_child(E["Note"](title=value_label, rows=rows))
+    if len(finite):
+        view.data.append(_View.of(a[np.isfinite(v)]))
+
+
+def _add_kde(m: Any, E: dict, kde: Any, view: _View) -> None:
+    """A KDE surface as five quantile classes of the non-zero cells (Purples), one polygon per class."""
+    import folium
+    import geopandas as gpd
+    import shapely
+
+    cells = kde.to_geodataframe(only_inside=True) if hasattr(kde, "to_geodataframe") else kde
+    if "density" not in cells.columns:
+        raise InputError("kde must be a KDEResult or a GeoDataFrame with a 'density' column")
+    cells = _to_4326(cells, "kde cells") if cells.crs is None or cells.crs.to_epsg() != 27700 else cells
+    nz = cells[cells["density"] > 0]
+    if not len(nz):
+        return
+    d = nz["density"].to_numpy(dtype="float64")
+    qs = np.unique(np.quantile(d, [0.0, 0.5, 0.75, 0.9, 0.97, 1.0]))
+    k = np.clip(np.searchsorted(qs, d, side="right") - 1, 0, max(len(qs) - 2, 0))
+    geoms, labels, fills = [], [], []
+    for c in range(max(len(qs) - 1, 1)):
+        sel = np.asarray(nz.geometry.values)[k == c]
+        if len(sel):
+            geoms.append(shapely.coverage_union_all(sel))
+            hi = qs[c + 1] if c + 1 < len(qs) else qs[-1]
+            labels.append(f"{qs[c]:,.3g} – {hi:,.3g} per km²")
+            fills.append(_KDE_COLOURS[c % len(_KDE_COLOURS)])
+    kg = gpd.GeoDataFrame({"density": labels, "_fill": fills}, geometry=geoms, crs=nz.crs).to_crs(4326)
+    folium.GeoJson(kg, name="KDE surface",
+                   style_function=lambda f: {"fillColor": f["properties"]["_fill"], "color": "none",
+                                             "weight": 0, "fillOpacity": 0.6},
+                   tooltip=folium.GeoJsonTooltip(fields=["density"])).add_to(m)
+    m.add_child(E["Note"](title="KDE density", rows=list(zip(fills, labels))))
+    view.data.append(_View.of(kg))
+
+
+def _add_hotspots(m: Any, E: dict, hotspots: Any, areas: Any, area_id: str, area_name: str) -> None:
+    """Significant Gi* / local Moran classes in a diverging scheme (RdBu): hot red, cold blue."""
+    import folium
+    import geopandas as gpd
+
+    if hasattr(hotspots, "to_frame") and hasattr(hotspots, "classes"):
+        if areas is None or area_id not in areas.columns:
+            raise InputError("a HotspotResult needs areas= with an area_id column to draw its classes")
+        fr = hotspots.to_frame()
+        a = _to_4326(areas, "areas")
+        hs = a[[c for c in (area_name, area_id) if c in a.columns] + ["geometry"]].copy()
+        hs["class"] = a[area_id].map(fr["class"]).to_numpy()
+        hs["z"] = a[area_id].map(fr["z"]).round(2).to_numpy()
+        hs["q"] = a[area_id].map(fr["q"]).round(4).to_numpy()
+    else:
+        if "class" not in hotspots.columns:
+            raise InputError("hotspots must be a HotspotResult or a GeoDataFrame with a 'class' column")
+        hs = _to_4326(hotspots, "hotspots")
+    hs = hs[hs["class"].isin(list(_HOT))]
+    if not len(hs):
+        return
+    cols = [c for c in hs.columns if c != hs.geometry.name]
+    props = _escaped_props(hs, cols)
+    props["_fill"] = [_HOT[c] for c in hs["class"]]
+    folium.GeoJson(gpd.GeoDataFrame(props, geometry=hs.geometry.values, crs=4326), name="Hotspot classes",
+                   style_function=lambda f: {"fillColor": f["properties"]["_fill"], "color": "#333",
+                                             "weight": 1, "fillOpacity": 0.6},
+                   tooltip=folium.GeoJsonTooltip(fields=[c for c in props.columns if c != "_fill"])).add_to(m)
+    present = sorted(set(hs["class"]))
+    m.add_child(E["Note"](title="Hotspot classes (Gi*/Moran, significant only)",
+                          rows=[(_HOT[c], _HOT_LABELS.get(c, c)) for c in present], position="bottomleft"))
+
+
+def _add_incidents(m: Any, E: dict, incidents: Any, month_col: str | None, popup_fields: Sequence[str] | None,
+                   max_points: int, cluster_threshold: int, heat_cell_m: float, max_heat_cells: int,
+                   max_text: int, seed: int, heat: bool, points: bool, kde_drawn: bool, view: _View) -> None:
+    """Incident points (clustered when many) and, on request, a heat layer; a month slider; a note."""
+    from branca.element import Element
+
+    header = m.get_root().header
+    g = _to_4326(incidents, "incidents")
+    pts, hp, months, note, b = _incident_payloads(g, month_col, popup_fields, max_points, cluster_threshold,
+                                                  heat_cell_m, seed, max_text, max_heat_cells)
+    targets: list[str] = []
+    if heat and hp is not None:
+        header.add_child(Element("<script>" + _asset("leaflet-heat.js") + "</script>"), name="geocrime_heat_js")
+        hl = E["Heat"](hp, name="Heat", show=not kde_drawn)
+        m.add_child(hl)
+        targets.append(hl.get_name())
+    if points and pts is not None:
+        if pts["cluster"]:
+            header.add_child(Element("<style>" + _asset("MarkerCluster.css") + _asset("MarkerCluster.Default.css")
+                                     + _CLUSTER_CSS + "</style>"), name="geocrime_mc_css")
+            header.add_child(Element("<script>" + _asset("leaflet.markercluster.js") + "</script>"),
+                             name="geocrime_mc_js")
+        pl = E["IncidentPoints"](pts, name="Incidents (clustered)" if pts["cluster"] else "Incidents")
+        m.add_child(pl)
+        targets.append(pl.get_name())
+    if b is not None:
+        view.data.append(b)
+    if months and targets:
+        m.add_child(E["MonthSlider"](months, targets))
+    if note:
+        m.add_child(E["Note"](text=note, position="topleft"))
+
+
+def _add_reference(m: Any, E: dict, reference: Any, areas: Any, area_name: str) -> None:
+    """The offline orientation layer: borough outlines and names, and area names when zoomed in,
+    drawn from local boundary files, so the map reads without basemap tiles."""
+    import folium
+    import geopandas as gpd
+
+    if reference is None or reference is False:
+        return
+    boroughs = _reference_boroughs() if isinstance(reference, str) and reference == "auto" else reference
+    labels: list[list[Any]] = []
+    if boroughs is not None:
+        if not isinstance(boroughs, gpd.GeoDataFrame):
+            raise InputError("reference must be 'auto', None or a GeoDataFrame of polygons with a 'name' column")
+        b = _to_4326(boroughs, "reference")
+        folium.GeoJson(gpd.GeoDataFrame(geometry=b.geometry.values, crs=4326), name="Boroughs and names (offline)",
+                       style_function=lambda f: {"fill": False, "color": "#444", "weight": 1.6, "opacity": 0.8},
+                       interactive=False, control=False).add_to(m)
+        if "name" in b.columns:
+            rp = b.to_crs(27700).representative_point().to_crs(4326)
+            labels += [[round(y, 5), round(x, 5), str(n), "b"] for x, y, n in zip(rp.x, rp.y, b["name"])]
+    if areas is not None and area_name in areas.columns:
+        rp = areas.to_crs(27700).representative_point().to_crs(4326)
+        labels += [[round(y, 5), round(x, 5), str(n), "a"] for x, y, n in zip(rp.x, rp.y, areas[area_name])
+                   if n is not None and n == n]
+    if labels:
+        m.add_child(E["Labels"](labels))
+
+
+def _fit_view(m: Any, view: _View) -> None:
+    """Zoom to the data (incidents, valued areas, KDE); to all areas when there is no data."""
+    bounds = view.data or view.areas
+    if bounds:
+        bb = np.array(bounds)
+        m.fit_bounds([[bb[:, 0].min(), bb[:, 1].min()], [bb[:, 2].max(), bb[:, 3].max()]])
+
+
+# ---------------------------------------------------------------------------------------------
 # public API
 # ---------------------------------------------------------------------------------------------
 
@@ -376,9 +698,11 @@ def internal_map(
     hotspots: Any = None,
     popup_fields: Sequence[str] | None = None,
     month_col: str | None = None,
-    basemap: str | None = None,
+    basemap: str | None = "carto-positron",
     basemap_attribution: str | None = None,
-    heat: bool = True,
+    reference: Any = "auto",
+    points: bool = True,
+    heat: bool = False,
     max_points: int = 20_000,
     cluster_threshold: int = 500,
     heat_cell_m: float = 25.0,
@@ -387,30 +711,40 @@ def internal_map(
     title: str | None = None,
     seed: int = 0,
 ) -> Any:
-    """An offline folium map of incidents and area statistics for analysts.
+    """An analyst's folium map: by default at most two data layers (a choropleth of ``values`` and
+    the incidents as points/clusters) over a basemap, with a layer control and legends.
 
     Parameters
     ----------
     incidents:
-        GeoDataFrame of points (any CRS; EPSG:27700 or 4326 typical). Drawn as circle markers
+        GeoDataFrame of points (any CRS; EPSG:27700 or 4326 typical). Drawn as dark circle markers
         (clustered above ``cluster_threshold``) with popups of ``popup_fields`` (default: the first
-        10 non-geometry columns; text cut to ``max_text`` characters) and, if ``heat``, a heat layer.
-        Rows without a location are counted in a note, never an error.
+        10 non-geometry columns; text cut to ``max_text`` characters). Rows without a location are
+        counted in a note, never an error. ``points=False`` leaves them out; ``heat=True`` adds a
+        heat layer (off by default: three layers of one thing are unreadable).
     areas, values:
-        Polygons with ``area_id`` / ``area_name`` columns and the aggregate to map: a column name of
-        ``areas`` or a Series keyed by area code (e.g. from ``geocrime.analysis.aggregate``). Drawn
-        as a quantile choropleth with a legend; ``value_label`` names the value.
+        Polygons with ``area_id`` / ``area_name`` columns and the values to map: a column name of
+        ``areas`` or a Series keyed by area code (e.g. ``geocrime.analysis.aggregate.area_totals``).
+        Drawn as a quantile choropleth in a sequential ColorBrewer scheme (YlGnBu); NaN is drawn
+        grey and dashed as "no data" (no source covers the area), never as a zero.
     kde:
         A ``geocrime.analysis.KDEResult`` or a GeoDataFrame of cells with a ``density`` column
-        (per km²): drawn as five quantile classes of the non-zero cells, dissolved per class.
+        (per km²): five quantile classes of the non-zero cells (Purples), dissolved per class.
     hotspots:
         A ``geocrime.analysis.HotspotResult`` (ids matched to ``areas[area_id]``) or a GeoDataFrame
-        with a ``class`` column ("hot"/"cold"/"HH"/...); significant areas are drawn.
+        with a ``class`` column ("hot"/"cold"/"HH"/...): significant areas in a diverging scheme
+        (RdBu: hot red, cold blue), which shares no colour with the choropleth.
     month_col:
         Month of each incident (``YYYY-MM`` text or datetimes); default ``month``/``Month``/``date``.
-        Adds a slider that filters points and heat by month.
-    basemap:
-        XYZ tile URL template for a basemap. Default None: no tiles, a plain background, no requests.
+        Adds a slider that filters points (and heat) by month.
+    basemap, basemap_attribution:
+        Street tiles: a name in ``BASEMAPS`` ("carto-positron", default; "osm") or an XYZ URL
+        template with its attribution. ``None``: no tiles and no request leaves the page.
+    reference:
+        The offline orientation layer drawn from local boundary files: ``"auto"`` (default) the
+        London boroughs from the data registry's local copy (outlines and names) plus the names of
+        ``areas`` when zoomed in; a GeoDataFrame of polygons with ``name``; ``None`` for none. It
+        makes the map readable when the basemap tiles cannot be reached.
     max_points:
         Above this many located incidents the point layer is a seeded random sample (note on map).
     heat_cell_m, max_heat_cells:
@@ -419,165 +753,27 @@ def internal_map(
     Returns
     -------
     folium.Map
-        Save with ``m.save(path)``; the file has no external references unless ``basemap`` is set.
+        Save with ``m.save(path)``; scripts and styles are inlined, the only external references
+        are the basemap tiles (none with ``basemap=None``).
     """
     import folium
-    import geopandas as gpd
-    from branca.element import Element
 
     E = _elements()
-    m = folium.Map(location=[51.5, -0.12], zoom_start=10, tiles=None, control_scale=True, max_zoom=19,
-                   prefer_canvas=True)
-    m.options["maxZoom"] = 19  # folium only sets it on tile layers; markercluster needs it on the map
-    m.default_js = []
-    m.default_css = []
-    header = m.get_root().header
-    header.add_child(Element("<style>" + _asset("leaflet.css") + "</style>"), name="geocrime_leaflet_css")
-    header.add_child(Element("<script>" + _asset("leaflet.js") + "</script>"), name="geocrime_leaflet_js")
-    header.add_child(Element("<style>.folium-map{background:#f4f4ef}</style>"), name="geocrime_bg")
-    if title:
-        header.add_child(Element(f"<title>{html.escape(title)}</title>"), name="geocrime_title")
-    if basemap:
-        folium.TileLayer(tiles=basemap, attr=html.escape(basemap_attribution or "basemap"), name="Basemap",
-                         overlay=False, control=True).add_to(m)
-
-    bounds: list[tuple[float, float, float, float]] = []
-    area_bounds: list[tuple[float, float, float, float]] = []
-    slider_targets: list[str] = []
-    months: list[str] = []
-
-    # --- choropleth
+    m = _new_map(title)
+    view = _View()
+    _add_basemap(m, basemap, basemap_attribution)
     if areas is not None:
-        a = _to_4326(areas, "areas")
-        if values is not None:
-            import branca.colormap as cm
-
-            v = _area_values(areas, values, area_id)
-            a = a.assign(_value=v.to_numpy())
-            finite = v.dropna().to_numpy(dtype="float64")
-            if len(finite):
-                qs = np.unique(np.quantile(finite, [0, 0.2, 0.4, 0.6, 0.8, 1.0]))
-                if len(qs) < 2:
-                    qs = np.array([qs[0], qs[0] + 1])
-                cmap = cm.StepColormap(_KDE_COLOURS[: len(qs) - 1] if len(qs) > 2 else ["#fd8d3c"],
-                                       index=qs.tolist(), vmin=float(qs[0]), vmax=float(qs[-1]))
-            else:
-                cmap = None
-            cols = [c for c in (area_name, area_id) if c in a.columns] + ["_value"]
-            props = _escaped_props(a, cols).rename(columns={"_value": html.escape(value_label)})
-            colours = [cmap.rgb_hex_str(x) if (cmap is not None and np.isfinite(x)) else "#ffffff" for x in a["_value"].to_numpy(dtype="float64")]
-            gj = gpd.GeoDataFrame(props.assign(_fill=colours), geometry=a.geometry.values, crs=4326)
-            folium.GeoJson(
-                gj, name=f"Choropleth: {html.escape(value_label)}",
-                style_function=lambda f: {"fillColor": f["properties"]["_fill"], "color": "#555", "weight": 0.6,
-                                          "fillOpacity": 0.65},
-                tooltip=folium.GeoJsonTooltip(fields=list(props.columns)),
-            ).add_to(m)
-            if cmap is not None:
-                rows = [(cmap.rgb_hex_str(qs[i]), f"{qs[i]:,.4g} – {qs[i + 1]:,.4g}") for i in range(len(qs) - 1)]
-                m.add_child(E["Note"](title=value_label, rows=rows + [("#ffffff", "no value")]))
-        else:
-            cols = [c for c in (area_name, area_id) if c in a.columns]
-            folium.GeoJson(
-                gpd.GeoDataFrame(_escaped_props(a, cols), geometry=a.geometry.values, crs=4326),
-                name="Areas", style_function=lambda f: {"fill": False, "color": "#555", "weight": 0.8},
-                tooltip=folium.GeoJsonTooltip(fields=[html.escape(c) for c in cols]) if cols else None,
-            ).add_to(m)
-        b = a.total_bounds
-        area_bounds.append((b[1], b[0], b[3], b[2]))
-
-    # --- KDE surface
+        _add_areas(m, E, areas, values, value_label, area_id, area_name, view)
     if kde is not None:
-        cells = kde.to_geodataframe(only_inside=True) if hasattr(kde, "to_geodataframe") else kde
-        if "density" not in cells.columns:
-            raise InputError("kde must be a KDEResult or a GeoDataFrame with a 'density' column")
-        cells = _to_4326(cells, "kde cells") if cells.crs is None or cells.crs.to_epsg() != 27700 else cells
-        nz = cells[cells["density"] > 0]
-        if len(nz):
-            import geopandas as gpd
-            import shapely
-
-            d = nz["density"].to_numpy(dtype="float64")
-            qs = np.unique(np.quantile(d, [0.0, 0.5, 0.75, 0.9, 0.97, 1.0]))
-            k = np.clip(np.searchsorted(qs, d, side="right") - 1, 0, max(len(qs) - 2, 0))
-            geoms, labels, fills = [], [], []
-            for c in range(max(len(qs) - 1, 1)):
-                sel = np.asarray(nz.geometry.values)[k == c]
-                if len(sel):
-                    geoms.append(shapely.coverage_union_all(sel))
-                    hi = qs[c + 1] if c + 1 < len(qs) else qs[-1]
-                    labels.append(f"{qs[c]:,.3g} – {hi:,.3g} per km²")
-                    fills.append(_KDE_COLOURS[c % len(_KDE_COLOURS)])
-            kg = gpd.GeoDataFrame({"density": labels, "_fill": fills}, geometry=geoms, crs=nz.crs).to_crs(4326)
-            folium.GeoJson(kg, name="KDE surface",
-                           style_function=lambda f: {"fillColor": f["properties"]["_fill"], "color": "none",
-                                                     "weight": 0, "fillOpacity": 0.55},
-                           tooltip=folium.GeoJsonTooltip(fields=["density"])).add_to(m)
-            m.add_child(E["Note"](title="KDE density", rows=list(zip(fills, labels))))
-            b = kg.total_bounds
-            bounds.append((b[1], b[0], b[3], b[2]))
-
-    # --- Gi* / local Moran classes
+        _add_kde(m, E, kde, view)
     if hotspots is not None:
-        import geopandas as gpd
-
-        if hasattr(hotspots, "to_frame") and hasattr(hotspots, "classes"):
-            if areas is None or area_id not in areas.columns:
-                raise InputError("a HotspotResult needs areas= with an area_id column to draw its classes")
-            fr = hotspots.to_frame()
-            a = _to_4326(areas, "areas")
-            hs = a[[c for c in (area_name, area_id) if c in a.columns] + ["geometry"]].copy()
-            hs["class"] = a[area_id].map(fr["class"]).to_numpy()
-            hs["z"] = a[area_id].map(fr["z"]).round(2).to_numpy()
-            hs["q"] = a[area_id].map(fr["q"]).round(4).to_numpy()
-        else:
-            if "class" not in hotspots.columns:
-                raise InputError("hotspots must be a HotspotResult or a GeoDataFrame with a 'class' column")
-            hs = _to_4326(hotspots, "hotspots")
-        hs = hs[hs["class"].isin(list(_HOT))]
-        if len(hs):
-            cols = [c for c in hs.columns if c != hs.geometry.name]
-            props = _escaped_props(hs, cols)
-            props["_fill"] = [_HOT[c] for c in hs["class"]]
-            folium.GeoJson(gpd.GeoDataFrame(props, geometry=hs.geometry.values, crs=4326), name="Hotspot classes",
-                           style_function=lambda f: {"fillColor": f["properties"]["_fill"], "color": "#333",
-                                                     "weight": 1, "fillOpacity": 0.6},
-                           tooltip=folium.GeoJsonTooltip(fields=[c for c in props.columns if c != "_fill"])).add_to(m)
-            present = sorted(set(hs["class"]))
-            m.add_child(E["Note"](title="Hotspot classes", rows=[(_HOT[c], c) for c in present]))
-
-    # --- incidents: points + heat + slider
-    note = None
+        _add_hotspots(m, E, hotspots, areas, area_id, area_name)
+    _add_reference(m, E, reference, areas, area_name)
     if incidents is not None:
-        g = _to_4326(incidents, "incidents")
-        pts, hp, months, note, b = _incident_payloads(g, month_col, popup_fields, max_points, cluster_threshold,
-                                                      heat_cell_m, seed, max_text, max_heat_cells)
-        if heat and hp is not None:
-            header.add_child(Element("<script>" + _asset("leaflet-heat.js") + "</script>"), name="geocrime_heat_js")
-            hl = E["Heat"](hp, name="Heat", show=kde is None)
-            m.add_child(hl)
-            slider_targets.append(hl.get_name())
-        if pts is not None:
-            if pts["cluster"]:
-                header.add_child(Element("<style>" + _asset("MarkerCluster.css") + _asset("MarkerCluster.Default.css")
-                                         + "</style>"), name="geocrime_mc_css")
-                header.add_child(Element("<script>" + _asset("leaflet.markercluster.js") + "</script>"),
-                                 name="geocrime_mc_js")
-            pl = E["IncidentPoints"](pts, name="Incidents (clustered)" if pts["cluster"] else "Incidents")
-            m.add_child(pl)
-            slider_targets.append(pl.get_name())
-        if b is not None:
-            bounds.append(b)
-        if months and slider_targets:
-            m.add_child(E["MonthSlider"](months, slider_targets))
-    if note:
-        m.add_child(E["Note"](text=note, position="topleft"))
+        _add_incidents(m, E, incidents, month_col, popup_fields, max_points, cluster_threshold, heat_cell_m,
+                       max_heat_cells, max_text, seed, heat, points, kde is not None, view)
     folium.LayerControl(collapsed=False).add_to(m)
-    if area_bounds:  # areas define the view when given
-        bounds = area_bounds
-    if bounds:
-        bb = np.array(bounds)
-        m.fit_bounds([[bb[:, 0].min(), bb[:, 1].min()], [bb[:, 2].max(), bb[:, 3].max()]])
+    _fit_view(m, view)
     return m
 
 
