@@ -13,7 +13,7 @@ import pandas as pd
 import pyproj
 import shapely
 
-from .errors import CRSError, GeometryError, InputError
+from .errors import CRSError, GeometryError, InputError, MissingColumnsError
 
 BNG = "EPSG:27700"
 WGS84 = "EPSG:4326"
@@ -94,66 +94,10 @@ def as_points(
     """
     if not isinstance(data, pd.DataFrame):
         raise InputError(f"expected a pandas DataFrame or GeoDataFrame, got {type(data).__name__}")
-    n = len(data)
-    geom_col = data.geometry.name if isinstance(data, gpd.GeoDataFrame) and data._geometry_column_name in data else None
-
     if x is not None or y is not None:
-        if x is None or y is None:
-            raise InputError("give both x= and y= column names, or neither")
-        for c in (x, y):
-            if c not in data.columns:
-                from .errors import MissingColumnsError
-
-                raise MissingColumnsError([c], list(map(str, data.columns)), "points input")
-        xs, ys = _numeric(data[x]), _numeric(data[y])
-        src_crs = crs
-        if src_crs is None:
-            finite = np.isfinite(xs) & np.isfinite(ys)
-            big = finite & ((np.abs(xs) > 180) | (np.abs(ys) > 90))
-            src_crs = BNG if finite.any() and big.sum() > 0.5 * finite.sum() else WGS84
-        return _from_xy(data, xs, ys, src_crs)
-
-    if geom_col is not None:
-        gdf = data
-        if gdf.crs is None:
-            if crs is None:
-                raise CRSError(
-                    "the GeoDataFrame has no CRS: state it, e.g. crs='EPSG:27700' (British National "
-                    "Grid metres) or crs='EPSG:4326' (lon/lat degrees), or call .set_crs() first"
-                )
-            gdf = gdf.set_crs(crs, allow_override=True)
-        geoms = gdf.geometry.array
-        ga = np.asarray(geoms, dtype=object)
-        status = np.full(n, LOC_OK, dtype=object)
-        isnone = shapely.is_missing(ga)
-        isempty = ~isnone & shapely.is_empty(np.where(isnone, None, ga))
-        tid = shapely.get_type_id(ga)
-        notpoint = ~isnone & ~isempty & (tid != 0)
-        if notpoint.any():
-            # polygons or lines: use a representative point? No: refuse silently wrong answers.
-            bad = np.unique(shapely.get_type_id(ga[notpoint]))
-            names = {1: "LineString", 2: "LinearRing", 3: "Polygon", 4: "MultiPoint", 5: "MultiLineString",
-                     6: "MultiPolygon", 7: "GeometryCollection"}
-            kinds = ", ".join(sorted(names.get(int(b), str(b)) for b in bad))
-            if notpoint.all():
-                raise GeometryError(
-                    f"expected point geometries, got {kinds}; use .representative_point() or .centroid "
-                    "first if that is what you mean"
-                )
-        status[isnone | isempty] = LOC_MISSING
-        status[notpoint] = LOC_INVALID
-        ok = status == LOC_OK
-        xs = np.full(n, np.nan)
-        ys = np.full(n, np.nan)
-        if ok.any():
-            xs[ok] = shapely.get_x(ga[ok])
-            ys[ok] = shapely.get_y(ga[ok])
-        src = pyproj.CRS.from_user_input(gdf.crs)
-        base = pd.DataFrame(data.drop(columns=[geom_col]))
-        pts, st = _from_xy(base, xs, ys, src)
-        st = st.where(status == LOC_OK, pd.Series(status, index=st.index))
-        return pts, st
-
+        return _from_named_columns(data, x, y, crs)
+    if isinstance(data, gpd.GeoDataFrame) and data._geometry_column_name in data:
+        return _from_geometry(data, crs)
     lon, lat = _find(data, LON_NAMES), _find(data, LAT_NAMES)
     if lon is not None and lat is not None:
         return _from_xy(data, _numeric(data[lon]), _numeric(data[lat]), crs or WGS84)
@@ -165,6 +109,64 @@ def as_points(
         "Easting/Northing (EPSG:27700) columns, or name them with x=..., y=... "
         f"(columns present: {', '.join(map(str, list(data.columns)[:30]))})"
     )
+
+
+def _from_named_columns(data: pd.DataFrame, x: str | None, y: str | None, crs: Any) -> tuple[gpd.GeoDataFrame, pd.Series]:
+    """Points from the columns named by ``x``/``y`` (lon/lat unless ``crs`` says otherwise or the values
+    look like BNG metres)."""
+    if x is None or y is None:
+        raise InputError("give both x= and y= column names, or neither")
+    for c in (x, y):
+        if c not in data.columns:
+            raise MissingColumnsError([c], list(map(str, data.columns)), "points input")
+    xs, ys = _numeric(data[x]), _numeric(data[y])
+    src_crs = crs
+    if src_crs is None:
+        finite = np.isfinite(xs) & np.isfinite(ys)
+        big = finite & ((np.abs(xs) > 180) | (np.abs(ys) > 90))
+        src_crs = BNG if finite.any() and big.sum() > 0.5 * finite.sum() else WGS84
+    return _from_xy(data, xs, ys, src_crs)
+
+
+_GEOM_NAMES = {1: "LineString", 2: "LinearRing", 3: "Polygon", 4: "MultiPoint", 5: "MultiLineString",
+               6: "MultiPolygon", 7: "GeometryCollection"}
+
+
+def _from_geometry(data: gpd.GeoDataFrame, crs: Any) -> tuple[gpd.GeoDataFrame, pd.Series]:
+    """Points from the geometry column (its CRS, or ``crs`` when it has none); empty geometries are
+    ``no_location``, non-points ``invalid_coordinates`` (all non-points: :class:`GeometryError`)."""
+    gdf = data
+    if gdf.crs is None:
+        if crs is None:
+            raise CRSError(
+                "the GeoDataFrame has no CRS: state it, e.g. crs='EPSG:27700' (British National "
+                "Grid metres) or crs='EPSG:4326' (lon/lat degrees), or call .set_crs() first"
+            )
+        gdf = gdf.set_crs(crs, allow_override=True)
+    n = len(data)
+    ga = np.asarray(gdf.geometry.array, dtype=object)
+    status = np.full(n, LOC_OK, dtype=object)
+    isnone = shapely.is_missing(ga)
+    isempty = ~isnone & shapely.is_empty(np.where(isnone, None, ga))
+    notpoint = ~isnone & ~isempty & (shapely.get_type_id(ga) != 0)
+    if notpoint.all() and n:
+        # polygons or lines: a representative point would be a silently wrong answer
+        kinds = ", ".join(sorted(_GEOM_NAMES.get(int(b), str(b)) for b in np.unique(shapely.get_type_id(ga[notpoint]))))
+        raise GeometryError(
+            f"expected point geometries, got {kinds}; use .representative_point() or .centroid "
+            "first if that is what you mean"
+        )
+    status[isnone | isempty] = LOC_MISSING
+    status[notpoint] = LOC_INVALID
+    ok = status == LOC_OK
+    xs = np.full(n, np.nan)
+    ys = np.full(n, np.nan)
+    if ok.any():
+        xs[ok] = shapely.get_x(ga[ok])
+        ys[ok] = shapely.get_y(ga[ok])
+    base = pd.DataFrame(data.drop(columns=[data.geometry.name]))
+    pts, st = _from_xy(base, xs, ys, pyproj.CRS.from_user_input(gdf.crs))
+    return pts, st.where(status == LOC_OK, pd.Series(status, index=st.index))
 
 
 def _from_xy(data: pd.DataFrame, xs: np.ndarray, ys: np.ndarray, src_crs: Any) -> tuple[gpd.GeoDataFrame, pd.Series]:
@@ -206,8 +208,6 @@ def _from_xy(data: pd.DataFrame, xs: np.ndarray, ys: np.ndarray, src_crs: Any) -
 
 def require_columns(df: pd.DataFrame, columns: list[str] | tuple[str, ...], what: str = "input") -> None:
     """Raise :class:`~geocrime.errors.MissingColumnsError` naming every absent column."""
-    from .errors import MissingColumnsError
-
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise MissingColumnsError(missing, list(map(str, df.columns)), what)

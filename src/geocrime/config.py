@@ -12,6 +12,8 @@ from pathlib import Path
 
 import platformdirs
 
+from .errors import DataNotFoundError
+
 ENV_DATA_DIR = "GEOCRIME_DATA_DIR"
 ENV_CACHE_DIR = "GEOCRIME_CACHE_DIR"
 
@@ -30,8 +32,6 @@ def data_dir(required: bool = False) -> Path | None:
     next to the source checkout.  With ``required=True`` a missing directory raises
     :class:`~geocrime.errors.DataNotFoundError` saying how to set it.
     """
-    from .errors import DataNotFoundError
-
     env = os.environ.get(ENV_DATA_DIR)
     if env:
         p = Path(env).expanduser()

@@ -11,8 +11,9 @@ import pandas as pd
 import pyarrow as pa
 import shapely
 
-from .._geo import BNG, LOC_MISSING, LOC_OK, as_points
-from ..errors import BoundaryError, DataNotFoundError, InputError
+from .. import registry
+from .._geo import BNG, LOC_MISSING, LOC_OK, as_points, require_columns
+from ..errors import BoundaryError, DataNotFoundError, InputError, MissingColumnsError
 from ._index import _build_grid, _exact_strtree, _Grid, _lookup
 from .layers import (
     DEFAULT_CELL_SIZE,
@@ -75,8 +76,6 @@ class Boundaries:
         overlaps: str = "warn",
     ) -> "Boundaries":
         """Layers from the data registry (``geocrime.registry``): local mirror or verified download."""
-        from .. import registry
-
         if isinstance(names, str):
             names = [n.strip() for n in names.split(",") if n.strip()]
         b = cls(cell_size=cell_size, grid_threshold=grid_threshold)
@@ -400,8 +399,6 @@ def agreement(
     """
     for c in [column] + ([expected] if isinstance(expected, str) else []):
         if c not in assigned.columns:
-            from ..errors import MissingColumnsError
-
             raise MissingColumnsError([c], list(map(str, assigned.columns)), "agreement input")
     exp = assigned[expected] if isinstance(expected, str) else expected.reindex(assigned.index)
     exp = exp.astype("str").where(exp.notna())
@@ -410,8 +407,6 @@ def agreement(
         if lookup_from is None or lookup_to is None:
             raise InputError("give lookup_from= and lookup_to= column names with lookup=")
         lk = lookup if isinstance(lookup, pd.DataFrame) else pd.read_csv(lookup, dtype=str, encoding="utf-8-sig", keep_default_na=False)
-        from .._geo import require_columns
-
         require_columns(lk, [lookup_from, lookup_to], "lookup table")
         m = lk.drop_duplicates(lookup_from).set_index(lookup_from)[lookup_to]
         exp = exp.map(m)
@@ -445,8 +440,6 @@ def policeuk_agreement(
 
     Each value is the dict returned by :func:`agreement`. Columns that are absent are skipped.
     """
-    from .. import registry
-
     out: dict[str, dict[str, Any]] = {}
     if ward_column in assigned.columns and policeuk_lsoa in assigned.columns:
         folder = registry.fetch("lookups_london")

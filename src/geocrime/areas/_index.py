@@ -13,6 +13,7 @@ answered by an integer floor division and an array lookup; only points in mixed 
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,9 +90,7 @@ def _rtree_index(layer: BoundaryLayer) -> Any:
 
 
 def _build_grid(layer: BoundaryLayer, cell_size: float) -> _Grid:
-    import time
-
-    from scipy import ndimage
+    from scipy import ndimage  # lazy: scipy costs import time and only the grid build needs it
 
     t0 = time.perf_counter()
     geoms = layer.geoms

@@ -30,6 +30,7 @@ from ..errors import (
     FileFormatError,
     GeometryError,
     InputError,
+    MissingColumnsError,
 )
 
 #: Grid cell size in metres used for the lookup grid (chosen by ``benchmarks/bench_areas.py``).
@@ -147,51 +148,81 @@ def load_layer(
 
     Parameters
     ----------
-    source : path (GeoJSON, shapefile, GeoPackage, GeoParquet) or GeoDataFrame.
-    name : the layer's name, used as the output column of :func:`assign_areas` (e.g. ``ward_2022``).
-    code, label : the code column (e.g. ``WD22CD``) and optional name column (``WD22NM``).
-    vintage : free text, e.g. ``"2022-12"``.
-    layer : layer name inside a GeoPackage.
-    crs : the CRS to assume when the file has none (a file without a CRS raises :class:`CRSError`
+    source : path or GeoDataFrame
+        GeoJSON, shapefile, GeoPackage or GeoParquet file, or a GeoDataFrame.
+    name : str
+        The layer's name, used as the output column of :func:`assign_areas` (e.g. ``ward_2022``).
+    code, label : str
+        The code column (e.g. ``WD22CD``) and optional name column (``WD22NM``).
+    vintage : str, optional
+        Free text, e.g. ``"2022-12"``.
+    layer : str, optional
+        Layer name inside a GeoPackage.
+    crs : optional
+        The CRS to assume when the file has none (a file without a CRS raises :class:`CRSError`
         otherwise). When the file has a CRS, ``crs`` must agree with it.
-    filter : keep only rows where ``{"column": C, "startswith": S}`` (or ``"equals"`` / ``"in"``).
-    overlaps : ``"warn"`` (default: :class:`BoundaryWarning`), ``"raise"`` (:class:`BoundaryError`)
-        or ``"ignore"`` when polygons of the layer overlap by more than ``overlap_tolerance`` m².
+    filter : mapping, optional
+        Keep only rows where ``{"column": C, "startswith": S}`` (or ``"equals"`` / ``"in"``).
+    overlaps : {"warn", "raise", "ignore"}
+        What to do when polygons of the layer overlap by more than ``overlap_tolerance`` m²:
+        :class:`BoundaryWarning`, :class:`BoundaryError`, or nothing (always reported).
+
+    Returns
+    -------
+    BoundaryLayer
+        Columns ``code``, ``name``, ``geometry`` in EPSG:27700, sorted by code, with a ``report`` of
+        the CRS detection, repairs, dropped features and overlaps.
     """
     if overlaps not in ("warn", "raise", "ignore"):
         raise InputError("overlaps= must be 'warn', 'raise' or 'ignore'")
     gdf = _read_source(source, layer)
     src_name = source if not isinstance(source, gpd.GeoDataFrame) else "<GeoDataFrame>"
+    gdf = _select_rows(gdf, name, src_name, code, label, filter)
+    report: dict[str, Any] = {"source": str(src_name), "features_in": int(len(gdf))}
+    gdf, report["crs"] = _to_bng(gdf, name, src_name, crs, from_file=not isinstance(source, gpd.GeoDataFrame))
+    geoms, codes, labels, report["dropped"] = _polygons(gdf, name, src_name, code, label)
+    geoms, report["repaired"] = _repair(geoms, codes, name)
+    if len(geoms) == 0:
+        raise BoundaryError(f"boundary layer {name!r} ({src_name}) has no polygons (after filter {filter!r})")
+    out = _sorted_layer(geoms, codes, labels)
+    dup = out["code"].duplicated(keep=False)
+    report["duplicate_codes"] = sorted(set(out.loc[dup, "code"]))
+    report["features"] = int(len(out))
+    report["overlaps"], report["interior_overlap"] = _check_overlaps(out, name, overlaps, overlap_tolerance)
+    return BoundaryLayer(name=name, vintage=vintage, gdf=out, source=str(src_name), report=report)
+
+
+def _select_rows(gdf: gpd.GeoDataFrame, name: str, src_name: Any, code: str, label: str | None,
+                 filter: Mapping[str, Any] | None) -> gpd.GeoDataFrame:
+    """Check the code/name columns exist and apply ``filter``."""
     if len(gdf) == 0 and code not in gdf.columns:  # an empty FeatureCollection has no columns at all
         raise BoundaryError(f"boundary layer {name!r} ({src_name}) has no features")
     for col in [code] + ([label] if label else []):
         if col not in gdf.columns:
-            from ..errors import MissingColumnsError
-
             raise MissingColumnsError([col], [c for c in gdf.columns if c != gdf.geometry.name], f"boundary layer {name!r} ({src_name})")
-    if filter:
-        col = filter["column"]
-        if col not in gdf.columns:
-            from ..errors import MissingColumnsError
+    if not filter:
+        return gdf
+    col = filter["column"]
+    if col not in gdf.columns:
+        raise MissingColumnsError([col], list(map(str, gdf.columns)), f"filter of boundary layer {name!r}")
+    s = gdf[col].astype("str")
+    if "startswith" in filter:
+        keep = s.str.startswith(str(filter["startswith"]))
+    elif "equals" in filter:
+        keep = s == str(filter["equals"])
+    elif "in" in filter:
+        keep = s.isin([str(v) for v in filter["in"]])
+    else:
+        raise InputError(f"unknown filter {dict(filter)!r}: use startswith, equals or in")
+    return gdf[keep.to_numpy(dtype=bool)]
 
-            raise MissingColumnsError([col], list(map(str, gdf.columns)), f"filter of boundary layer {name!r}")
-        s = gdf[col].astype("str")
-        if "startswith" in filter:
-            keep = s.str.startswith(str(filter["startswith"]))
-        elif "equals" in filter:
-            keep = s == str(filter["equals"])
-        elif "in" in filter:
-            keep = s.isin([str(v) for v in filter["in"]])
-        else:
-            raise InputError(f"unknown filter {dict(filter)!r}: use startswith, equals or in")
-        gdf = gdf[keep.to_numpy(dtype=bool)]
 
-    report: dict[str, Any] = {"source": str(src_name), "features_in": int(len(gdf))}
-
-    # --- CRS
-    if gdf.crs is None:
+def _to_bng(gdf: gpd.GeoDataFrame, name: str, src_name: Any, crs: Any, *, from_file: bool) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """The layer in EPSG:27700 and the CRS report (input CRS, EPSG match and confidence, reprojected?)."""
+    stated = gdf.crs is None
+    if stated:
         if crs is None:
-            prj = Path(str(src_name)).with_suffix(".prj") if not isinstance(source, gpd.GeoDataFrame) else None
+            prj = Path(str(src_name)).with_suffix(".prj") if from_file else None
             why = (f"its projection file {prj.name} could not be read as a CRS" if prj is not None and prj.exists()
                    else "no .prj file or CRS metadata")
             raise CRSError(
@@ -199,37 +230,36 @@ def load_layer(
                 "e.g. crs='EPSG:27700' for British National Grid metres or crs='EPSG:4326' for lon/lat"
             )
         gdf = gdf.set_crs(crs)
-        stated = True
-    else:
-        stated = False
-        if crs is not None:
-            want = detect_crs(crs)
-            have = detect_crs(gdf.crs)
-            if not (pyproj.CRS.from_user_input(crs).equals(gdf.crs) or (want["is_bng"] and have["is_bng"])):
-                raise CRSError(
-                    f"boundary layer {name!r}: crs={crs!r} given but the file says {gdf.crs.name!r}; "
-                    "drop crs= to use the file's CRS"
-                )
+    elif crs is not None:
+        want, have = detect_crs(crs), detect_crs(gdf.crs)
+        if not (pyproj.CRS.from_user_input(crs).equals(gdf.crs) or (want["is_bng"] and have["is_bng"])):
+            raise CRSError(
+                f"boundary layer {name!r}: crs={crs!r} given but the file says {gdf.crs.name!r}; "
+                "drop crs= to use the file's CRS"
+            )
     info = detect_crs(gdf.crs)
     info.update({"stated_by_caller": stated, "input": gdf.crs.name})
     _check_coordinates(gdf, name, src_name, info)
+    info["reprojected"] = not info["is_bng"]
     if info["is_bng"]:
         gdf = gdf.set_crs(BNG, allow_override=True)
-        info["reprojected"] = False
     else:
         try:
             gdf = gdf.to_crs(BNG)
-        except Exception as exc:
+        except Exception as exc:  # PROJ errors of any kind: say which layer and CRS
             raise CRSError(f"boundary layer {name!r}: cannot reproject from {gdf.crs.name!r} to EPSG:27700: {exc}") from exc
-        info["reprojected"] = True
-    report["crs"] = info
     if info["is_bng"] and info["confidence"] < 100:
-        report["crs"]["note"] = (
+        info["note"] = (
             f"projection text {info['input']!r} matches EPSG:27700 only at PROJ confidence {info['confidence']}; "
             "accepted because it transforms test points to within 1 mm of EPSG:27700"
         )
+    return gdf, info
 
-    # --- geometry types, repair
+
+def _polygons(gdf: gpd.GeoDataFrame, name: str, src_name: Any, code: str,
+              label: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict[str, Any]]]:
+    """(geometries, codes, labels, dropped) of the features that have a geometry; refuses features
+    without a code and non-polygon geometries."""
     geoms = np.asarray(gdf.geometry.array, dtype=object)
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     nocode = (gdf[code].isna() | (gdf[code].astype("str").str.strip() == "")).to_numpy(dtype=bool)
@@ -240,7 +270,7 @@ def load_layer(
             "with filter= or before loading"
         )
     codes = gdf[code].astype("str").to_numpy(dtype=object)
-    report["dropped"] = [{"code": c, "reason": "no geometry"} for c in codes[missing]]
+    dropped = [{"code": c, "reason": "no geometry"} for c in codes[missing]]
     tid = shapely.get_type_id(geoms)
     bad = ~missing & ~np.isin(tid, list(_POLY_TYPES))
     if bad.any():
@@ -250,52 +280,51 @@ def load_layer(
             "a boundary layer must hold only Polygon/MultiPolygon geometries"
         )
     keep = ~missing
-    geoms, codes = geoms[keep], codes[keep]
-    labels = gdf[label].astype("str").to_numpy(dtype=object)[keep] if label else codes.copy()
-    invalid = ~shapely.is_valid(geoms)
-    repaired = []
-    if invalid.any():
-        reasons = shapely.is_valid_reason(geoms[invalid])
-        fixed = np.array([_polygonal(g) for g in shapely.make_valid(geoms[invalid])], dtype=object)
-        for c, r, g0, g1 in zip(codes[invalid], reasons, geoms[invalid], fixed):
-            repaired.append({"code": c, "reason": r, "area_before_m2": float(shapely.area(g0)), "area_after_m2": float(shapely.area(g1))})
-        geoms = geoms.copy()
-        geoms[invalid] = fixed
-        still_empty = shapely.is_empty(geoms)
-        if still_empty.any():
-            raise GeometryError(
-                f"boundary layer {name!r}: feature(s) {list(codes[still_empty])[:5]} have no area after repair"
-            )
-    report["repaired"] = repaired
-    if repaired:
-        warnings.warn(f"boundary layer {name!r}: repaired {len(repaired)} invalid polygon(s): "
-                      + "; ".join(f"{r['code']}: {r['reason']}" for r in repaired[:5]), BoundaryWarning, stacklevel=2)
-    if len(geoms) == 0:
-        raise BoundaryError(f"boundary layer {name!r} ({src_name}) has no polygons (after filter {filter!r})")
+    labels = gdf[label].astype("str").to_numpy(dtype=object)[keep] if label else codes[keep].copy()
+    return geoms[keep], codes[keep], labels, dropped
 
+
+def _repair(geoms: np.ndarray, codes: np.ndarray, name: str) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """Invalid polygons repaired with :func:`shapely.make_valid` (polygonal parts kept), each repair
+    reported (and warned about with :class:`BoundaryWarning`)."""
+    invalid = ~shapely.is_valid(geoms)
+    if not invalid.any():
+        return geoms, []
+    reasons = shapely.is_valid_reason(geoms[invalid])
+    fixed = np.array([_polygonal(g) for g in shapely.make_valid(geoms[invalid])], dtype=object)
+    repaired = [{"code": c, "reason": r, "area_before_m2": float(shapely.area(g0)), "area_after_m2": float(shapely.area(g1))}
+                for c, r, g0, g1 in zip(codes[invalid], reasons, geoms[invalid], fixed)]
+    geoms = geoms.copy()
+    geoms[invalid] = fixed
+    still_empty = shapely.is_empty(geoms)
+    if still_empty.any():
+        raise GeometryError(f"boundary layer {name!r}: feature(s) {list(codes[still_empty])[:5]} have no area after repair")
+    warnings.warn(f"boundary layer {name!r}: repaired {len(repaired)} invalid polygon(s): "
+                  + "; ".join(f"{r['code']}: {r['reason']}" for r in repaired[:5]), BoundaryWarning, stacklevel=3)
+    return geoms, repaired
+
+
+def _sorted_layer(geoms: np.ndarray, codes: np.ndarray, labels: np.ndarray) -> gpd.GeoDataFrame:
+    """The layer's GeoDataFrame (``code``, ``name``, geometry; EPSG:27700) sorted by code."""
     order = np.argsort(codes.astype(str), kind="stable")
-    out = gpd.GeoDataFrame(
+    return gpd.GeoDataFrame(
         {"code": pd.array(codes[order], dtype="str"), "name": pd.array(labels[order], dtype="str")},
         geometry=gpd.GeoSeries(geoms[order], crs=BNG),
         crs=BNG,
     )
-    dup = out["code"].duplicated(keep=False)
-    report["duplicate_codes"] = sorted(set(out.loc[dup, "code"]))
-    report["features"] = int(len(out))
 
-    # --- overlaps
-    ov, anyov = _overlaps(np.asarray(out.geometry.array, dtype=object), out["code"].to_numpy(dtype=object), overlap_tolerance)
-    report["overlaps"] = ov
-    report["interior_overlap"] = anyov
-    if ov:
-        msg = (f"boundary layer {name!r}: {len(ov)} pair(s) of polygons overlap by more than {overlap_tolerance} m², "
+
+def _check_overlaps(out: gpd.GeoDataFrame, name: str, overlaps: str, tol: float) -> tuple[list[dict[str, Any]], bool]:
+    """Overlapping pairs (> ``tol`` m²) and whether any interiors meet; warns or raises as ``overlaps`` says."""
+    ov, anyov = _overlaps(np.asarray(out.geometry.array, dtype=object), out["code"].to_numpy(dtype=object), tol)
+    if ov and overlaps != "ignore":
+        msg = (f"boundary layer {name!r}: {len(ov)} pair(s) of polygons overlap by more than {tol} m², "
                "e.g. " + ", ".join(f"{o['code_a']}/{o['code_b']} ({o['area_m2']:.1f} m²)" for o in ov[:3])
                + "; points in an overlap get the smallest code")
         if overlaps == "raise":
             raise BoundaryError(msg)
-        if overlaps == "warn":
-            warnings.warn(msg, BoundaryWarning, stacklevel=2)
-    return BoundaryLayer(name=name, vintage=vintage, gdf=out, source=str(src_name), report=report)
+        warnings.warn(msg, BoundaryWarning, stacklevel=3)
+    return ov, anyov
 
 
 def _check_coordinates(gdf: gpd.GeoDataFrame, name: str, src_name: Any, info: Mapping[str, Any]) -> None:

@@ -10,7 +10,9 @@
 from __future__ import annotations
 
 import codecs
+import csv
 import hashlib
+import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,8 @@ from typing import Any, Iterator
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
 
 from ..errors import FileFormatError, InputError, MissingColumnsError
 
@@ -101,8 +105,6 @@ class Reader:
     def __iter__(self) -> Iterator[tuple[pd.DataFrame, pa.Table]]:
         """Yield ``(frame, arrow table of the input columns)`` per chunk, in input order."""
         if self.fmt == "parquet":
-            import pyarrow.parquet as pq
-
             pf = pq.ParquetFile(self.path)
             for batch in pf.iter_batches(batch_size=self.chunksize):
                 t = pa.Table.from_batches([batch])
@@ -144,8 +146,6 @@ class Reader:
 
 
 def _open_csv(path: Path, sep: str, encoding: str | None, columns: list[str] | None, bad: list[Any]) -> Any:
-    import pyarrow.csv as pcsv
-
     def handler(row: Any) -> str:
         bad.append(row)
         return "error"
@@ -178,8 +178,6 @@ def open_input(path: Path, fmt: str, chunksize: int, required: list[str], sep: s
     if chunksize < 1:
         raise InputError(f"chunksize must be >= 1, got {chunksize}")
     if fmt == "parquet":
-        import pyarrow.parquet as pq
-
         try:
             pf = pq.ParquetFile(path)
         except (pa.ArrowInvalid, OSError) as e:
@@ -196,9 +194,6 @@ def open_input(path: Path, fmt: str, chunksize: int, required: list[str], sep: s
                 raise FileFormatError(f"Parquet file {path}: address column {c!r} has type {t}, expected text (string); "
                                       "cast it to string before enriching, or name the right column")
         return Reader(path, fmt, cols, schema, chunksize, n_rows=pf.metadata.num_rows)
-    import csv
-    import io
-
     with open(path, "rb") as f:
         first = f.readline(1 << 20)
     if not first.strip():
@@ -244,8 +239,6 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def write_parquet_atomic(table: pa.Table, path: Path) -> None:
     """Write one Parquet part file atomically (``.tmp`` then ``os.replace``)."""
-    import pyarrow.parquet as pq
-
     tmp = path.with_name(path.name + ".tmp")
     pq.write_table(table, tmp, compression="zstd")
     with open(tmp, "rb+") as f:

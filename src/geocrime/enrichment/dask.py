@@ -21,17 +21,23 @@ Workers must run the same geocrime version as the client (the run key includes i
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter, deque
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import pandas as pd
 
+from .. import __version__
 from ..errors import BackendUnavailableError, InputError
+from ..gazetteer import Gazetteer
 from .core import (
     PREFIX,
     EnrichContext,
     EnrichSettings,
+    _check_input,
     _enrich_frame,
     _typed,
     added_columns,
@@ -98,8 +104,6 @@ class _WorkerContext:
         if ctx is None:
             gaz = self.gazetteer
             if gaz is None and self.gazetteer_path:
-                from ..gazetteer import Gazetteer
-
                 gaz = Gazetteer.load(self.gazetteer_path)
             if self.boundaries is not None and self.settings.layers:
                 self.boundaries.prepare(list(self.settings.layers))
@@ -117,12 +121,6 @@ def _restore(key: str, settings: EnrichSettings, gazetteer_path: str | None, gaz
 
 
 def _worker_context(ctx: EnrichContext, gazetteer_path: str | None) -> _WorkerContext:
-    import hashlib
-    import json
-    from dataclasses import asdict
-
-    from .. import __version__
-
     key = hashlib.sha256(json.dumps([asdict(ctx.settings), ctx.gazetteer_hash, ctx.boundaries_hash, __version__],
                                     sort_keys=True, default=str).encode()).hexdigest()
     return _WorkerContext(key, ctx.settings, gazetteer_path, ctx.gazetteer, ctx.boundaries, ctx.gazetteer_hash,
@@ -225,8 +223,6 @@ def enrich_dask(
         except ValueError:
             raise InputError("no dask client: pass client= (see geocrime.distributed.get_client)") from None
     ctx = make_context(gazetteer, boundaries, layers, columns, coords, crs, backend, threshold, margin, prefix)
-    from .core import _check_input
-
     _check_input(ddf.columns, ctx.settings, "input dask DataFrame")
     gpath = str(Path(gazetteer).resolve()) if isinstance(gazetteer, (str, Path)) else None
     wctx = client.scatter(_worker_context(ctx, gpath), broadcast=True, hash=False)
@@ -243,7 +239,7 @@ def aggregate_dask(ddf: Any, by: Sequence[str], *, areas: Any = None, periods: S
     columns summed. ``periods`` and, for area columns, ``areas`` are required (a partition cannot
     know the universe). Returns what ``aggregate(ddf.compute(), by, change=False, ...)`` returns for
     the ``by`` and ``count`` columns."""
-    from ..analysis import aggregate
+    from ..analysis import aggregate  # heavy (scipy, libpysal): only when this runs
 
     if periods is None and any(b in ("month",) for b in by):
         raise InputError("aggregate_dask needs periods= (the month universe) so partitions align")
