@@ -13,6 +13,8 @@ if geocrime --help 2>/dev/null | grep -q libpostal; then
   echo "==> libpostal model (downloaded once, verified by SHA-256, cached)"
   geocrime libpostal install
 fi
+echo "==> ruff check (rules in pyproject.toml [tool.ruff])"
+python -m ruff check src tests benchmarks
 set +e
 python -m pytest "$@"
 rc=$?
