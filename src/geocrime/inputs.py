@@ -201,13 +201,15 @@ def read_table(
     encoding: str | None = None,
     columns: Sequence[str] | None = None,
     what: str = "input",
+    nrows: int | None = None,
 ) -> pd.DataFrame:
     """Read a table file; the format comes from the suffix (:func:`table_format`).
 
     CSV: the encoding is checked first (:func:`check_encoding`); ``sep=None`` sniffs the delimiter
     (:func:`sniff_sep`; ``.tsv`` means tab); every value is read as text, blank is missing. Parquet:
     GeoParquet (``geo`` metadata) comes back as a GeoDataFrame. GeoPackage / GeoJSON / Shapefile: a
-    GeoDataFrame. ``columns``: required columns (:class:`MissingColumnsError` names the ones absent
+    GeoDataFrame. ``nrows``: read only the first rows of a CSV (a preview: only those rows' encoding is
+    checked). ``columns``: required columns (:class:`MissingColumnsError` names the ones absent
     and, for a CSV whose header did not split, the delimiter that would).
 
     Raises :class:`DataNotFoundError` (no such file), :class:`FileFormatError` (empty file, bad
@@ -219,7 +221,7 @@ def read_table(
     if p.stat().st_size == 0:
         raise FileFormatError(f"{p} is empty (0 bytes): no header row and no records")
     if fmt == "csv":
-        df = _read_csv(p, sep, encoding)
+        df = _read_csv(p, sep, encoding, nrows)
     elif fmt == "parquet":
         df = _read_parquet(p)
     else:
@@ -240,8 +242,21 @@ def read_table(
     return df
 
 
-def _read_csv(p: Path, sep: str | None, encoding: str | None) -> pd.DataFrame:
-    enc = check_encoding(p, encoding)
+def _read_csv(p: Path, sep: str | None, encoding: str | None, nrows: int | None = None) -> pd.DataFrame:
+    try:
+        return _read_csv_checked(p, sep, encoding, nrows)
+    except UnicodeDecodeError:
+        check_encoding(p, encoding)  # raises with the line, the byte and the fix
+        raise
+
+
+def _read_csv_checked(p: Path, sep: str | None, encoding: str | None, nrows: int | None) -> pd.DataFrame:
+    if nrows is None:
+        enc = check_encoding(p, encoding)
+    else:
+        with open(p, "rb") as f:
+            bom = f.read(2)
+        enc = encoding or ("utf-16" if bom in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig")
     lines = [ln for ln in _first_lines(p, enc, 2) if ln.strip()]
     if not lines:
         raise FileFormatError(f"{p} has no header row (only blank lines)")
@@ -249,14 +264,16 @@ def _read_csv(p: Path, sep: str | None, encoding: str | None) -> pd.DataFrame:
         sep = "\t" if _suffix(p).startswith(".tsv") else sniff_sep(p, enc)
     try:
         df = pd.read_csv(p, sep=sep, dtype=str, keep_default_na=False, na_values=[""], encoding=enc,
-                         index_col=False, on_bad_lines="error", engine="c", low_memory=False)
+                         index_col=False, on_bad_lines="error", engine="c", low_memory=False, nrows=nrows)
     except pd.errors.EmptyDataError:
         raise FileFormatError(f"{p} is empty: no header row") from None
     except pd.errors.ParserError as e:
         msg = str(e).replace("Error tokenizing data. C error: ", "")
         raise FileFormatError(f"cannot read {p} as CSV ({_DELIMS.get(sep, repr(sep))}-delimited): {msg}. "
                               "Quote fields that contain the delimiter, or fix the row.") from None
-    except (UnicodeDecodeError, ValueError) as e:
+    except UnicodeDecodeError:
+        raise
+    except ValueError as e:
         raise FileFormatError(f"cannot read {p} as CSV: {e}") from None
     df.columns = [str(c).strip() for c in df.columns]
     df.attrs["source"] = {"path": str(p), "format": "csv", "sep": sep, "encoding": enc}
@@ -380,10 +397,12 @@ def _example(df: pd.DataFrame, x: str, y: str, mask: np.ndarray) -> str:
     return f"row {i + 1}: {x}={df[x].iloc[i]}, {y}={df[y].iloc[i]}"
 
 
-def diagnose_points(df: pd.DataFrame, coords: Coordinates, status: pd.Series) -> str | None:
+def diagnose_points(df: pd.DataFrame, coords: Coordinates, status: pd.Series, *,
+                    coords_flag: str | None = None) -> str | None:
     """One line explaining why no (or almost no) row is located, with the fix; ``None`` when most rows
     are fine. Checks: swapped lon/lat (the swapped values lie in the UK), every row without
-    coordinates, every located row outside Great Britain."""
+    coordinates, every located row outside Great Britain. ``coords_flag``: the CLI flag that names
+    both columns as ``X,Y`` (``--coords``), when the command has one instead of ``--x``/``--y``."""
     st = pd.Series(status).astype("str").to_numpy()
     n = len(st)
     ok = int((st == "ok").sum())
@@ -403,7 +422,8 @@ def diagnose_points(df: pd.DataFrame, coords: Coordinates, status: pd.Series) ->
     if swapped[f].mean() > 0.5 and in_uk[f].mean() < 0.5:
         ex = _example(df, coords.x, coords.y, swapped)
         return (f"{coords.x} and {coords.y} look swapped: {coords.x} holds latitudes and {coords.y} longitudes ({ex}); "
-                f"swap them: {_flag('x', coords.y)} {_flag('y', coords.x)}")
+                "swap them: " + (f"{coords_flag} {coords.y},{coords.x}" if coords_flag else
+                                 f"{_flag('x', coords.y)} {_flag('y', coords.x)}"))
     if (st == "outside_gb").sum() + (st == "invalid_coordinates").sum() > 0.5 * n:
         ex = _example(df, coords.x, coords.y, f)
         return (f"{n - ok} of {n} rows lie outside Great Britain when {coords.x}/{coords.y} are read as {coords.crs} "

@@ -22,13 +22,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--layers", "-l", default=None, help="boundary layers from the registry, e.g. ward_2022,lsoa_2021")
     p.add_argument("--boundary-file", action="append", default=[], metavar="NAME=PATH:CODE",
                    help="a boundary layer from a file instead of the registry, e.g. ward_2022=wards.gpkg:WD22CD (repeatable)")
-    p.add_argument("--columns", "-c", default=None, help="address column(s), comma-separated (joined in order)")
+    p.add_argument("--columns", "-c", default=None, help="address column(s), comma-separated (joined in order; default "
+                   "with a gazetteer: the first of address, Address, location, Location, text present)")
     p.add_argument("--coords", default=None, metavar="X,Y", help="coordinate columns when there is no gazetteer "
                    "(default: detected lon/lat or easting/northing)")
-    p.add_argument("--crs", default=None, help="CRS of --coords (default: lon/lat unless values look like BNG metres)")
+    p.add_argument("--crs", default=None, help="CRS of the coordinates (default: guessed from the values: British "
+                   "National Grid metres when most lie outside +-180/+-90, else lon/lat)")
     p.add_argument("--backend", default="rules", choices=["rules", "libpostal", "auto"], help="address parser")
     p.add_argument("--chunksize", type=int, default=100_000, help="rows per chunk (memory grows with this, not the file)")
-    p.add_argument("--sep", default=",", help="CSV delimiter (default ',')")
+    p.add_argument("--sep", default=None, help="CSV delimiter (default: sniffed from the header: , ; tab |)")
     p.add_argument("--encoding", default=None, help="CSV encoding (default strict UTF-8; e.g. cp1252)")
     p.add_argument("--prefix", default="gc_", help="prefix of added columns (default gc_)")
     p.add_argument("--engine", default="local", choices=["local", "dask"], help="run chunks here or on a dask cluster")
@@ -54,15 +56,54 @@ def _boundaries(specs: list[str]) -> Any:
     return Boundaries.from_files(out)
 
 
+def _preflight(args: argparse.Namespace) -> tuple[str | None, str, tuple[str, str] | None, str | None]:
+    """Check what can be checked on a preview before the run: output suffix, empty file, delimiter,
+    address column (found by name when -c is not given), coordinates (swapped, BNG in lon/lat, nowhere
+    in Great Britain). Returns (columns, sep, coords, crs) for :func:`enrich_file`."""
+    from ..errors import InputError
+    from ..geocoding import address_columns
+    from ..inputs import diagnose_points, find_coordinates, read_points, read_table, sniff_sep, table_format
+    from . import note
+
+    table_format(args.output, write=True, allowed=("csv", "parquet"))
+    fmt = table_format(args.input)
+    if fmt not in ("csv", "parquet"):
+        raise InputError(f"enrich reads .csv or .parquet files, not {args.input.name!r}")
+    sep = args.sep
+    if fmt == "csv" and sep is None:
+        head = read_table(args.input, encoding=args.encoding, nrows=2)  # empty file / header checks
+        sep = head.attrs["source"]["sep"] if head.attrs.get("source") else sniff_sep(args.input, args.encoding)
+    preview = read_table(args.input, sep=sep, encoding=args.encoding, nrows=10_000)
+    columns = args.columns
+    if args.gazetteer and not columns:
+        columns = address_columns(preview, None, flag="--columns")
+    coords = tuple(args.coords.split(",")) if args.coords else None
+    crs = args.crs
+    if not args.gazetteer and (args.layers or args.boundary_file):
+        c = find_coordinates(preview, *(coords or (None, None)), crs)
+        if c.guessed:
+            note("enrich", c.guessed)
+        pts = read_points(preview, x=c.x, y=c.y, crs=c.crs, require=False)
+        msg = diagnose_points(preview, c, pts["location_status"], coords_flag="--coords")
+        if msg and not (pts["location_status"] == "ok").any():
+            raise InputError(f"{msg} (first {len(preview):,} rows checked); nothing was written")
+        if msg:
+            note("enrich", msg)
+        if c.x is not None:
+            coords, crs = (c.x, c.y), c.crs
+    return columns, sep or ",", coords, crs
+
+
 def _run(args: argparse.Namespace) -> int:
     from ..enrichment import enrich_file
     from . import emit
 
+    columns, sep, coords, crs = _preflight(args)
     b = _boundaries(args.boundary_file) if args.boundary_file else None
     m = enrich_file(
-        args.input, args.output, gazetteer=args.gazetteer, boundaries=b, layers=args.layers, columns=args.columns,
-        coords=tuple(args.coords.split(",")) if args.coords else None, crs=args.crs, backend=args.backend,
-        prefix=args.prefix, chunksize=args.chunksize, sep=args.sep, encoding=args.encoding, engine=args.engine,
+        args.input, args.output, gazetteer=args.gazetteer, boundaries=b, layers=args.layers, columns=columns,
+        coords=coords, crs=crs, backend=args.backend,
+        prefix=args.prefix, chunksize=args.chunksize, sep=sep, encoding=args.encoding, engine=args.engine,
         scheduler=args.scheduler, workers=args.workers, resume=not args.no_resume, progress=not args.no_progress,
     )
     if args.json:
@@ -71,4 +112,26 @@ def _run(args: argparse.Namespace) -> int:
         emit({"output": m["output"]["path"], "rows_in": m["rows_in"], "rows_out": m["rows_out"],
               "chunks": m["chunks"], "chunks_resumed": m["chunks_resumed"], "counts": m["counts"],
               "seconds": m["timings_s"]["total"]}, False)
+    return _nothing_usable(m)
+
+
+def _nothing_usable(m: dict[str, Any]) -> int:
+    """Exit code 1 with one line when the output holds nothing: no row matched, or no row in any area."""
+    import sys
+
+    n = int(m["rows_in"])
+    counts = m.get("counts", {})
+    levels = counts.get("match_level") or {}
+    areas = counts.get("area_status") or {}
+    why = None
+    if n and levels and sum(v for k, v in levels.items() if k != "none") == 0:
+        why = f"none of the {n:,} rows matched the gazetteer; check --columns names the address and that the " \
+              "gazetteer covers this area"
+    elif n and areas and areas.get("ok", 0) == 0:
+        top = ", ".join(f"{k} {v}" for k, v in sorted(areas.items(), key=lambda t: -t[1])[:3])
+        why = f"no row lies in the areas of the boundary layers (area statuses: {top})"
+    if why:
+        print(f"geocrime enrich: error: {why}; the output was written with each row's status "
+              f"({m['output']['path']})", file=sys.stderr)
+        return 1
     return 0
