@@ -1,0 +1,120 @@
+"""Places decide, honest street ambiguity, within=, the declared comparison table and the
+evaluation sets, on real data (Code-Point Open, the postcode->street layer, police.uk streets)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from geocrime.geocoding import compare, geocode, geocode_one
+from geocrime.geocoding.evalsets import police_style_queries, score_located
+from geocrime.geocoding.places import borough_codes, borough_layer, entry_bits
+
+
+@pytest.fixture(scope="module")
+def gaz(shared_data):
+    from geocrime.gazetteer import Gazetteer, read_codepoint, streets_from_police_uk
+    from geocrime.geocoding.evalsets import _ppd_streets
+
+    cp = read_codepoint(shared_data / "codepoint_open_london_postcodes" / "codepo_london_E09.csv.gz")
+    police = streets_from_police_uk([shared_data / "policeuk_met_burglary_street" / "2024-01-metropolitan-street.csv"], cp)
+    return Gazetteer.from_sources([police, _ppd_streets(cp), cp])
+
+
+def _bits_of(gaz, x, y):
+    rows = borough_layer().lookup("borough", np.asarray(x, float), np.asarray(y, float))
+    return rows
+
+
+def _street_in_many_boroughs(gaz):
+    """A street name held in several boroughs, and one borough where its rows lie together."""
+    st = gaz.table[gaz.table["level"] == "street"]
+    rows = _bits_of(gaz, st["x"], st["y"])
+    t = pd.DataFrame({"street": st["street"].to_numpy(), "key": st["k_street"].to_numpy(), "b": rows,
+                      "r": st["radius"].to_numpy()})
+    nb = t.groupby("key")["b"].nunique()
+    many = nb[nb >= 4].index
+    per = t[t["key"].isin(many)].groupby(["key", "b"]).agg(n=("r", "size"), r=("r", "max"), street=("street", "first"))
+    one = per[(per["n"] == 1) & (per["r"] < 400)].reset_index()
+    return one.iloc[0]
+
+
+def test_named_borough_picks_the_street_in_that_borough(gaz):
+    row = _street_in_many_boroughs(gaz)
+    code = borough_codes()[row["b"]]
+    name = borough_layer().layer("borough").iloc[row["b"]]["name"]
+    out = geocode([f"{row['street']}, {name}", f"o/s {row['street']} {name}"], gaz)
+    assert (out["match_level"] == "street").all(), out[["match_level", "reason"]]
+    got = _bits_of(gaz, out["x"], out["y"])
+    assert (borough_codes()[got] == code).all()
+    assert (out["uncertainty_m"] >= 50).all()
+
+
+def test_street_alone_in_several_boroughs_is_ambiguous(gaz):
+    row = _street_in_many_boroughs(gaz)
+    out = geocode([row["street"].upper()], gaz, candidates=True)
+    assert out["match_level"].iloc[0] not in ("street", "premises")
+    assert out["reason"].iloc[0] == "ambiguous_street"
+    assert bool(out["ambiguous"].iloc[0])
+    cands = out["candidates"].iloc[0]
+    assert cands and len(cands) >= 2
+    assert len({int(r) for r in _bits_of(gaz, [c["x"] for c in cands], [c["y"] for c in cands])}) >= 2
+
+
+def test_street_not_in_the_named_borough_is_a_place_conflict(gaz):
+    # Nash Road (RM6) is in Barking and Dagenham in the police.uk street layer; not in Camden
+    one = geocode_one("Nash Road, Barking and Dagenham", gaz)
+    assert one["match_level"] == "street"
+    other = geocode_one("Nash Road, Camden", gaz)
+    assert other["match_level"] in ("borough", "none")
+    assert other["reason"] == "place_conflict"
+    if other["match_level"] == "borough":
+        camden = borough_codes().tolist().index("E09000007")
+        assert _bits_of(gaz, [other["x"]], [other["y"]])[0] == camden
+        assert other["uncertainty_m"] > 1000
+
+
+def test_within_borough_codes_and_polygon(gaz):
+    row = _street_in_many_boroughs(gaz)
+    code = borough_codes()[row["b"]]
+    by_code = geocode([row["street"]], gaz, within=[code])
+    assert by_code["match_level"].iloc[0] == "street"
+    assert borough_codes()[_bits_of(gaz, by_code["x"], by_code["y"])[0]] == code
+    poly = borough_layer().layer("borough").iloc[[row["b"]]]
+    by_poly = geocode([row["street"]], gaz, within=poly)
+    assert np.allclose(by_poly[["x", "y"]].to_numpy(float), by_code[["x", "y"]].to_numpy(float))
+    # another borough that does not hold the street: nothing outside it is returned
+    others = [c for c in borough_codes() if c != code]
+    bits = entry_bits(gaz)
+    st_rows = np.flatnonzero((gaz.level == "street") & (gaz.k["street"] == row["key"]))
+    held = {borough_codes()[int(np.log2(b))] for b in bits[st_rows] if b}
+    free = [c for c in others if c not in held][0]
+    none = geocode([row["street"]], gaz, within=[free])
+    assert none["match_level"].iloc[0] not in ("street", "premises")
+
+
+def test_comparison_levels_declared_once():
+    fams = {f for f, *_ in compare.COMPARISON_LEVELS}
+    assert fams == set(compare.LEVELS)
+    for f in fams:
+        rows = [r for r in compare.COMPARISON_LEVELS if r[0] == f]
+        assert compare.LEVELS[f] == tuple(r[1] for r in rows)
+        assert np.array_equal(compare.WEIGHTS[f], [r[3] for r in rows])
+        assert rows[0][1] == "none" and rows[0][3] == 0.0
+        assert all(r[2] for r in rows)
+    assert compare.WEIGHTS["PLACE"][compare.LEVELS["PLACE"].index("conflict")] <= -30
+
+
+def test_police_style_queries_and_scoring(shared_data):
+    q = police_style_queries(n=50, seed=1)
+    assert set(q["style"]) == {"street_borough", "os_street_borough", "street_upper"}
+    assert set(q["split"]) == {"tune", "report"}
+    a = q[q["style"] == "os_street_borough"].iloc[0]
+    assert a["query"] == f"o/s {a['street']} {a['borough']}"
+    assert q.loc[q["style"] == "street_upper", "query"].str.isupper().all()
+    # a coarse level is right when its declared radius covers the truth; a street point must be near
+    res = pd.DataFrame({"match_level": ["borough", "street", "none"], "x": [0.0, 0.0, np.nan], "y": [0.0, 0.0, np.nan],
+                        "uncertainty_m": [5000.0, 50.0, np.nan], "reason": [None, None, "ambiguous_street"]})
+    truth = pd.DataFrame({"truth_x": [3000.0, 3000.0, 0.0], "truth_y": [0.0, 0.0, 0.0], "style": ["a", "a", "a"]})
+    rep = score_located(res, truth, tol=300.0)["a"]
+    assert rep["placed"] == 2 and rep["precision"] == 0.5 and rep["recall"] == 0.0
