@@ -28,6 +28,11 @@ def register(sub: Any) -> None:
                         "ward_2022_geocoder/ward_2022_confidence, lsoa_2021_geocoder/lsoa_2021_confidence")
     p.add_argument("--threshold", type=float, default=None)
     p.add_argument("--jobs", "-j", type=int, default=1, help="worker processes (-1 = all cores)")
+    p.add_argument("--within", default=None, metavar="CODES|FILE",
+                   help="only places inside this area: comma-separated ONS borough codes (E09000022,E09000028) "
+                        "or a polygon file (GeoPackage/GeoJSON/shapefile; reprojected to EPSG:27700)")
+    p.add_argument("--candidates", action="store_true",
+                   help="add a 'candidates' column (JSON list) for rows not placed at premises or street")
     p.add_argument("--json", action="store_true", help="print a one-line JSON summary")
     p.set_defaults(func=run)
 
@@ -65,9 +70,21 @@ def run(args: argparse.Namespace) -> int:
         from ..areas import Boundaries
 
         bounds = Boundaries.from_registry(["ward_2022", "lsoa_2021"])
+    within: Any = None
+    if args.within:
+        if Path(args.within).exists():
+            import geopandas as gpd
+
+            within = gpd.read_file(args.within)
+        else:
+            within = [c.strip() for c in args.within.split(",") if c.strip()]
     out = geocode(df, gaz, columns=cols, boundaries=bounds, backend=args.backend,
                   threshold=args.threshold if args.threshold is not None else DEFAULT_THRESHOLD,
-                  n_jobs=args.jobs, progress=True)
+                  n_jobs=args.jobs, progress=True, within=within, candidates=args.candidates)
+    if args.candidates:
+        import json as _json
+
+        out["candidates"] = [None if c is None else _json.dumps(c) for c in out["candidates"]]
     if bounds is not None:
         out = _area_columns(out, bounds)
     wrote = write_output(out, args.output)

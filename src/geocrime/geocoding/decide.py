@@ -35,6 +35,7 @@ class Decision:
     lead: np.ndarray
     has: np.ndarray
     veto: np.ndarray
+    fn_veto: np.ndarray
     conflict: np.ndarray
     accept: np.ndarray
     ambiguous: np.ndarray
@@ -111,16 +112,19 @@ def decide(qi: np.ndarray, gi: np.ndarray, pairs: dict[str, Any], gaz: Any, n: i
     with np.errstate(invalid="ignore"):
         lead = best - runner
     veto = np.zeros(n, dtype=bool)
+    fn_veto = np.zeros(n, dtype=bool)
     conflict = np.zeros(n, dtype=bool)
     if npair:
         bp_ = np.maximum(bpair, 0)
         for fam, lv in VETOES:
             hit = has & (codes[fam][bp_] == _scoring.LEVELS[fam].index(lv))
             veto |= hit
-            if fam == "PLACE":
+            if fam != "PLACE":
+                fn_veto |= hit
+            else:
                 # a place conflict is the reason only when the place is all that stopped the match
                 conflict = hit & (best - _scoring.WEIGHTS["PLACE"][_scoring.LEVELS["PLACE"].index(lv)] >= threshold)
     accept = has & (best >= threshold) & (lead >= margin) & ~veto
     ambiguous = has & (best >= threshold) & (lead < margin) & ~conflict
     bgi = np.where(has, gi[np.maximum(bpair, 0)] if npair else -1, -1)
-    return Decision(best, bpair, runner, lead, has, veto, conflict, accept, ambiguous, bgi, ncand)
+    return Decision(best, bpair, runner, lead, has, veto, fn_veto, conflict, accept, ambiguous, bgi, ncand)

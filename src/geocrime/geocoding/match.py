@@ -102,7 +102,7 @@ def _reasons(parsed: pd.DataFrame, status: np.ndarray, ok: np.ndarray, qc: pd.Da
     reason[fell & dec.ambiguous] = "ambiguous"
     reason[fell & ~dec.has] = "not_in_gazetteer"
     reason[fell & dec.has & ~dec.ambiguous] = "below_threshold"
-    reason[fell & dec.veto & ~dec.conflict & ~dec.ambiguous] = "contradicting_flat_or_number"
+    reason[fell & dec.fn_veto & ~dec.conflict & ~dec.ambiguous] = "contradicting_flat_or_number"
     off_street = fell & ~np.isin(level, ["street", "postcode_unit"])
     reason[off_street & sr["ambiguous"]] = "ambiguous_street"
     reason[fell & (dec.conflict | (off_street & sr["conflict"] & ~sr["ambiguous"]))] = "place_conflict"
