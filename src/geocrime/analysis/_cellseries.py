@@ -11,6 +11,7 @@ before the test month (mid-month events sit 14-16 days into their period, never 
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from scipy import ndimage, sparse
@@ -18,7 +19,7 @@ from scipy.spatial import cKDTree
 
 from .grids import HexGrid, SquareGrid
 
-__all__ = ["MONTH_DAYS", "period_of", "lagged_counts", "smooth", "internal_grid"]
+__all__ = ["MONTH_DAYS", "period_of", "lagged_counts", "smooth", "internal_grid", "one_thread"]
 
 #: the mean length of a calendar month in days (365.25 / 12)
 MONTH_DAYS = 365.25 / 12
@@ -80,3 +81,13 @@ def internal_grid(x: np.ndarray, y: np.ndarray, cell_size: float, margin: float)
     xmin, ymin = float(np.min(x)) - margin, float(np.min(y)) - margin
     xmax, ymax = float(np.max(x)) + margin, float(np.max(y)) + margin
     return SquareGrid.from_extent((xmin, ymin, xmax, ymax), cell_size, origin=(0.0, 0.0))
+
+
+def one_thread() -> Any:
+    """Context manager: BLAS and OpenMP limited to one thread. The learned predictors' matrices are
+    skinny (many rows, a few columns), where extra threads only add overhead, and on a small shared
+    machine threads competing for busy cores made fitting several times slower (measured: histogram
+    boosting 1.0 s with one thread vs 5.4 s with two on 2 busy cores)."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1)

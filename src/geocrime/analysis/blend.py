@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AnalysisError, InputError
-from ._cellseries import MONTH_DAYS, internal_grid, lagged_counts, period_of, smooth
+from ._cellseries import MONTH_DAYS, internal_grid, lagged_counts, one_thread, period_of, smooth
 from ._common import warn
 from .grids import grid_of
 from .prospective import _Predictor
@@ -47,29 +47,35 @@ DEFAULT_COMPONENTS: tuple[tuple[str, int | None, float], ...] = (
 )
 
 
-def fit_poisson_mix(X: np.ndarray, y: np.ndarray, *, n_iter: int = 1000, tol: float = 1e-9) -> tuple[np.ndarray, float]:
+def fit_poisson_mix(X: np.ndarray, y: np.ndarray, *, max_iter: int = 500) -> tuple[np.ndarray, float]:
     """Non-negative weights ``w`` maximising the Poisson log-likelihood of counts ``y`` with mean
-    ``X @ w`` (identity link), by EM (multiplicative updates; each step cannot lower the likelihood).
-    ``X``: (rows, k) non-negative. Returns (w, log-likelihood without the constant log(y!) term)."""
+    ``X @ w`` (identity link). ``X``: (rows, k) non-negative. Rows with ``y = 0`` enter only through
+    the column sums, so the work is over the rows with events. Solved by L-BFGS-B with the bounds
+    ``w >= 0`` on column-scaled weights. Returns (w, log-likelihood without the log(y!) term)."""
+    from scipy.optimize import minimize
+
     X = np.asarray(X, dtype="float64")
     y = np.asarray(y, dtype="float64")
     colsum = X.sum(0)
     if (colsum <= 0).all():
         raise AnalysisError("no training signal: every surface is zero")
-    # rows with y = 0 enter the likelihood only through sum(X @ w) = colsum @ w: iterate on the others
+    used = colsum > 0
     pos = y > 0
-    Xp, yp = np.asfortranarray(X[pos]), y[pos]
-    w = np.where(colsum > 0, y.sum() / max(colsum.sum(), 1e-12), 0.0)
-    denom = np.where(colsum > 0, colsum, 1.0)
-    ll_old, ll = -np.inf, -np.inf
-    for _ in range(int(n_iter)):
-        lam = Xp @ w
-        w = w * (Xp.T @ (yp / np.maximum(lam, 1e-300))) / denom
-        ll = float(yp @ np.log(np.maximum(Xp @ w, 1e-300)) - colsum @ w)
-        if ll - ll_old < tol * max(1.0, abs(ll)):
-            break
-        ll_old = ll
-    return w, ll
+    # scaled weights v = w * colsum: each v_k is the share of the total expected count from surface k
+    Xp = np.asfortranarray(X[pos][:, used] / colsum[used])
+    yp = y[pos]
+    total = y.sum()
+
+    def nll(v: np.ndarray) -> tuple[float, np.ndarray]:
+        lam = np.maximum(Xp @ v, 1e-300)
+        return float(v.sum() - yp @ np.log(lam)), 1.0 - Xp.T @ (yp / lam)
+
+    v0 = np.full(used.sum(), total / used.sum())
+    opt = minimize(nll, v0, jac=True, method="L-BFGS-B", bounds=[(0.0, None)] * len(v0),
+                   options={"maxiter": int(max_iter), "ftol": 1e-12, "gtol": 1e-8})
+    w = np.zeros(X.shape[1])
+    w[used] = np.maximum(opt.x, 0.0) / colsum[used]
+    return w, -float(opt.fun)
 
 
 class BlendedHotspot(_Predictor):
@@ -141,7 +147,8 @@ class BlendedHotspot(_Predictor):
         targets = [j for j in range(min(int(self.n_folds), P)) if P - j - 1 >= int(self.min_history)]
         if targets:
             X, y = self._design(H, g, targets)
-            w, ll = fit_poisson_mix(X, y)
+            with one_thread():
+                w, ll = fit_poisson_mix(X, y)
         else:  # too little history to learn from: an even mix of the surfaces, said out loud
             warn(f"{type(self).__name__}.fit: {P} period(s) of events, fewer than the {int(self.min_history) + 1} "
                  "needed to learn weights; using an even mix of the surfaces")

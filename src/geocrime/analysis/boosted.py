@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AnalysisError, InputError
-from ._cellseries import MONTH_DAYS, internal_grid, lagged_counts, period_of, smooth
+from ._cellseries import MONTH_DAYS, internal_grid, lagged_counts, one_thread, period_of, smooth
 from ._common import warn
 from .grids import grid_of
 from .prospective import _Predictor
@@ -37,15 +37,6 @@ FEATURES: tuple[tuple[str, int | None, float], ...] = (
     ("rate_all_600m", None, 600.0),
     ("rate_all_1200m", None, 1200.0),
 )
-
-
-def _one_thread() -> Any:
-    """Limit OpenMP to one thread: on a small shared machine scikit-learn's histogram boosting runs
-    several times slower with one thread per core competing with other work (measured 1.0 s vs 5.4 s
-    for 150 rounds on 90,000 rows with 2 busy cores)."""
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(limits=1, user_api="openmp")
 
 
 class BoostedHotspot(_Predictor):
@@ -133,7 +124,7 @@ class BoostedHotspot(_Predictor):
             loss="poisson", max_iter=int(self.max_iter), learning_rate=float(self.learning_rate),
             max_leaf_nodes=int(self.max_leaf_nodes), min_samples_leaf=leaf,
             early_stopping=False, random_state=self.random_state)
-        with _one_thread():
+        with one_thread():
             self.model_ = model.fit(X, y)
         self.n_train_rows_ = len(y)
         return self
@@ -152,7 +143,7 @@ class BoostedHotspot(_Predictor):
             return pd.Series(smooth_rate, index=pd.RangeIndex(g.n_cells, name="cell_id"), name="risk")
         risk = np.zeros(g.n_cells)
         if active.any():
-            with _one_thread():
+            with one_thread():
                 risk[active] = self.model_.predict(F[active])
         # trees give many cells exactly the same value: order those by the smoothed rate, not by cell id
         scale = float(smooth_rate.max()) or 1.0

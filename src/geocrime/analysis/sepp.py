@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AnalysisError, InputError
-from ._cellseries import MONTH_DAYS, internal_grid, lagged_counts, period_of, smooth
+from ._cellseries import MONTH_DAYS, internal_grid, lagged_counts, one_thread, period_of, smooth
 from .grids import SquareGrid, grid_of
 from .prospective import _Predictor
 
@@ -111,7 +111,8 @@ class SEPPHotspot(_Predictor):
         L = min(int(self.max_lag), max(P - 1, 1))
         rings = _rings(float(self.trigger_radius), g.size)
         N = lagged_counts(g, self.x_, self.y_, k, P)[::-1]  # chronological: row m = period P-1-m
-        a, _mu, bg_cell, ll, it = self._em(N, g, rings, L)
+        with one_thread():
+            a, _mu, bg_cell, ll, it = self._em(N, g, rings, L)
         self.grid_size_ = g.size
         self.rings_ = rings
         self.n_periods_, self.n_lags_ = P, L
@@ -149,7 +150,7 @@ class SEPPHotspot(_Predictor):
         for l_ in range(1, L + 1):
             ok = m_nz - l_ >= 0
             Z[ok, l_ - 1, :] = S[:, m_nz[ok] - l_, c_nz[ok]].T
-        Z = Z.reshape(len(y), L * R)
+        Z = np.asfortranarray(Z.reshape(len(y), L * R))  # column-major: Z.T @ v is the hot product
         n_per_ring = np.array([len(r) for r in rings], dtype="float64")
         totals = N.sum(1)
         # exposure of a[l, r]: parents that had a period l later inside the window, x cells in the ring
