@@ -312,13 +312,53 @@ def st_gate(case, tmp_path, data):
     return gate(inc, value(spec.get("map_points")))
 
 
+def st_cli(case, tmp_path, data):
+    """Run the geocrime command in process; return its exit code, whether it wrote the output and the
+    expected stderr fragments when present (a traceback never is acceptable)."""
+    import contextlib
+    import io
+
+    from geocrime.cli import main
+
+    spec = case["input"]
+    src = input_file(spec, tmp_path)
+    work = tmp_path / "work"
+    work.mkdir()
+    subs = {"{in}": str(src), "{tmp}": str(work)}
+    if any("{gaz}" in a for a in spec["argv"]):
+        subs["{gaz}"] = str(ed.gazetteer_dir(data))
+    argv = []
+    for a in spec["argv"]:
+        for k, v in subs.items():
+            a = a.replace(k, v)
+        argv.append(a)
+    err, out = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+        rc = main(argv)
+    text = err.getvalue()
+    assert "Traceback" not in text and "unexpected" not in text, text
+    written = [p for p in work.iterdir() if p.name.startswith("out")]
+    got: dict[str, Any] = {"exit": rc, "written": bool(written)}
+    exp = case["expect"]
+    for k in ("stderr", "stderr_2"):
+        if k in exp:
+            got[k] = exp[k] if exp[k] in text else text
+    if "stderr_not" in exp:
+        got["stderr_not"] = exp["stderr_not"] if exp["stderr_not"] not in text else text
+    if "output_contains" in exp:
+        body = "".join(p.read_text(encoding="utf-8", errors="strict") for p in written if p.is_file())
+        got["output_contains"] = exp["output_contains"] if exp["output_contains"] in body else body[:2000]
+    return got
+
+
 STAGES = {
     "police_uk": st_police_uk, "parse": st_parse, "parse_one": st_parse_one, "postcode": st_postcode,
     "normalise": st_normalise, "boundary": st_boundary, "assign_areas": st_assign_areas, "geocode": st_geocode,
     "gazetteer": st_gazetteer, "enrich_file": st_enrich_file, "aggregate": st_aggregate, "gate": st_gate,
+    "cli": st_cli,
 }
 #: stages that read the real open data (the shared_data fixture fails the test when it is absent)
-NEEDS_DATA = {"geocode", "gazetteer", "enrich_file"}
+NEEDS_DATA = {"geocode", "gazetteer", "enrich_file", "cli"}
 
 
 def _subset(got: Any, want: Any, where: str) -> None:

@@ -333,12 +333,20 @@ def _num(s: pd.Series) -> np.ndarray:
     return pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
 
-def _looks_bng(xs: np.ndarray, ys: np.ndarray) -> bool:
-    f = np.isfinite(xs) & np.isfinite(ys)
+def _bng_share(xs: np.ndarray, ys: np.ndarray) -> float | None:
+    """Share of the finite, non-(0, 0) rows whose values cannot be degrees (None when there are none)."""
+    f = np.isfinite(xs) & np.isfinite(ys) & ~((xs == 0) & (ys == 0))
     if not f.any():
-        return False
+        return None
     big = f & ((np.abs(xs) > 180) | (np.abs(ys) > 90))
-    return bool(big.sum() > 0.5 * f.sum())
+    return float(big.sum() / f.sum())
+
+
+def _looks_bng(xs: np.ndarray, ys: np.ndarray, default: bool = False) -> bool:
+    share = _bng_share(xs, ys)
+    if share is None or share == 0.5:
+        return default
+    return share > 0.5
 
 
 def find_coordinates(df: pd.DataFrame, x: str | None = None, y: str | None = None, crs: Any = None) -> Coordinates:
@@ -376,7 +384,7 @@ def find_coordinates(df: pd.DataFrame, x: str | None = None, y: str | None = Non
     if crs is not None:
         return Coordinates(x, y, str(crs))
     xs, ys = _num(df[x]), _num(df[y])
-    if _looks_bng(xs, ys):
+    if _looks_bng(xs, ys, default=named_lonlat is False):
         note = None
         if named_lonlat:
             ex = _example(df, x, y, np.isfinite(xs) & (np.abs(xs) > 180))
@@ -519,7 +527,19 @@ def read_incidents(
 
             g = read_police_uk([p])
             g = g.rename(columns={"status": "location_status"})
-            c = Coordinates("Longitude", "Latitude", WGS84)
+            c = find_coordinates(pd.DataFrame(g[["Longitude", "Latitude"]]), "Longitude", "Latitude", crs)
+            if c.crs != WGS84:  # grid metres (guessed or stated) in the lon/lat columns: re-read the points
+                if c.guessed is None and crs is None:
+                    xs = _num(g["Longitude"])
+                    c.guessed = (f"Longitude/Latitude hold British National Grid metres, not degrees "
+                                 f"({_example(g, 'Longitude', 'Latitude', np.isfinite(xs))}): read as EPSG:27700; "
+                                 f"pass {_flag('crs', 'EPSG:4326')} to refuse that")
+                if c.guessed and notes is not None:
+                    notes.append(f"{p.name}: {c.guessed}")
+                attrs = g.attrs
+                g = read_points(pd.DataFrame(g.drop(columns=[g.geometry.name, "location_status"])),
+                                x="Longitude", y="Latitude", crs=c.crs, require=False)
+                g.attrs.update(attrs)
             msg = diagnose_points(g, c, g["location_status"])
             if msg:
                 if not (g["location_status"] == "ok").any():

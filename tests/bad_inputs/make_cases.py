@@ -289,6 +289,75 @@ case("aggregate_missing_column", "aggregate", "grouping by a column that is not 
 case("gate_not_a_frame", "gate", "a list where incidents should be", {"incidents": ["a", "b"]}, {"error": "InputError", "match": "must be a DataFrame"})
 case("gate_no_map_points", "gate", "incidents without map points", {"incidents": {"x": [1]}, "map_points": None}, {"error": "InputError", "match": "build_map_points"})
 
+# ---------------------------------------------------------------- the geocrime command (issue 18)
+# argv placeholders: {in} the case's input file, {tmp} the test's temporary directory, {gaz} a saved FHRS
+# gazetteer built from the shared data. "stderr" is a fragment the command's stderr must contain;
+# "written" says whether the output file ({tmp}/out.*) exists afterwards.
+PU = "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,Last outcome category,Context\n"
+def pu(lon, lat, cid="a1", t="Burglary"):
+    return f"{cid},2024-01,City of London Police,City of London Police,{lon},{lat},On or near Fleet Street,E01000916,City of London 001F,{t},,\n"
+case("cli_geocode_latin1", "cli", "an Excel export in Windows-1252: 'Café' must never become 'Caf\\ufffd' (geocode used to exit 0 and write that)",
+     {"text": "id,address\n1,Café Rouge 1 Poultry EC2R 8EJ\n", "encoding": "cp1252",
+      "argv": ["geocode", "{in}", "{tmp}/out.csv", "-g", "{gaz}"]},
+     {"exit": 1, "stderr": "is not valid UTF-8: byte 0xe9 at offset 16 (line 2", "stderr_2": "pass --encoding cp1252", "written": False})
+case("cli_geocode_latin1_declared", "cli", "the same file with --encoding cp1252: read as written",
+     {"text": "id,address\n1,Café Rouge 1 Poultry EC2R 8EJ\n", "encoding": "cp1252",
+      "argv": ["geocode", "{in}", "{tmp}/out.csv", "-g", "{gaz}", "--encoding", "cp1252"]},
+     {"exit": 0, "written": True, "output_contains": "Café Rouge"})
+case("cli_geocode_semicolon", "cli", "a European Excel export: ';' delimiter, sniffed from the header (geocode had no --sep)",
+     {"file": "cli_semicolon.csv", "argv": ["geocode", "{in}", "{tmp}/out.csv", "-g", "{gaz}"]},
+     {"exit": 0, "written": True, "output_contains": "1 poultry"})
+case("cli_geocode_empty_file", "cli", "a zero-byte file left by a failed export",
+     {"text": "", "argv": ["geocode", "{in}", "{tmp}/out.csv", "-g", "{gaz}"]},
+     {"exit": 1, "stderr": "is empty (0 bytes): no header row and no records", "written": False})
+case("cli_enrich_empty_file", "cli", "enrich on an empty file: an empty-file message, not 'pass columns=...'",
+     {"text": "", "argv": ["enrich", "{in}", "{tmp}/out.csv", "-g", "{gaz}", "--no-progress"]},
+     {"exit": 1, "stderr": "is empty (0 bytes)", "stderr_not": "columns=", "written": False})
+case("cli_enrich_no_column_flag", "cli", "enrich -g without -c finds the 'address' column by name",
+     {"file": "cli_semicolon.csv", "argv": ["enrich", "{in}", "{tmp}/out.csv", "-g", "{gaz}", "--no-progress"]},
+     {"exit": 0, "written": True, "output_contains": "gc_match_level"})
+case("cli_enrich_no_address_column", "cli", "enrich -g on a file with no address-like column: CLI wording (--columns), never Python syntax",
+     {"text": "id,street_text\n1,1 Poultry\n", "argv": ["enrich", "{in}", "{tmp}/out.csv", "-g", "{gaz}", "--no-progress"]},
+     {"exit": 1, "stderr": "--columns NAME", "stderr_not": "columns=", "written": False})
+case("cli_geocode_all_unmatched", "cli", "a file whose 'address' column holds no addresses: 100% unmatched is an error, not exit 0",
+     {"text": "id,address\n1,NFA\n2,unknown\n3,N/A\n", "argv": ["geocode", "{in}", "{tmp}/out.csv", "-g", "{gaz}"]},
+     {"exit": 1, "stderr": "none of the 3 rows matched the gazetteer", "written": True})
+case("cli_hotspots_html_suffix", "cli", "--out ward_hotspots.html used to write a Shapefile directory named ward_hotspots.html",
+     {"file": "cli_police_city.csv", "argv": ["hotspots", "{in}", "--layer", "ward_2024", "--permutations", "9", "--out", "{tmp}/out.html"]},
+     {"exit": 1, "stderr": "cannot write 'out.html': unknown suffix .html", "written": False})
+case("cli_areas_unknown_suffix", "cli", "an output name without a known suffix", {"file": "cli_police_city.csv",
+     "argv": ["areas", "{in}", "{tmp}/out.shp", "--layers", "ward_2024"]},
+     {"exit": 1, "stderr": "unknown suffix .shp; use one of .csv, .parquet", "written": False})
+case("cli_tiles_swapped_lonlat", "cli", "Longitude and Latitude swapped: tiles used to exit 0 with 'tiles: 0', 'page: None'",
+     {"file": "cli_police_swapped.csv", "argv": ["tiles", "{in}", "--addresses", "{in}", "--out", "{tmp}/out"]},
+     {"exit": 1, "stderr": "Longitude and Latitude look swapped", "stderr_2": "--x Latitude --y Longitude", "written": False})
+case("cli_areas_swapped_lonlat", "cli", "swapped lon/lat through areas: one line with the fix, nothing written",
+     {"file": "cli_police_swapped.csv", "argv": ["areas", "{in}", "{tmp}/out.csv", "--layers", "ward_2024"]},
+     {"exit": 1, "stderr": "swap them: --x Latitude --y Longitude", "written": False})
+case("cli_areas_swapped_fixed", "cli", "the fix the message gives works",
+     {"file": "cli_police_swapped.csv", "argv": ["areas", "{in}", "{tmp}/out.csv", "--layers", "ward_2024", "--x", "Latitude", "--y", "Longitude"]},
+     {"exit": 0, "written": True, "output_contains": "E05009300"})
+case("cli_areas_bng_in_lonlat", "cli", "British National Grid metres in the Longitude/Latitude columns: the CRS is guessed from the values, and the note says so",
+     {"file": "cli_police_bng.csv", "argv": ["areas", "{in}", "{tmp}/out.csv", "--layers", "ward_2024"]},
+     {"exit": 0, "stderr": "hold British National Grid metres, not degrees", "written": True, "output_contains": "E05009300"})
+case("cli_aggregate_bng_in_lonlat", "cli", "BNG in lon/lat columns through aggregate: counted, with the note",
+     {"file": "cli_police_bng.csv", "argv": ["aggregate", "{in}", "--layer", "ward_2024", "--out", "{tmp}/out.csv"]},
+     {"exit": 0, "stderr": "read as EPSG:27700", "written": True})
+case("cli_aggregate_outside_london", "cli", "every incident in Manchester, the boundaries London's: an empty table is an error",
+     {"file": "cli_police_manchester.csv", "argv": ["aggregate", "{in}", "--layer", "ward_2024", "--out", "{tmp}/out.csv"]},
+     {"exit": 1, "stderr": "none of the 3 located incidents lies in an area of ward_2024", "written": False})
+case("cli_areas_outside_london", "cli", "every point in Manchester through areas",
+     {"file": "cli_police_manchester.csv", "argv": ["areas", "{in}", "{tmp}/out.csv", "--layers", "ward_2024"]},
+     {"exit": 1, "stderr": "none of the 3 located rows lies in an area of ward_2024", "written": False})
+case("cli_enrich_outside_london", "cli", "every point in Manchester through enrich: the output is written (rows in = rows out) but the exit code says nothing is in an area",
+     {"file": "cli_police_manchester.csv", "argv": ["enrich", "{in}", "{tmp}/out.csv", "--layers", "ward_2024", "--no-progress"]},
+     {"exit": 1, "stderr": "no row lies in the areas of the boundary layers", "written": True})
+case("cli_areas_no_coordinates", "cli", "a table without coordinate columns",
+     {"text": "id,address\n1,1 Poultry\n", "argv": ["areas", "{in}", "{tmp}/out.csv", "--layers", "ward_2024"]},
+     {"exit": 1, "stderr": "cannot find coordinate columns", "stderr_2": "--x X", "written": False})
+case("cli_map_bad_suffix", "cli", "a map written to a .png name", {"file": "cli_police_city.csv",
+     "argv": ["map", "{in}", "--out", "{tmp}/out.png"]}, {"exit": 1, "stderr": "use a .html file name", "written": False})
+
 json.dump({"about": "geocrime bad-input corpus: each case is a real-world failure with its expected outcome; run by tests/test_bad_inputs.py",
            "cases": C}, open(__import__("pathlib").Path(__file__).with_name("cases.json"), "w", encoding="utf-8"), ensure_ascii=True, indent=1)
 print(len(C))
