@@ -202,11 +202,13 @@ def read_table(
     columns: Sequence[str] | None = None,
     what: str = "input",
     nrows: int | None = None,
+    as_text: bool = True,
 ) -> pd.DataFrame:
     """Read a table file; the format comes from the suffix (:func:`table_format`).
 
     CSV: the encoding is checked first (:func:`check_encoding`); ``sep=None`` sniffs the delimiter
-    (:func:`sniff_sep`; ``.tsv`` means tab); every value is read as text, blank is missing. Parquet:
+    (:func:`sniff_sep`; ``.tsv`` means tab); every value is read as text, blank is missing
+    (``as_text=False``: pandas infers numbers and booleans, for tables geocrime wrote itself). Parquet:
     GeoParquet (``geo`` metadata) comes back as a GeoDataFrame. GeoPackage / GeoJSON / Shapefile: a
     GeoDataFrame. ``nrows``: read only the first rows of a CSV (a preview: only those rows' encoding is
     checked). ``columns``: required columns (:class:`MissingColumnsError` names the ones absent
@@ -221,7 +223,7 @@ def read_table(
     if p.stat().st_size == 0:
         raise FileFormatError(f"{p} is empty (0 bytes): no header row and no records")
     if fmt == "csv":
-        df = _read_csv(p, sep, encoding, nrows)
+        df = _read_csv(p, sep, encoding, nrows, as_text)
     elif fmt == "parquet":
         df = _read_parquet(p)
     else:
@@ -242,15 +244,17 @@ def read_table(
     return df
 
 
-def _read_csv(p: Path, sep: str | None, encoding: str | None, nrows: int | None = None) -> pd.DataFrame:
+def _read_csv(p: Path, sep: str | None, encoding: str | None, nrows: int | None = None,
+              as_text: bool = True) -> pd.DataFrame:
     try:
-        return _read_csv_checked(p, sep, encoding, nrows)
+        return _read_csv_checked(p, sep, encoding, nrows, as_text)
     except UnicodeDecodeError:
         check_encoding(p, encoding)  # raises with the line, the byte and the fix
         raise
 
 
-def _read_csv_checked(p: Path, sep: str | None, encoding: str | None, nrows: int | None) -> pd.DataFrame:
+def _read_csv_checked(p: Path, sep: str | None, encoding: str | None, nrows: int | None,
+                      as_text: bool) -> pd.DataFrame:
     if nrows is None:
         enc = check_encoding(p, encoding)
     else:
@@ -263,7 +267,8 @@ def _read_csv_checked(p: Path, sep: str | None, encoding: str | None, nrows: int
     if sep is None:
         sep = "\t" if _suffix(p).startswith(".tsv") else sniff_sep(p, enc)
     try:
-        df = pd.read_csv(p, sep=sep, dtype=str, keep_default_na=False, na_values=[""], encoding=enc,
+        text_kw: dict[str, Any] = {"dtype": str, "keep_default_na": False, "na_values": [""]} if as_text else {}
+        df = pd.read_csv(p, sep=sep, **text_kw, encoding=enc,
                          index_col=False, on_bad_lines="error", engine="c", low_memory=False, nrows=nrows)
     except pd.errors.EmptyDataError:
         raise FileFormatError(f"{p} is empty: no header row") from None

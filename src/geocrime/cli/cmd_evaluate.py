@@ -97,6 +97,19 @@ def _run_sets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _geocoder_area_columns(res: Any) -> Any:
+    """A ``geocrime geocode --areas`` / ``enrich`` output names the geocoder's area estimate by layer +
+    vintage (``ward_2022_geocoder``, ``gc_ward_2022_geocoder``); :func:`evaluate` reads ``ward_code``."""
+    import re
+
+    ren = {}
+    for c in map(str, res.columns):
+        m = re.fullmatch(r"(?:gc_)?(ward|lsoa)_\d{4}_(geocoder|confidence)", c)
+        if m and f"{m.group(1)}_code" not in res.columns:
+            ren[c] = f"{m.group(1)}_{'code' if m.group(2) == 'geocoder' else 'confidence'}"
+    return res.rename(columns=ren)
+
+
 def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
@@ -109,7 +122,9 @@ def run(args: argparse.Namespace) -> int:
         return _run_sets(args)
     bounds = None if args.no_areas else Boundaries.from_registry(["ward_2022", "lsoa_2021"])
     if args.results is not None:
-        res = pd.read_parquet(args.results) if args.results.suffix.lower() in (".parquet", ".pq") else pd.read_csv(args.results)
+        from ..inputs import read_table
+
+        res = _geocoder_area_columns(read_table(args.results, what="results", as_text=False))
         rep = evaluate(res, boundaries=bounds)
     elif args.fhrs is not None and args.gazetteer is not None:
         gaz = Gazetteer.load(args.gazetteer)
