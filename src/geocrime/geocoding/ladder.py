@@ -4,9 +4,9 @@ postcode area, none — each with a declared uncertainty (metres, EPSG:27700).
 * **street**: every street row of that name, narrowed to the record's postcode district, to the
   boroughs its place words allow, to a named locality's postcode districts (with the measured
   border tolerance) and to ``within=``.
-  Rows that lie together are one street: the point is the row nearest their middle and the
-  uncertainty covers all of them (the street's extent, not a fixed number). Rows that lie apart are
-  different streets of one name: ``ambiguous_street`` — no street point; the coarsest level all of
+  Rows whose areas touch form one street (connected components, computed once per gazetteer): the
+  point is the row nearest their middle and the uncertainty covers all of them plus a pad (the
+  street's extent, not a fixed number). Rows of separate components are different streets of one name: ``ambiguous_street`` — no street point; the coarsest level all of
   them share (their postcode district, their borough) or none.
 * **postcode unit** when it is more precise than the street; then sector, district.
 * **locality** / **borough**: the place the text names, at its point with its radius (so borough
@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from .inputs import _LEVEL_OUT
-from .params import STREET_MAX_EXTENT_M
-from .places import _memo, entry_bits, outside_districts
+from .params import STREET_BOROUGH_TOL_M, STREET_LINK_M, STREET_MAX_EXTENT_M, STREET_PAD_M
+from .places import _memo, entry_bits, near_bits, outside_districts
 
 
 def _lut(gaz: Any, name: str, keys: np.ndarray) -> np.ndarray:
@@ -41,10 +41,45 @@ def _street_table(gaz: Any) -> pd.DataFrame:
     memo = _memo(gaz)
     if "street_rows" not in memo:
         pos = np.flatnonzero(gaz.level == "street")
-        memo["street_rows"] = pd.DataFrame({
+        t = pd.DataFrame({
             "row": pos, "key": gaz.k["street"][pos], "district": gaz.k["pc_district"][pos],
             "x": gaz.x[pos], "y": gaz.y[pos], "radius": gaz.radius[pos], "bits": entry_bits(gaz)[pos]})
+        t["bits"] = t["bits"].to_numpy() | near_bits(t["x"].to_numpy(), t["y"].to_numpy(),
+                                                     np.minimum(t["radius"].to_numpy(), 1000.0) + STREET_BOROUGH_TOL_M)
+        t["comp"] = _components(t)
+        memo["street_rows"] = t
     return memo["street_rows"]
+
+
+def _components(t: pd.DataFrame) -> np.ndarray:
+    """One id per physical street: rows of one name whose areas touch (centre distance <= the two
+    radii + STREET_LINK_M) are linked, and linked rows form one street (connected components)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    key = pd.factorize(t["key"].to_numpy(dtype=object))[0]
+    order = np.argsort(key, kind="stable")
+    k = key[order]
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    sizes = np.diff(np.r_[starts, len(k)])
+    x, y, r = t["x"].to_numpy()[order], t["y"].to_numpy()[order], t["radius"].to_numpy()[order]
+    ii, jj = [], []
+    for s0, m in zip(starts[sizes > 1], sizes[sizes > 1]):
+        a, b = np.triu_indices(m, 1)
+        a, b = a + s0, b + s0
+        link = np.hypot(x[a] - x[b], y[a] - y[b]) <= r[a] + r[b] + STREET_LINK_M
+        ii.append(a[link])
+        jj.append(b[link])
+    n = len(t)
+    if ii:
+        ii, jj = np.concatenate(ii), np.concatenate(jj)
+    else:
+        ii = jj = np.zeros(0, np.int64)
+    g = coo_matrix((np.ones(len(ii)), (ii, jj)), shape=(n, n))
+    _, lab = connected_components(g, directed=False)
+    comp = np.empty(n, np.int64)
+    comp[order] = lab
+    return comp
 
 
 def streets(street: np.ndarray, district: np.ndarray, todo: np.ndarray, places: dict[str, np.ndarray],
@@ -93,9 +128,10 @@ def _group(p: pd.DataFrame, out: dict[str, np.ndarray], gaz: Any) -> dict[str, n
     ry = rep["y"].reindex(p["q"]).to_numpy()
     p["_ext"] = np.hypot(x - rx, y - ry) + r
     agg = p.groupby("q").agg(ext=("_ext", "max"), nd=("district", "nunique"), d0=("district", "first"),
-                             bmin=("bits", "min"), bmax=("bits", "max"))
+                             bmin=("bits", "min"), bmax=("bits", "max"), nc=("comp", "nunique"))
     qs = agg.index.to_numpy()
-    one = agg["ext"].to_numpy() <= STREET_MAX_EXTENT_M
+    agg["ext"] += STREET_PAD_M
+    one = (agg["nc"].to_numpy() == 1) & (agg["ext"].to_numpy() <= STREET_MAX_EXTENT_M)
     rq = rep.reindex(qs)
     out["row"][qs[one]] = rq["row"].to_numpy()[one]
     out["x"][qs[one]] = rq["x"].to_numpy()[one]

@@ -71,7 +71,9 @@ def _climb(qc: pd.DataFrame, places: dict[str, np.ndarray], dec: Decision, gaz: 
     _put(gaz, "postcode_district", sr["common_district"], amb & (sr["common_district"] != ""), level, row, inside)
     fixed = {"level": level, "x": np.full(n, np.nan), "y": np.full(n, np.nan), "unc": np.full(n, np.nan),
              "label": np.full(n, None, dtype=object)}
-    put_borough(sr["common_bits"], amb & (row < 0), borough_points(), fixed)
+    m = places["mask"]
+    single = (m != 0) & ((m & (m - 1)) == 0)  # the text names one borough: the streets all lie in it
+    put_borough(np.where(single, m, sr["common_bits"]), amb & (row < 0), borough_points(), fixed)
     todo = rest & (row < 0) & (level == "none")
     place_levels(places, todo & ~sr["ambiguous"], fixed)
     _put(gaz, "postcode_area", col("pc_area"), rest & (row < 0) & (level == "none") & (col("pc_area") != ""),

@@ -17,8 +17,15 @@ UNIT_AREA_CONFIDENCE = 0.95
 #: a ward/LSOA is reported only when it is more likely than not (its probability at least this)
 MIN_AREA_CONFIDENCE = 0.5
 
-#: street rows of one name (narrowed by district / place) within this extent (metres, point to the
-#: farthest row's edge) are one street; farther apart they are different streets: ambiguous_street
-STREET_MAX_EXTENT_M = 2000.0
+#: street rows of one name whose areas (centre + radius) come within this many metres of each other
+#: are one physical street (rows are per postcode district; points are postcode-unit centroids)
+STREET_LINK_M = 400.0
+#: a street whose extent (metres, its point to the farthest row's edge) is larger is too vague for a
+#: street point: ambiguous_street
+STREET_MAX_EXTENT_M = 5000.0
+#: added to a street's extent: its points are postcode-unit centroids, not the street's ends (metres)
+STREET_PAD_M = 150.0
 #: levels that never get a ward/LSOA code (their area spans many wards)
 NO_AREA_LEVELS = ("postcode_district", "area", "locality", "borough")
+#: a street row also belongs to every borough within its radius (at most 1 km) + this many metres
+STREET_BOROUGH_TOL_M = 100.0

@@ -67,6 +67,19 @@ def entry_bits(gaz: Any) -> np.ndarray:
     return memo["borough_bits"]
 
 
+def near_bits(x: np.ndarray, y: np.ndarray, distance: np.ndarray) -> np.ndarray:
+    """Bits of every borough within ``distance`` metres of each point (a street near a border belongs
+    to both boroughs: its point is one postcode's centroid, the street runs on)."""
+    import shapely
+
+    geoms = borough_layer().layer("borough").geometry.values
+    tree = shapely.STRtree(geoms)
+    pi, bi = tree.query(shapely.points(x, y), predicate="dwithin", distance=distance)
+    out = np.zeros(len(x), dtype=np.int64)
+    np.bitwise_or.at(out, pi, np.left_shift(np.int64(1), bi.astype(np.int64)))
+    return out
+
+
 def query_places(parsed: pd.DataFrame) -> dict[str, np.ndarray]:
     """What each parsed record's place words allow: ``mask`` (int64 borough bits, 0 = no place
     named), ``x``/``y``/``radius`` (the place's point and radius, NaN when unknown or its meanings
