@@ -25,7 +25,8 @@ import pandas as pd
 from ..errors import AddressError, InputError
 from . import _rx, police, postcode, rules
 from . import libpostal as _lp
-from .lexicon import PARSE_FIELDS
+from .lexicon import PARSE_FIELDS, PLACE_FIELDS
+from .places import PlaceLexicon, default_places
 from .normalise import normalise, normalise_many
 from .police import DEFAULT_PLACEHOLDERS, Placeholders
 
@@ -40,14 +41,17 @@ __all__ = [
     "Placeholders",
     "DEFAULT_PLACEHOLDERS",
     "FIELDS",
+    "PLACE_FIELDS",
+    "PlaceLexicon",
     "postcode",
     "police",
 ]
 
 Backend = Literal["auto", "rules", "libpostal"]
 
-#: component columns of :func:`parse_many` (then ``backend`` and ``parse_status``)
-FIELDS: tuple[str, ...] = ("raw",) + PARSE_FIELDS
+#: component columns of :func:`parse_many` (then ``backend`` and ``parse_status``): the text, its
+#: components, police phrasing and landmark, then the place columns (:data:`PLACE_FIELDS`)
+FIELDS: tuple[str, ...] = ("raw",) + PARSE_FIELDS + PLACE_FIELDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +60,10 @@ class Address:
 
     ``location_qualifier`` is the police phrasing (``on_or_near``, ``outside``, ``rear_of``,
     ``junction``, ``opposite``, ``near``, ``adjacent``, ``car_park``, ``bus_stop``); for a junction
-    ``street`` and ``second_street`` are the two streets. ``placeholder`` is the reason the text is
+    ``street`` and ``second_street`` are the two streets. ``landmark`` is a named landmark's key
+    ("victoria" for "Victoria Station") and ``landmark_kind`` its kind (``station``). The ``place_*``
+    fields say what the place words (locality, town, or place words after the street) can mean
+    (:meth:`geocrime.address.places.PlaceLexicon.find`). ``placeholder`` is the reason the text is
     not an incident location (``no_fixed_abode``, ``unknown``, ``various``, ``no_location``,
     ``police_station``, ``custody_suite``, ``listed_address``) or None. ``postcode`` is canonical
     (``"SE1 7PB"``, or a partial ``"SE1"`` / ``"SE1 7"``).
@@ -73,6 +80,15 @@ class Address:
     location_qualifier: str | None = None
     second_street: str | None = None
     placeholder: str | None = None
+    landmark: str | None = None
+    landmark_kind: str | None = None
+    place: str | None = None
+    place_kind: str | None = None
+    place_boroughs: str | None = None
+    place_districts: str | None = None
+    place_x: float | None = None
+    place_y: float | None = None
+    place_radius_m: float | None = None
     backend: str | None = None
     parse_status: str = "ok"
 
@@ -137,6 +153,7 @@ def parse_many(
     texts: Iterable[Any] | pd.Series,
     backend: Backend = "auto",
     placeholders: Placeholders = DEFAULT_PLACEHOLDERS,
+    places: PlaceLexicon | None = None,
 ) -> pd.DataFrame:
     """Parse many address strings. One output row per input, same index and order.
 
@@ -144,20 +161,24 @@ def parse_many(
     (``ok`` / ``truncated`` / ``placeholder`` / ``empty`` / ``invalid_input``). Missing values and
     non-text values never raise: they come out flagged. ``bytes`` are decoded (UTF-8, else cp1252).
     The rules backend is vectorised (regex passes over the whole Series); distinct strings are
-    parsed once.
+    parsed once. ``places``: the place lexicon for the ``place_*`` columns (default: the packaged
+    London lexicon, :meth:`PlaceLexicon.default`); place columns are ``''`` / NaN / None where no place
+    is named.
     """
     used = _resolve(backend)
+    lex = places if places is not None else default_places()
     s, missing, invalid = _coerce(texts)
     cleaned, truncated = rules.clean_series(s)
     # parse each distinct cleaned string once (real data repeats a lot: police.uk streets)
     codes, uniq = pd.factorize(cleaned, sort=False)
     u = pd.Series(np.asarray(uniq, dtype=object), dtype="str")
     if used == "rules":
-        res_u = rules.parse_series(u, placeholders)
+        res_u = rules.parse_series(u, placeholders, places_lexicon=lex)
     else:
         from ._lpbackend import parse_series_libpostal
 
         res_u = parse_series_libpostal(u, placeholders)
+    res_u = _with_places(res_u, lex)
     res = res_u.iloc[codes].set_axis(s.index) if len(s) else res_u.reindex(s.index)
     res = res.astype(object)
     empty_u = u.str.len().to_numpy() == 0
@@ -170,12 +191,32 @@ def parse_many(
     raw = s.astype(object).where(~(missing | invalid), None)
     out["raw"] = raw
     for f in FIELDS[1:]:
+        if f in ("place_x", "place_y", "place_radius_m"):
+            out[f] = pd.Series(res[f].to_numpy(dtype=float), index=s.index, dtype="float64")
+            continue
+        if f in ("place_boroughs", "place_districts"):
+            out[f] = pd.Series(res[f].fillna("").to_numpy(dtype=object), index=s.index, dtype=object)
+            continue
         col = res[f].to_numpy(dtype=object, copy=True)
         col[pd.isna(col)] = None
         out[f] = pd.Series(col, index=s.index, dtype=object)
     out["backend"] = used
     out["parse_status"] = pd.Series(status, index=s.index, dtype=object)
     return out
+
+
+def _with_places(res: pd.DataFrame, lex: PlaceLexicon) -> pd.DataFrame:
+    """The parse (one row per distinct text) with the place columns of its locality and town; a
+    bare street that is itself a place name ("Peckham", no number) names that place too."""
+    loc = res["locality"].astype(object)
+    town = res["town"].astype(object)
+    both = loc.notna() & town.notna()
+    text = loc.where(loc.notna(), town)
+    text = text.where(~both, loc.astype("str") + ", " + town.astype("str"))
+    bare = text.isna() & res["street"].notna() & res["house_number"].isna() & res["landmark"].isna()
+    text = text.where(~bare, res["street"])
+    found = lex.find(text)
+    return pd.concat([res, found.set_axis(res.index)], axis=1)
 
 
 def parse(text: Any, backend: Backend = "auto", placeholders: Placeholders = DEFAULT_PLACEHOLDERS) -> Address:

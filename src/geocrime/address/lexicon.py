@@ -7,8 +7,16 @@ from __future__ import annotations
 #: display components of an address, finest first (source tables and the gazetteer hold these)
 COMPONENTS: tuple[str, ...] = ("sub_building", "building_name", "house_number", "street", "locality", "town", "postcode")
 
-#: columns the parser returns per text (after ``raw``): the components, then the police phrasing
-PARSE_FIELDS: tuple[str, ...] = COMPONENTS + ("location_qualifier", "second_street", "placeholder")
+#: columns the parser returns per text (after ``raw``): the components, the police phrasing, then a
+#: named landmark ("Victoria Station" -> ``landmark`` "victoria", ``landmark_kind`` "station")
+PARSE_FIELDS: tuple[str, ...] = COMPONENTS + ("location_qualifier", "second_street", "placeholder", "landmark",
+                                              "landmark_kind")
+
+#: place columns :func:`geocrime.address.parse_many` adds from the place lexicon
+#: (:mod:`geocrime.address.places`): the place words found, their kind, the boroughs (LAD codes) and
+#: postcode districts they can mean ('|'-joined) and the area's point and radius (EPSG:27700 metres)
+PLACE_FIELDS: tuple[str, ...] = ("place", "place_kind", "place_boroughs", "place_districts", "place_x", "place_y",
+                                 "place_radius_m")
 
 #: street-type words and their abbreviations (end a street name)
 STREET_TYPES: tuple[str, ...] = (

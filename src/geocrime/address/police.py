@@ -41,6 +41,7 @@ QUALIFIERS: dict[str, list[str]] = {
         r"(?:at\s+)?(?:the\s+)?junction\s+(?:of|with|between|at)",
         r"j/o\b", r"j/w\b", r"jct\.?n?\.?\s+(?:of|with)", r"jct\.?n?\b\.?", r"jnc?t?\.?\s+(?:of|with)", r"jw\b",
         r"junc\.?\s+(?:of|with)",
+        r"(?:on\s+|at\s+)?(?:the\s+)?corner\s+(?:of|with)",
     ],
     "outside": [r"o/s\b", r"o\.s\.", r"outside(?:\s+of)?", r"in\s+front\s+of"],
     "opposite": [r"opp\.?\s+to", r"opp\b\.?", r"opposite(?:\s+to)?"],
@@ -165,7 +166,22 @@ _JUNCTION_SPLIT = re.compile(
     r"|\s+junction\s+(?:with|of)\s+|\s*,\s*)(?P<s2>.+)$",
     re.IGNORECASE | re.DOTALL,
 )
-_JUNCTION_INFIX = r"\s(?:j/w|jw|junction\s+with|jct\.?\s+with|jnc\.?\s+with|j/o)\s"
+#: a junction written in the middle ("A j/w B", "A jct B", "A junction with B", "A corner of B")
+JUNCTION_INFIX_WORDS = (r"(?:j/w|jw|j/o|junction\s+(?:with|of)|jct\.?n?\.?(?:\s+(?:with|of))?|jnc\.?(?:\s+(?:with|of))?|"
+                        r"junc\.?(?:\s+(?:with|of))?|corner\s+(?:of|with))")
+_JUNCTION_INFIX = rf"\s{JUNCTION_INFIX_WORDS}\s"
+
+
+def _slash_junction() -> str:
+    from .lexicon import STREET_TYPES
+
+    types = "|".join(sorted((re.escape(t) for t in STREET_TYPES), key=len, reverse=True))
+    # "Brixton Rd / Coldharbour Lane": a street-type word, a slash, then a letter (not "12/14")
+    return rf"^[^,/]*[a-z]\s+(?:{types})\.?\s*/\s*[a-z]"
+
+
+#: "A Road / B Street": two streets either side of a slash
+JUNCTION_SLASH = _slash_junction()
 
 
 def split_junction(rest: pd.Series) -> pd.DataFrame:
@@ -181,7 +197,7 @@ def has_junction_infix(texts: pd.Series) -> pd.Series:
     """True where the text names a junction in the middle ("High St j/w Low Rd")."""
     from . import _rx
 
-    return _rx.contains(texts, _JUNCTION_INFIX)
+    return _rx.contains(texts, _JUNCTION_INFIX) | _rx.contains(texts, JUNCTION_SLASH)
 
 
 def _patterns(ph: Placeholders) -> list[tuple[str, str]]:

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import _rx, police, postcode
+from . import _rx, places, police, postcode
 from .lexicon import COUNTIES, PARSE_FIELDS, POST_TOWNS, STREET_TYPES
 from .normalise import normalise_many
 
@@ -197,6 +197,7 @@ def parse_series(
     texts: pd.Series,
     placeholders: police.Placeholders = police.DEFAULT_PLACEHOLDERS,
     structure: Any = None,
+    places_lexicon: "places.PlaceLexicon | None" = None,
 ) -> pd.DataFrame:
     """Parse cleaned address strings (pandas ``str`` Series, no missing values) into components.
 
@@ -204,6 +205,8 @@ def parse_series(
     None where absent). ``structure``: None for the rule parser; or a callable taking the remaining
     text (qualifier, postcode and leading sub-building removed) and returning a DataFrame with
     columns ``sub_building, building_name, house_number, street, locality, town`` (libpostal).
+    ``places_lexicon``: the place names a street may end with ("Rye Lane Peckham": street "Rye Lane",
+    locality "Peckham"); default the packaged London lexicon.
     """
     idx = texts.index
     n = len(texts)
@@ -233,12 +236,23 @@ def parse_series(
     out["postcode"][pc.index] = pc["postcode"]
     rest = pc["remainder"].astype("str")
 
+    # landmarks: a first part naming a station ("Victoria Station", "Brixton tube") is the building
+    # name, and its key the landmark; the parse goes on with the other parts
+    lm = places.find_landmarks(rest)
+    li = lm.index[lm["landmark"].notna().to_numpy()]
+    if len(li):
+        out["landmark"][li] = lm.loc[li, "landmark"]
+        out["landmark_kind"][li] = lm.loc[li, "landmark_kind"]
+        first = _rx.extract(rest[li], r"^(?P<first>[^,]*)(?:,\s*(?P<others>.*))?$")
+        out["building_name"][li] = first["first"].astype(object)
+        rest.loc[li] = first["others"].fillna("").astype("str")
+
     # junctions: qualifier "junction" or an infix "A Rd j/w B Rd"
     junc = (out["location_qualifier"].reindex(rest.index) == "junction") | police.has_junction_infix(rest)
     if junc.any():
         jr = rest[junc]
         # "j/w" infix anywhere wins over other separators
-        jr_inf = _rx.replace(jr, r"\s(?:j/w|jw|junction\s+with|jct\.?\s+with|jnc\.?\s+with|j/o)\s", " / ")
+        jr_inf = _rx.replace(jr, police._JUNCTION_INFIX, " / ")
         js = police.split_junction(jr_inf.str.strip())
         got = js["second_street"].notna()
         gi = got.index[got.to_numpy(dtype=bool)]
@@ -290,7 +304,7 @@ def parse_series(
     town_found[hi] = True
 
     if structure is not None:
-        return _finish_external(out, rest, structure, idx, placeholders)
+        return _finish_external(out, rest, structure, idx, placeholders, places_lexicon)
 
     # 6. leading sub-building
     sm = _rx.extract(rest[_rx.contains(rest, _SUB_START_SCREEN)], _SUB_RX.pattern).reindex(rest.index)
@@ -374,11 +388,11 @@ def parse_series(
         ei = extra.index[extra.to_numpy(dtype=bool)]
         out["locality"][ei] = (tt.loc[ei, "locality"].astype("str") + ", " + tt.loc[ei, "town"].astype("str")).astype(object)
 
-    return _tidy(out, idx, placeholders)
+    return _tidy(out, idx, placeholders, places_lexicon)
 
 
 def _finish_external(out: dict[str, pd.Series], rest: pd.Series, structure: Any, idx: pd.Index,
-                     placeholders: police.Placeholders) -> pd.DataFrame:
+                     placeholders: police.Placeholders, places_lexicon: Any = None) -> pd.DataFrame:
     """Steps 6-8 by an external parser (libpostal), with the UK rules that fix what it gets wrong.
 
     Before: leading and mid-text sub-building parts are taken out ("Basement And Ground Floor",
@@ -430,10 +444,55 @@ def _finish_external(out: dict[str, pd.Series], rest: pd.Series, structure: Any,
         bi = both.index[both.to_numpy(dtype=bool)]
         merged[bi] = cur[bi].astype("str") + " " + sub[bi].astype("str")
         out["sub_building"][li] = merged
-    return _tidy(out, idx, placeholders)
+    return _tidy(out, idx, placeholders, places_lexicon)
 
 
-def _tidy(out: dict[str, pd.Series], idx: pd.Index, placeholders: police.Placeholders) -> pd.DataFrame:
+#: a street followed by more words ("Rye Lane Peckham"): ``st`` ends at the first (``_LAZY``) or the
+#: last street-type word, ``pl`` is what follows; split only when ``pl`` is a place name
+_TRAIL_TYPES = _ALT(STREET_TYPES)
+_TRAILING_LAZY = rf"^(?P<st>.*?\b{_TRAIL_TYPES}\.?)\s+(?P<pl>[a-z][a-z '&.\-]*)$"
+_TRAILING_GREEDY = rf"^(?P<st>.*\b{_TRAIL_TYPES}\.?)\s+(?P<pl>[a-z][a-z '&.\-]*)$"
+
+
+def _split_trailing_place(out: dict[str, pd.Series], lexicon: Any) -> None:
+    """Move place words written after a street into the locality ("o/s 14 Rye Lane Peckham" ->
+    street "Rye Lane", locality "Peckham"); the street and the second street of a junction."""
+    lex = lexicon if lexicon is not None else places.default_places()
+    for col in ("street", "second_street"):
+        st = out[col]
+        has = st.notna()
+        if not has.any():
+            continue
+        ss = st[has].astype("str").str.strip(" ,.")
+        # screen: the last word must end some place name, and a street-type word must come before it
+        last = ss.str.rsplit(" ", n=1).str[-1].str.lower()
+        cand = ss[last.isin(lex.last_words).to_numpy()]
+        if len(cand):
+            cand = cand[_rx.contains(cand, rf"\b{_TRAIL_TYPES}\.?\s+[a-z]")]
+        if not len(cand):
+            continue
+        for pat in (_TRAILING_LAZY, _TRAILING_GREEDY):
+            m = _rx.extract(cand, pat)
+            ok = m["pl"].notna()
+            if not ok.any():
+                continue
+            m = m[ok.to_numpy()]
+            isp = lex.is_place(m["pl"].astype("str").str.strip(" .,"))
+            hit = isp.index[isp.to_numpy(dtype=bool)]
+            if not len(hit):
+                continue
+            out[col][hit] = m.loc[hit, "st"].astype(object)
+            pl = m.loc[hit, "pl"].astype("str").str.strip(" .,")
+            cur = out["locality"][hit]
+            out["locality"][hit] = pl.where(cur.isna(), pl + ", " + cur.astype("str")).astype(object)
+            cand = cand.drop(hit)
+            if not len(cand):
+                break
+
+
+def _tidy(out: dict[str, pd.Series], idx: pd.Index, placeholders: police.Placeholders,
+          places_lexicon: Any = None) -> pd.DataFrame:
+    _split_trailing_place(out, places_lexicon)
     sb = out["sub_building"]
     rear = sb.notna() & out["location_qualifier"].isna()
     if rear.any():
