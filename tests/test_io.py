@@ -136,7 +136,7 @@ def test_cli_areas_json(tmp_path: Path, met_burglary_files: list[Path], capsys: 
     assert len(back) == len(raw) and back["borough"].str.startswith("E09").sum() == summary["matched"]["ward_2022"]
     # errors are reported, not raised
     assert main(["areas", str(src), str(tmp_path / "x.xlsx")]) == 1
-    assert "unsupported output" in capsys.readouterr().err
+    assert "cannot write 'x.xlsx': unknown suffix .xlsx" in capsys.readouterr().err
 
 
 def test_cli_areas_named_bng_columns_to_geopackage(tmp_path: Path, met_burglary_files: list[Path], capsys: pytest.CaptureFixture) -> None:
@@ -155,3 +155,99 @@ def test_cli_areas_named_bng_columns_to_geopackage(tmp_path: Path, met_burglary_
     assert summary["status"].get("no_location", 0) == int((~ok).sum())
     assert back.loc[ok.to_numpy(), "borough"].str.startswith("E09").all()
     assert back["borough_name"].notna().sum() == summary["matched"]["borough"]
+
+
+# ------------------------------------------------------------------------- geocrime.inputs (issue 18)
+def test_read_table_every_format_same_rows(tmp_path: Path, met_burglary_files: list[Path]) -> None:
+    """One reader for CSV (comma, semicolon, tab: sniffed), Parquet, GeoParquet and GeoPackage."""
+    from geocrime.inputs import read_points, read_table, write_table
+
+    src = read_table(met_burglary_files[0])
+    assert src.attrs["source"]["sep"] == "," and len(src) > 1000
+    assert pd.api.types.is_string_dtype(src["Crime ID"]) and src.loc[0, "Month"] == "2024-01"  # text kept as text
+    for sep, name in ((";", "semi.csv"), ("\t", "tab.tsv"), ("|", "pipe.txt")):
+        src.to_csv(tmp_path / name, sep=sep, index=False)
+        back = read_table(tmp_path / name)
+        assert back.attrs["source"]["sep"] == sep
+        pd.testing.assert_frame_equal(back, src)
+    pts = read_points(src)
+    assert pts.crs.to_epsg() == 27700 and (pts["location_status"] == "ok").mean() > 0.99
+    for name, fmt in (("p.parquet", "Parquet"), ("p.gpkg", "GeoPackage"), ("p.geojson", "GeoJSON"), ("p.csv", "CSV")):
+        said = write_table(pts, tmp_path / name)
+        assert said == f"wrote {tmp_path / name} ({fmt}, {len(pts):,} rows)"
+        back = read_table(tmp_path / name)
+        assert len(back) == len(pts) and list(back["Crime ID"]) == list(pts["Crime ID"])
+    assert isinstance(read_table(tmp_path / "p.parquet"), gpd.GeoDataFrame)  # GeoParquet keeps its geometry
+
+
+def test_write_table_refuses_unknown_suffix_before_writing(tmp_path: Path) -> None:
+    from geocrime.inputs import write_table
+
+    df = pd.DataFrame({"a": [1]})
+    for name in ("ward_hotspots.html", "out.shp", "noext"):
+        with pytest.raises(FileFormatError, match="unknown suffix"):
+            write_table(df, tmp_path / name)
+        assert not (tmp_path / name).exists()
+    with pytest.raises(FileFormatError, match="needs geometries"):
+        write_table(df, tmp_path / "a.gpkg")
+
+
+def test_encoding_is_checked_never_replaced(tmp_path: Path, met_burglary_files: list[Path]) -> None:
+    from geocrime.inputs import check_encoding, read_table
+
+    raw = met_burglary_files[0].read_bytes()
+    lines = raw.split(b"\n")
+    lines[500] = lines[500].replace(b"On or near", "On or near Caf\u00e9".encode("cp1252"), 1)
+    p = tmp_path / "cp.csv"
+    p.write_bytes(b"\n".join(lines))
+    with pytest.raises(FileFormatError) as ei:
+        read_table(p)
+    msg = str(ei.value)
+    assert "is not valid UTF-8: byte 0xe9" in msg and "(line 501:" in msg and "(CLI: --encoding cp1252)" in msg
+    df = read_table(p, encoding="cp1252")
+    assert df["Location"].str.contains("Caf\u00e9").sum() == 1 and not df["Location"].str.contains("\ufffd").any()
+    (tmp_path / "u16.csv").write_bytes("a,b\n1,Caf\u00e9\n".encode("utf-16"))
+    assert check_encoding(tmp_path / "u16.csv") == "utf-16"
+    assert read_table(tmp_path / "u16.csv")["b"].tolist() == ["Caf\u00e9"]
+
+
+def test_empty_and_header_only(tmp_path: Path) -> None:
+    from geocrime.inputs import read_table
+
+    (tmp_path / "e.csv").write_bytes(b"")
+    with pytest.raises(FileFormatError, match=r"is empty \(0 bytes\)"):
+        read_table(tmp_path / "e.csv")
+    (tmp_path / "b.csv").write_bytes(b"\n\n")
+    with pytest.raises(FileFormatError, match="no header row"):
+        read_table(tmp_path / "b.csv")
+    (tmp_path / "h.csv").write_text("a,b\n")
+    assert len(read_table(tmp_path / "h.csv")) == 0
+
+
+def test_coordinates_guessed_and_diagnosed(met_burglary_files: list[Path]) -> None:
+    """Real police.uk rows with their lon/lat swapped, or replaced by grid metres, or moved to Manchester."""
+    from geocrime._geo import lonlat_to_bng
+    from geocrime.errors import InputError
+    from geocrime.inputs import find_coordinates, read_points, read_table
+
+    src = read_table(met_burglary_files[0]).dropna(subset=["Longitude"]).head(2000).reset_index(drop=True)
+    ok = read_points(src)
+    assert (ok["location_status"] == "ok").all()
+    swapped = src.rename(columns={"Longitude": "Latitude", "Latitude": "Longitude"})
+    with pytest.raises(InputError, match="look swapped") as ei:
+        read_points(swapped)
+    assert "(CLI: --x Latitude)" in str(ei.value)
+    fixed = read_points(swapped, x="Latitude", y="Longitude")
+    assert fixed.geometry.geom_equals_exact(ok.geometry, 1e-6).all()
+    e, n = lonlat_to_bng(src["Longitude"].astype(float), src["Latitude"].astype(float))
+    bng = src.assign(Longitude=[f"{v:.0f}" for v in e], Latitude=[f"{v:.0f}" for v in n])
+    c = find_coordinates(bng)
+    assert c.crs == "EPSG:27700" and "British National Grid metres" in c.guessed
+    notes: list[str] = []
+    got = read_points(bng, notes=notes)
+    assert (got["location_status"] == "ok").all() and notes and "read as EPSG:27700" in notes[0]
+    assert float(got.geometry.distance(ok.geometry).max()) < 1.0
+    assert find_coordinates(bng, crs="EPSG:4326").crs == "EPSG:4326"  # stated CRS wins: no guess
+    nowhere = src.assign(Longitude="-75.0", Latitude="40.0")  # New York
+    with pytest.raises(InputError, match="lie outside Great Britain"):
+        read_points(nowhere)
