@@ -14,6 +14,11 @@ grid). Higher risk = should be patrolled first. Any object with these two method
 - :class:`RetrospectiveKDE` — a quartic KDE of all (or the last ``lookback_days`` of) training events.
 - :class:`NaiveLastPeriod` — last period's counts per cell (the "same as last month" forecast).
 
+These are the classic methods and the baselines. The learned predictors, which beat them on the
+fixed Met burglary protocol (``benchmarks/bench_hotspot_protocol.py``), are
+:class:`geocrime.analysis.BoostedHotspot` (the default), :class:`geocrime.analysis.BlendedHotspot`
+and :class:`geocrime.analysis.SEPPHotspot`.
+
 **Time resolution.** police.uk publishes month only. Unless events have a ``date`` column, each event
 is placed at the middle of its month (``month`` "YYYY-MM"), and ``t_end`` defaults to the first day
 after the last training month. With the defaults the prospective method then uses the last two

@@ -18,6 +18,13 @@ with a fixed instead of a variable bandwidth).
 
 The prediction for the period after ``t_end`` is ``lambda`` there: expected events per cell.
 
+**What it finds on Met burglary** (250 m cells, six months to 2024-09): with a 300 m background,
+same-cell triggering that decays over one to five months (``a`` = 0.086, 0.062, 0.051, 0.039, 0.013;
+nothing in the neighbouring cells; branching ratio 0.25). With the default 150 m background (chosen
+by rolling origin on 2024-01..06 because it predicts better) the background is local enough to hold
+that persistence itself and EM sets the triggering to 0: at month resolution near repeats cannot be
+told from a very local, steady background.
+
 **Time.** police.uk gives a month only. Events are binned by period (30.44-day steps back from
 ``t_end``: calendar months for police.uk data, every event at the middle of its month); triggering
 within the same month cannot be told from background with month data, so lags start at one period.
