@@ -52,19 +52,30 @@ def xss_case(met_burglary_files, shared_data):
     return run_gate(df, shared_data, area_names={busiest: XSS_TEXT}), busiest
 
 
-def _local_only(run, site: Path) -> None:
-    # every request went to our server and every page asset was served; nothing was external
+_BASEMAP_TILE = re.compile(r"https://[abcd]\.basemaps\.cartocdn\.com/light_all/\d+/\d+/\d+\.png$")
+
+
+def _local_only(run, site: Path, basemap: bool = True) -> None:
+    # every request went to our server and every page asset was served; the only requests leaving
+    # 127.0.0.1 are basemap tiles (unresolvable in this browser), none at all without a basemap
     paths = [p for _, p, _ in run.requests]
     for need in ("/index.html", "/page-data.js", "/assets/leaflet.js", "/assets/leaflet.css",
                  "/assets/Leaflet.VectorGrid.bundled.min.js", "/assets/public_page.js"):
         assert need in paths, need
     assert all(code == 200 for _, p, code in run.requests if not p.startswith("/tiles/") and p != "/favicon.ico")
-    # Chromium's own network log: the page asked for nothing outside 127.0.0.1
-    assert run.external == [] and len(run.page_urls) >= len(run.requests) - 1
+    local = [u for u in run.page_urls if u not in run.external]
+    assert len(local) >= len(run.requests) - 1
+    if basemap:
+        assert run.external and all(_BASEMAP_TILE.match(u) for u in run.external), run.external[:5]
+    else:
+        assert run.external == []
     for f in [site / "index.html", site / "page-data.js", site / "assets" / "public_page.js"]:
         txt = f.read_text()
         assert not re.search(r"(src|href)\s*=\s*[\"']?https?://", txt), f
-        assert not re.search(r"https?://(?!127\.0\.0\.1)", txt), f
+        urls = re.findall(r"https?://[^\s\"';]+", txt)
+        allowed = ("https://{s}.basemaps.cartocdn.com/", "https://*.basemaps.cartocdn.com") if basemap else ()
+        assert all(u.startswith(allowed) or u.startswith("http://127.0.0.1") or u.startswith("http://localhost")
+                   for u in urls), (f, urls)
 
 
 def test_public_page_renders_offline(chromium, met_burglary_files, shared_data, tmp_path):
@@ -77,6 +88,14 @@ def test_public_page_renders_offline(chromium, met_burglary_files, shared_data, 
     _local_only(run, site)
     tiles = [(p, c) for _, p, c in run.requests if p.startswith("/tiles/")]
     assert sum(c == 200 for _, c in tiles) >= 4, tiles[:10]
+    dom = render_in_chromium(site, dump_dom=True, budget_ms=6000).dom
+    assert "OpenStreetMap contributors" in dom and "CARTO" in dom  # the basemap's attribution
+    assert 'data-points="tiles"' in dom
+    # the legend explains suppression and "no data"
+    assert "suppressed: fewer than 5" in dom and "no data: the published sources do not cover" in dom
+    assert "cannot reveal a suppressed count" in dom
+    # offline reference: borough names from the gated boundaries (no tiles reach this browser)
+    assert re.search(r'gc-label b[^"]*"[^>]*><span>Camden</span>', dom)
     st = png_stats(shot)
     # choropleth blues and incident reds both drawn over a large part of the view
     assert st["blue"] > 20_000, st
@@ -179,7 +198,7 @@ def test_page_with_png_tiles_or_no_tiles(chromium, met_burglary_files, shared_da
     write_public_page(gated, site, tiles=ts)  # outside the site: copied in
     assert (site / "tiles" / "metadata.json").exists()
     run = render_in_chromium(site, screenshot=tmp_path / "png.png", budget_ms=6000)
-    assert run.external == []
+    assert all(_BASEMAP_TILE.match(u) for u in run.external), run.external[:5]  # basemap tiles only
     assert sum(c == 200 for _, p, c in run.requests if p.startswith("/tiles/") and p.endswith(".png")) >= 4
     plain = tmp_path / "plain"
     write_public_page(gated, plain, tiles=False)
@@ -190,3 +209,88 @@ def test_page_with_png_tiles_or_no_tiles(chromium, met_burglary_files, shared_da
     with pytest.raises(PublishError, match="directories"):
         write_public_page(gated, tmp_path / "pm", tiles=write_tiles(gated, tmp_path / "a.pmtiles", minzoom=8,
                                                                     maxzoom=9, format="pmtiles"))
+
+
+def test_page_from_disk_draws_points_or_says_why(chromium, met_burglary_files, shared_data, tmp_path):
+    """file://: a browser cannot read tile files from disk; the page draws the same published
+    counts from page-data.js, or (above inline_points_max) says on the page how to serve it."""
+    gated = gated_from_police_uk(met_burglary_files, shared_data)
+    site = tmp_path / "site"
+    write_public_page(gated, site, basemap=None)
+    run = render_in_chromium(site, dump_dom=True, budget_ms=8000, from_disk=True)
+    assert 'data-points="inline"' in run.dom and "Opened from disk" in run.dom
+    assert not [ln for ln in run.console if "Uncaught" in ln], run.console
+    shot = tmp_path / "disk.png"
+    render_in_chromium(site, screenshot=shot, budget_ms=8000, from_disk=True)
+    assert png_stats(shot)["red"] > 1_000  # the points are drawn
+    # the inlined points are exactly the gate's published point counts of each month
+    data = json.loads((site / "page-data.js").read_text().split("=", 1)[1].rstrip().rstrip(";"))
+    for m, arr in data["points"]["months"].items():
+        assert sum(arr[1::2]) == int(gated.points.loc[gated.points["month"] == m, "count"].sum())
+    small = tmp_path / "small"
+    write_public_page(gated, small, basemap=None, inline_points_max=10)
+    run = render_in_chromium(small, dump_dom=True, budget_ms=8000, from_disk=True)
+    assert 'data-points="message"' in run.dom
+    status = re.search(r'<span id="status"[^>]*>(.*?)</span>', run.dom, re.S).group(1)
+    assert "python -m http.server" in status
+    # over HTTP the same page uses its tiles and makes no external request at all (no basemap)
+    run = render_in_chromium(small, dump_dom=True, budget_ms=6000)
+    assert 'data-points="tiles"' in run.dom
+    _local_only(run, small, basemap=False)
+
+
+@pytest.fixture(scope="module")
+def city_gated(city_files, shared_data):
+    """City of London records 2024 through the gate over ALL London wards, and the coverage of the
+    same records from aggregate(): the City police cover the City's 25 wards only."""
+    import warnings
+
+    import geopandas as gpd
+    from _maps_testdata import run_gate, wards_2022
+
+    from geocrime.analysis.aggregate import aggregate
+
+    df = read_police([f for f in city_files if f.name.startswith("2024-0")])
+    gated = run_gate(df, shared_data)
+    w = wards_2022(shared_data)
+    pts = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df.Longitude.astype(float), df.Latitude.astype(float)),
+                           crs=4326).to_crs(27700)
+    j = gpd.sjoin(pts, w[["code", "geometry"]], how="left", predicate="within")
+    j = j[~j.index.duplicated()].rename(columns={"code": "ward_2022"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cov = aggregate(j, by=["ward_2022", "month", "crime_type"], areas=w, coverage_units="LAD22CD",
+                        unknown_areas="drop")
+    return gated, cov, w
+
+
+def test_city_page_shows_no_data_outside_the_city_and_opens_on_it(chromium, city_gated, tmp_path):
+    gated, cov, w = city_gated
+    city_codes = set(w.loc[w["LAD22CD"] == "E09000001", "code"])
+    old = tmp_path / "old"
+    write_public_page(gated, old, tiles=False)
+    d0 = json.loads((old / "page-data.js").read_text().split("=", 1)[1].rstrip().rstrip(";"))
+    codes = [f["properties"]["code"] for f in d0["areas"]["features"]]
+    # without coverage the gate's zeros cover London: hundreds of wards in the lowest class
+    some = d0["values"][next(iter(d0["values"]))]
+    assert sum(v == 0 for c, v in zip(codes, some) if c not in city_codes) > 500
+    site = tmp_path / "site"
+    write_public_page(gated, site, tiles=False, coverage=cov)
+    d = json.loads((site / "page-data.js").read_text().split("=", 1)[1].rstrip().rstrip(";"))
+    for key, arr in d["values"].items():
+        outside = [v for c, v in zip(codes, arr) if c not in city_codes]
+        inside = [v for c, v in zip(codes, arr) if c in city_codes]
+        assert all(v is None for v in outside), key  # no data, never 0
+        assert all(v is not None for v in inside), key  # the City's cells are published (number or "s")
+    # the view opens on the City, not on London
+    west, south, east, north = d["bounds"]
+    assert east - west < 0.06 and north - south < 0.03, d["bounds"]
+    shot = tmp_path / "city.png"
+    render_in_chromium(site, screenshot=shot, budget_ms=6000)
+    dom = render_in_chromium(site, dump_dom=True, budget_ms=6000).dom
+    assert re.search(r'gc-label a[^"]*"[^>]*><span>Bishopsgate</span>', dom)  # ward names at the City's zoom
+    top = re.search(r'<ol id="top-areas">(.*?)</ol>', dom, re.S).group(1)
+    assert top.count("<li>") >= 1
+    with pytest.raises(PublishError, match="do not match layer"):
+        write_public_page(gated, tmp_path / "bad", tiles=False,
+                          coverage=cov.rename(columns={"ward_2022": "area_code"}).assign(area_code="X"))

@@ -10,7 +10,17 @@ Layout of ``out_dir``::
 The page never computes new numbers: every ward value shown is a published cell of
 ``gated.area_counts`` (one crime category and month at a time), suppressed cells are shown as
 "fewer than N (or withheld)", so no total can be combined with the page to undo suppression.
-No request leaves the machine: all scripts, styles and data are files beside ``index.html``.
+Cells outside what the sources cover (``coverage=``, e.g. an :func:`geocrime.analysis.aggregate`
+table with its ``covered`` column) are shown as "no data", never as 0.
+
+Reading aids: street tiles under the map (``basemap``, CartoDB Positron with its attribution by
+default: the tile requests are the only ones leaving the page; ``basemap=None`` for none), and an
+offline reference layer drawn from the gated boundaries (borough outlines and names, ward names
+when zoomed in) so the page reads without tiles. The view opens on the data's extent.
+
+Opened from disk (``file://``) the browser cannot read the tile pyramid; the page then draws the
+same published map-point counts from ``page-data.js`` (inlined up to ``inline_points_max``
+rows) or says on the page how to serve it, instead of silently showing no points.
 """
 from __future__ import annotations
 
@@ -30,8 +40,15 @@ from ._types import GatedData, require_gated
 from .tiles import TileSet, read_tile_metadata, write_tiles
 
 _ASSETS = ("leaflet.js", "leaflet.css", "Leaflet.VectorGrid.bundled.min.js", "public_page.js", "VENDORED.json")
-_BLUES = ["#eff3ff", "#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c"]
-_SUPPRESSED_COLOUR = "#bdbdbd"
+_BLUES = ["#eff3ff", "#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c"]  # ColorBrewer Blues, sequential
+_SUPPRESSED_COLOUR = "#969696"
+#: Basemap providers for the page: name -> (XYZ template, attribution text, CSP img-src host).
+BASEMAPS = {
+    "carto-positron": ("https://{s}.basemaps.cartocdn.com/light_all/{z}/{x}/{y}.png",
+                       "\u00a9 OpenStreetMap contributors \u00a9 CARTO", "https://*.basemaps.cartocdn.com"),
+    "osm": ("https://tile.openstreetmap.org/{z}/{x}/{y}.png", "\u00a9 OpenStreetMap contributors",
+            "https://tile.openstreetmap.org"),
+}
 
 _CSS = """html,body{margin:0;height:100%;font-family:system-ui,sans-serif;font-size:14px}
 #bar{padding:6px 10px;background:#f4f4f4;border-bottom:1px solid #ccc;display:flex;gap:14px;align-items:center;flex-wrap:wrap}
@@ -43,8 +60,13 @@ _CSS = """html,body{margin:0;height:100%;font-family:system-ui,sans-serif;font-s
 .swatch{display:inline-block;width:18px;height:12px;border:1px solid #777}
 .swatch.dot{width:10px;height:10px;border-radius:50%;background:#e31a1c;border-color:#7f0000}
 .legend-title{font-weight:bold;margin-bottom:4px}
+.swatch.nodata{background:#fff;border:1px dashed #555}
 .code{color:#666;font-size:11px}
-#note{font-size:12px;color:#444}
+#note,.legend-note{font-size:12px;color:#444}
+#status.warn{color:#8a1c00;font-weight:bold}
+.gc-label{background:none;border:none}
+.gc-label span{display:inline-block;transform:translate(-50%,-50%);white-space:nowrap;font:11px sans-serif;color:#333;text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 2px #fff}
+.gc-label.b span{font:bold 12px sans-serif;color:#222}
 """
 
 _HTML = """<!DOCTYPE html>
@@ -52,7 +74,7 @@ _HTML = """<!DOCTYPE html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'none'">
+<meta http-equiv="Content-Security-Policy" content="default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:{img_hosts}; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'none'">
 <meta name="referrer" content="no-referrer">
 <title>{title}</title>
 <link rel="stylesheet" href="assets/leaflet.css">
@@ -62,7 +84,7 @@ _HTML = """<!DOCTYPE html>
 <div id="bar"><h1>{title}</h1>
 <label>Month <select id="month"></select></label>
 <label>Crime type <select id="crime-type"></select></label>
-<span id="status" role="status"></span></div>
+<span id="status" role="status">{noscript}</span></div>
 <div id="wrap"><div id="map"></div>
 <div id="side"><div id="legend"></div>
 <h3>Highest wards</h3><ol id="top-areas"></ol>
@@ -92,7 +114,47 @@ def _breaks(values: np.ndarray) -> list[int]:
     return [0] + [int(q) for q in qs if q > 0][: len(_BLUES) - 1]
 
 
-def _areas_payload(gated: GatedData, layer: str | None, simplify_m: float) -> tuple[str, dict[str, Any]]:
+def _covered_cells(ac: pd.DataFrame, coverage: Any, layer: str) -> np.ndarray:
+    """Which rows of an area-count table (area_code, month, crime_type) the sources cover.
+
+    ``coverage``: None (all covered), an :func:`geocrime.analysis.aggregate` table with a
+    ``covered`` column and the area codes in a column named ``layer`` (or ``area_code``), or one or
+    more :class:`geocrime.analysis.aggregate.Coverage`."""
+    if coverage is None:
+        return np.ones(len(ac), dtype=bool)
+    code = ac["area_code"].astype(str).to_numpy()
+    month = ac["month"].astype(str).to_numpy()
+    ctype = ac["crime_type"].astype(str).to_numpy()
+    if isinstance(coverage, pd.DataFrame):
+        key = layer if layer in coverage.columns else "area_code" if "area_code" in coverage.columns else None
+        if key is None or "covered" not in coverage.columns:
+            raise PublishError(f"coverage must be an aggregate() table with 'covered' and a {layer!r} (or "
+                               f"'area_code') column; got columns {list(coverage.columns)[:8]}")
+        dims = [c for c in ("month", "crime_type") if c in coverage.columns]
+        cov = coverage.loc[coverage["covered"].astype(bool), [key] + dims].astype(str).drop_duplicates()
+        if not set(cov[key]) & set(code) and len(cov):
+            raise PublishError(f"coverage area codes do not match layer {layer!r} (e.g. {cov[key].iloc[0]!r}); "
+                               "aggregate at the same area layer as the page")
+        cols = {"area_code": code, "month": month, "crime_type": ctype}
+        probe = pd.DataFrame({key: cols["area_code"], **{d: cols[d] for d in dims}})
+        return probe.merge(cov.assign(_c=True), on=[key] + dims, how="left")["_c"].fillna(False).to_numpy(bool)
+    from ..analysis.aggregate import Coverage
+
+    items = [coverage] if isinstance(coverage, Coverage) else list(coverage)
+    if not all(isinstance(c, Coverage) for c in items):
+        raise PublishError("coverage must be an aggregate() table, a Coverage or a list of Coverage")
+    out = np.zeros(len(ac), dtype=bool)
+    for c in items:
+        m = np.ones(len(ac), dtype=bool)
+        for allowed, vals in ((c.areas, code), (c.months, month), (c.crime_types, ctype)):
+            if allowed is not None:
+                m &= np.isin(vals, list(allowed))
+        out |= m
+    return out
+
+
+def _areas_payload(gated: GatedData, layer: str | None, simplify_m: float,
+                   coverage: Any = None) -> tuple[str, dict[str, Any]]:
     if not gated.area_geometries:
         raise PublishError("gated data has no area geometries; the gate must be given boundaries for a choropleth")
     if layer is None:  # the finest layer published (most areas), e.g. wards rather than boroughs
@@ -140,21 +202,79 @@ def _areas_payload(gated: GatedData, layer: str | None, simplify_m: float) -> tu
     shown = np.empty(len(ac), dtype=object)  # the value a cell shows: its count, or "s" if suppressed
     shown[:] = [int(v) if v == v else None for v in cnt.tolist()]
     shown[sup] = "s"
+    covered = _covered_cells(ac, coverage, layer)
+    shown[~covered] = None  # no source covers the cell: "no data", whatever the gate counted there
     order = np.argsort(keys, kind="stable")
     uk, starts = np.unique(keys[order], return_index=True)
     for key, sel in zip(uk, np.split(order, starts[1:])):
         arr = np.full(len(codes), None, dtype=object)
         arr[idx[sel]] = shown[sel]
         values[str(key)] = arr.tolist()
-    published = cnt[~sup & ~np.isnan(cnt)]
-    per_type = pd.Series(np.where(sup | np.isnan(cnt), 0, cnt), index=ac["crime_type"].astype("string").to_numpy())
+    published = cnt[~sup & ~np.isnan(cnt) & covered]
+    per_type = pd.Series(np.where(sup | np.isnan(cnt) | ~covered, 0, cnt),
+                         index=ac["crime_type"].astype("string").to_numpy())
+    with_data = np.zeros(len(codes), dtype=bool)  # areas with a published count > 0 or a suppressed cell
+    with_data[idx[covered & (sup | (np.nan_to_num(cnt) > 0))]] = True
     default_type = str(per_type.groupby(level=0).sum().idxmax()) if len(per_type) else None
     return layer, {
         "default_type": default_type,
         "areas": {"type": "FeatureCollection", "features": feats},
         "area_months": months, "crime_types": types, "values": values,
         "breaks": _breaks(published),
+        "any_no_data": bool((~covered).any() or len(ac) < len(codes) * max(len(values), 1)),
+        "_with_data": with_data,
     }
+
+
+def _reference_payload(gated: GatedData, layer: str, simplify_m: float) -> dict[str, Any]:
+    """Offline orientation: borough outlines + names, and label points of the layer's areas."""
+    import shapely
+
+    out: dict[str, Any] = {"outlines": None, "labels": []}
+    geo = gated.area_geometries.get("borough")
+    if geo is not None and layer != "borough" and len(geo):
+        g = geo.to_crs(27700).simplify(max(simplify_m, 25.0), preserve_topology=True).to_crs(4326)
+        g = shapely.set_precision(np.asarray(g.values), 1e-5)
+        gj = [json.loads(x) for x in shapely.to_geojson(g).tolist() if x is not None]
+        out["outlines"] = {"type": "FeatureCollection",
+                           "features": [{"type": "Feature", "geometry": x, "properties": {}} for x in gj]}
+        out["labels"] += _label_points(geo, "b")
+    out["labels"] += _label_points(gated.area_geometries[layer], "a")
+    return out
+
+
+def _label_points(geo: Any, kind: str) -> list[list[Any]]:
+    rp = geo.to_crs(27700).representative_point().to_crs(4326)
+    names = (geo["area_name"] if "area_name" in geo else geo["area_code"]).astype(str)
+    return [[round(float(y), 5), round(float(x), 5), n, kind] for x, y, n in zip(rp.x, rp.y, names)]
+
+
+def _inline_points(gated: GatedData, tinfo: dict[str, Any] | None, max_rows: int) -> dict[str, Any] | None:
+    """The published map-point counts (the tiles' content) for a page opened from disk: per month,
+    summed over the tiles' crime types. None above ``max_rows`` (the page then says how to serve it)."""
+    pts = gated.points
+    types = (tinfo or {}).get("crime_types_list")
+    if types:
+        pts = pts[pts["crime_type"].isin(types)]
+    per = pts.groupby(["map_point_id", "month"], sort=True)["count"].sum().reset_index()
+    if len(per) > max_rows:
+        return None
+    ids, inv = np.unique(per["map_point_id"].to_numpy(), return_inverse=True)
+    loc = pts.drop_duplicates("map_point_id").set_index("map_point_id").loc[ids]
+    by_month: dict[str, list[int]] = {}
+    for m, grp in per.assign(i=inv).groupby("month", sort=True):
+        by_month[str(m)] = np.column_stack([grp["i"].to_numpy(), grp["count"].to_numpy()]).ravel().astype(int).tolist()
+    # 5 decimals (~1 m): map points only, never incident positions
+    return {"lat": np.round(loc["lat"].to_numpy(float), 5).tolist(), "lon": np.round(loc["lon"].to_numpy(float), 5).tolist(),
+            "months": by_month}
+
+
+def _data_bounds(gated: GatedData, layer: str, with_data: np.ndarray) -> list[float]:
+    """The view: areas with published data (a count > 0 or a suppressed cell) in covered cells;
+    all published areas when none has data."""
+    geo = gated.area_geometries[layer].to_crs(4326).reset_index(drop=True)
+    sel = geo[with_data] if with_data.any() else geo
+    return [float(v) for v in sel.total_bounds]
 
 
 def _resolve_tiles(gated: GatedData, out: Path, tiles: Any) -> dict[str, Any] | None:
@@ -185,6 +305,7 @@ def _resolve_tiles(gated: GatedData, out: Path, tiles: Any) -> dict[str, Any] | 
         "minzoom": meta["minzoom"], "maxzoom": meta["maxzoom"], "bounds": meta["bounds"],
         "months": meta["months"], "point_zoom": meta["point_zoom"], "cell_px": meta["cell_px"],
         "crime_types_label": ", ".join(types) if 0 < len(types) <= 3 else "all categories",
+        "crime_types_list": list(types),
     }
 
 
@@ -196,6 +317,9 @@ def write_public_page(
     layer: str | None = None,
     title: str = "Recorded crime map",
     simplify_m: float = 10.0,
+    coverage: Any = None,
+    basemap: str | None = "carto-positron",
+    inline_points_max: int = 200_000,
 ) -> Path:
     """Write the static public map page into ``out_dir`` and return the path of ``index.html``.
 
@@ -211,38 +335,71 @@ def write_public_page(
         Area layer of ``gated.area_counts`` for the choropleth (default: the one with most areas).
     simplify_m:
         Ward outlines are simplified with this tolerance in metres (EPSG:27700) for a light page.
+    coverage:
+        What the sources cover (an ``aggregate()`` table with ``covered`` at this layer, or
+        ``Coverage`` objects); other cells read "no data", never 0. Default: ``gated.coverage`` when
+        the gate recorded one, else every cell is taken as covered.
+    basemap:
+        ``"carto-positron"`` (default) or ``"osm"``: street tiles with their attribution (the only
+        requests leaving the page; the CSP allows that host only); ``None``: none.
+    inline_points_max:
+        Published map-point x month rows inlined for a page opened from disk (file://); above it the
+        page shows a message saying how to serve it.
     """
     gated = require_gated(gated, "write_public_page")
+    if coverage is None:
+        coverage = getattr(gated, "coverage", None)
+    if basemap is not None and basemap not in BASEMAPS:
+        raise PublishError(f"basemap must be one of {sorted(BASEMAPS)} or None; got {basemap!r}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    layer, payload = _areas_payload(gated, layer, simplify_m)
+    layer, payload = _areas_payload(gated, layer, simplify_m, coverage)
+    with_data = payload.pop("_with_data")
     tinfo = _resolve_tiles(gated, out, tiles)
+    data = _page_data(gated, layer, payload, tinfo, with_data, simplify_m, basemap, inline_points_max)
+    (out / "page-data.js").write_text("window.GEOCRIME_PAGE = " + _safe_json(data) + ";\n", encoding="utf-8")
+    _copy_assets(out)
+    note = ("Counts are police-recorded incidents placed at anonymous map points, never at an exact "
+            "address; small ward counts are suppressed. Areas, months and crime types the published "
+            "sources do not cover show \u201cno data\u201d, not zero.")
+    img_hosts = f" {BASEMAPS[basemap][2]}" if basemap else ""
+    (out / "index.html").write_text(
+        _HTML.format(title=html.escape(title), note=html.escape(note), img_hosts=img_hosts, noscript=""),
+        encoding="utf-8")
+    return out / "index.html"
+
+
+def _page_data(gated: GatedData, layer: str, payload: dict[str, Any], tinfo: dict[str, Any] | None,
+               with_data: np.ndarray, simplify_m: float, basemap: str | None, inline_max: int) -> dict[str, Any]:
+    """Everything page-data.js holds: published cells, tiles, inline points, legend, view."""
     months = sorted(set(payload.pop("area_months")) | set(tinfo["months"] if tinfo else []))
     threshold = gated.params.get("threshold", gated.params.get("min_count"))
     sup_label = (f"fewer than {int(threshold)} (or withheld to protect a small count)"
                  if threshold is not None else "suppressed (small count, or withheld to protect one)")
-    data = {
+    points = _inline_points(gated, tinfo, inline_max) if tinfo else None
+    return {
         **payload, "layer": layer, "months": months, "tiles": tinfo,
         "colours": _BLUES[: len(payload["breaks"])], "suppressed_colour": _SUPPRESSED_COLOUR,
         "suppressed_label": sup_label,
-        # the view fits the published areas (tiles may hold a few points outside them)
-        "bounds": [float(v) for v in gated.area_geometries[layer].to_crs(4326).total_bounds],
+        "no_data_label": "no data: the published sources do not cover this area, month or crime type",
+        "points": points,
+        "basemap": ({"url": BASEMAPS[basemap][0], "attribution": BASEMAPS[basemap][1]} if basemap else None),
+        "reference": _reference_payload(gated, layer, simplify_m),
+        # the view opens on the areas with published data (tiles may hold a few points outside them)
+        "bounds": _data_bounds(gated, layer, with_data),
+        "all_bounds": [float(v) for v in gated.area_geometries[layer].to_crs(4326).total_bounds],
         "minzoom": int(tinfo["minzoom"]) if tinfo else 8, "maxzoom": int(tinfo["maxzoom"]) if tinfo else 16,
         "gate": {k: v for k, v in gated.params.items() if isinstance(v, (int, float, str, bool))},
     }
-    (out / "page-data.js").write_text("window.GEOCRIME_PAGE = " + _safe_json(data) + ";\n", encoding="utf-8")
+
+
+def _copy_assets(out: Path) -> None:
     adir = out / "assets"
     adir.mkdir(exist_ok=True)
     src = resources.files("geocrime.publish") / "assets"
     for name in _ASSETS:
         (adir / name).write_bytes((src / name).read_bytes())
     (adir / "page.css").write_text(_CSS, encoding="utf-8")
-    note = ("Counts are police-recorded incidents placed at anonymous map points, never at an exact "
-            "address; small ward counts are suppressed.")
-    (out / "index.html").write_text(
-        _HTML.format(title=html.escape(title), note=html.escape(note)), encoding="utf-8"
-    )
-    return out / "index.html"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -312,10 +469,12 @@ def render_in_chromium(
     window: tuple[int, int] = (1200, 800),
     budget_ms: int = 10_000,
     timeout_s: float = 120.0,
+    from_disk: bool = False,
 ) -> BrowserRun:
     """Serve ``site_dir`` on 127.0.0.1 (random port, HTTP range requests supported) and open
     ``page`` in headless Chromium with every non-local host name made unresolvable, taking a
-    screenshot and/or dumping the DOM. Nothing can leave the machine."""
+    screenshot and/or dumping the DOM. Nothing can leave the machine. ``from_disk=True`` opens the
+    page as ``file://`` instead (as a user double-clicking index.html would; no file-access flags)."""
     import functools
     import http.server
     import subprocess
@@ -356,7 +515,11 @@ def render_in_chromium(
                 args.append(f"--screenshot={shot}")
             if dump_dom:
                 args.append("--dump-dom")
-            args.append(f"http://127.0.0.1:{port}/{page}")
+            if from_disk:
+                path, _, frag = page.partition("#")
+                args.append((site / path).as_uri() + (f"#{frag}" if frag else ""))
+            else:
+                args.append(f"http://127.0.0.1:{port}/{page}")
             proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout_s)
             page_urls = _netlog_page_urls(Path(prof) / "netlog.json")
     finally:

@@ -12,12 +12,21 @@
     return e;
   }
   var status = document.getElementById("status");
-  var b = D.bounds; // [west, south, east, north]
+  var b = D.bounds; // [west, south, east, north] of the areas with published data
+  var ab = D.all_bounds || b;
+  var fromDisk = window.location.protocol === "file:";
   var map = L.map("map", {
-    preferCanvas: true, zoomControl: true, attributionControl: false,
-    minZoom: D.minzoom, maxZoom: D.maxzoom + 2, maxBounds: L.latLngBounds([b[1] - 0.5, b[0] - 0.8], [b[3] + 0.5, b[2] + 0.8])
+    preferCanvas: true, zoomControl: true, attributionControl: true,
+    minZoom: D.minzoom, maxZoom: D.maxzoom + 2, maxBounds: L.latLngBounds([ab[1] - 0.5, ab[0] - 0.8], [ab[3] + 0.5, ab[2] + 0.8])
   });
+  map.attributionControl.setPrefix(false);
   map.fitBounds([[b[1], b[0]], [b[3], b[2]]]);
+
+  // ---- basemap (street tiles, with attribution; the only requests leaving the page)
+  if (D.basemap) {
+    L.tileLayer(D.basemap.url, { attribution: D.basemap.attribution, subdomains: "abcd", maxZoom: 20,
+                                 crossOrigin: false, referrerPolicy: "no-referrer" }).addTo(map);
+  }
 
   // ---- selectors
   var monthSel = document.getElementById("month");
@@ -52,10 +61,15 @@
     if (v === null || v === undefined) { return "no data"; }
     return String(v);
   }
+  function areaStyle(f) {
+    var v = cell(f.properties.i);
+    if (v === null || v === undefined) {  // no data: outline only, the basemap shows through
+      return { color: "#777", weight: 0.6, dashArray: "3 3", fillOpacity: 0, fillColor: "#ffffff" };
+    }
+    return { color: "#555", weight: 0.6, dashArray: null, fillOpacity: 0.7, fillColor: colour(v) };
+  }
   var areas = L.geoJSON(D.areas, {
-    style: function (f) {
-      return { color: "#555", weight: 0.6, fillOpacity: 0.7, fillColor: colour(cell(f.properties.i)) };
-    },
+    style: areaStyle,
     onEachFeature: function (f, layer) {
       layer.bindTooltip(function () {
         var d = el("div");
@@ -67,6 +81,27 @@
     }
   }).addTo(map);
   window.geocrimeAreas = areas;
+
+  // ---- offline reference: borough outlines and names, area names when zoomed in (text only)
+  var R = D.reference || {};
+  map.createPane("reference"); map.getPane("reference").style.zIndex = 420; map.getPane("reference").style.pointerEvents = "none";
+  if (R.outlines) {
+    L.geoJSON(R.outlines, { pane: "reference", interactive: false,
+                            style: { color: "#333", weight: 1.6, opacity: 0.8, fill: false } }).addTo(map);
+  }
+  var bigLabels = L.layerGroup(), smallLabels = L.layerGroup();
+  (R.labels || []).forEach(function (r) {
+    var s = el("span", r[2]);
+    var icon = L.divIcon({ className: "gc-label " + r[3], html: s, iconSize: null });
+    (r[3] === "b" ? bigLabels : smallLabels).addLayer(L.marker([r[0], r[1]], { icon: icon, interactive: false, keyboard: false }));
+  });
+  function updateLabels() {
+    var z = map.getZoom();
+    if (z <= 13) { map.addLayer(bigLabels); } else { map.removeLayer(bigLabels); }
+    if (z >= 13) { map.addLayer(smallLabels); } else { map.removeLayer(smallLabels); }
+  }
+  map.on("zoomend", updateLabels);
+  updateLabels();
 
   // ---- incident tiles (vector tiles carry one count per month)
   var tiles = null;
@@ -81,7 +116,30 @@
       : Math.max(2.5, Math.min(10, 2 + 1.5 * Math.sqrt(v)));
     return { radius: r, fill: true, fillColor: "#e31a1c", fillOpacity: 0.75, color: "#7f0000", weight: 1 };
   }
-  if (D.tiles && D.tiles.format === "mvt" && L.vectorGrid) {
+  var pointNote = null;
+  if (D.tiles && fromDisk) {
+    // a browser cannot read tile files from disk: draw the same published counts from page-data.js
+    if (D.points) {
+      tiles = L.layerGroup([], { pane: "incidents" });
+      tiles.redraw = function () {
+        tiles.clearLayers();
+        var arr = D.points.months[monthSel.value] || [];
+        var renderer = L.canvas({ pane: "incidents" });
+        for (var k = 0; k < arr.length; k += 2) {
+          var i = arr[k], v = arr[k + 1];
+          tiles.addLayer(L.circleMarker([D.points.lat[i], D.points.lon[i]], {
+            renderer: renderer, pane: "incidents", interactive: false,
+            radius: Math.max(2.5, Math.min(10, 2 + 1.5 * Math.sqrt(v))),
+            fillColor: "#e31a1c", fillOpacity: 0.75, color: "#7f0000", weight: 1 }));
+        }
+      };
+      tiles.addTo(map);
+      pointNote = "Opened from disk: incident points drawn from the page's own data file.";
+    } else {
+      pointNote = "Incident points are not shown when this page is opened from disk: serve the folder " +
+        "(e.g. run \u201cpython -m http.server\u201d in it) and open http://localhost:8000/ to see them.";
+    }
+  } else if (D.tiles && D.tiles.format === "mvt" && L.vectorGrid) {
     var styles = {}; styles[D.tiles.layer] = pointStyle;
     tiles = L.vectorGrid.protobuf(D.tiles.url, {
       vectorTileLayerStyles: styles, rendererFactory: L.canvas.tile, interactive: false, pane: "incidents",
@@ -108,13 +166,19 @@
     }
     var rs = el("div", null, "legend-row");
     var s2 = el("span", null, "swatch"); s2.style.background = D.suppressed_colour; rs.appendChild(s2);
-    rs.appendChild(el("span", D.suppressed_label)); legend.appendChild(rs);
+    rs.appendChild(el("span", "suppressed: " + D.suppressed_label)); legend.appendChild(rs);
+    var rn = el("div", null, "legend-row");
+    rn.appendChild(el("span", null, "swatch nodata"));
+    rn.appendChild(el("span", D.no_data_label)); legend.appendChild(rn);
     if (tiles) {
       var rp = el("div", null, "legend-row");
       var s3 = el("span", null, "swatch dot"); rp.appendChild(s3);
       rp.appendChild(el("span", "incidents at anonymous map points (" + D.tiles.crime_types_label + ")"));
       legend.appendChild(rp);
     }
+    legend.appendChild(el("p", "Small counts are suppressed so that no one can be identified from them; " +
+      "a few other cells are withheld too, so that totals cannot reveal a suppressed count.", "legend-note"));
+    if (pointNote) { legend.appendChild(el("p", pointNote, "legend-note")); }
   }
   var top = document.getElementById("top-areas");
   function drawTop() {
@@ -128,13 +192,13 @@
     rows.slice(0, 8).forEach(function (r) { top.appendChild(el("li", r[1] + ": " + r[0])); });
   }
   function refresh() {
-    areas.setStyle(function (f) {
-      return { color: "#555", weight: 0.6, fillOpacity: 0.7, fillColor: colour(cell(f.properties.i)) };
-    });
+    areas.setStyle(areaStyle);
     if (tiles && tiles.redraw) { tiles.redraw(); }
     drawLegend(); drawTop();
     status.textContent = "Showing " + typeSel.value + " for " + monthSel.value;
+    if (pointNote && !D.points) { status.textContent += " \u2014 " + pointNote; status.className = "warn"; }
     document.body.setAttribute("data-rendered", monthSel.value);
+    document.body.setAttribute("data-points", tiles ? (fromDisk ? "inline" : "tiles") : (pointNote ? "message" : "none"));
   }
   monthSel.addEventListener("change", refresh);
   typeSel.addEventListener("change", refresh);
