@@ -358,6 +358,11 @@ case("cli_areas_no_coordinates", "cli", "a table without coordinate columns",
 case("cli_map_bad_suffix", "cli", "a map written to a .png name", {"file": "cli_police_city.csv",
      "argv": ["map", "{in}", "--out", "{tmp}/out.png"]}, {"exit": 1, "stderr": "use a .html file name", "written": False})
 
+case("cli_gazetteer_cp1252", "cli", "an LLPG extract saved as Windows-1252: the gazetteer reader used to replace 'é' silently",
+     {"text": "UPRN,SAO,PAO,STREET,LOCALITY,TOWN,POSTCODE,EASTING,NORTHING\n1,,1,Café Street,,London,EC2R 8EJ,532574,181098\n",
+      "encoding": "cp1252", "argv": ["gazetteer", "build", "{tmp}/out", "--csv", "{in}"]},
+     {"exit": 1, "stderr": "is not valid UTF-8: byte 0xe9", "stderr_2": "gazetteer build reads UTF-8", "written": False})
+
 json.dump({"about": "geocrime bad-input corpus: each case is a real-world failure with its expected outcome; run by tests/test_bad_inputs.py",
            "cases": C}, open(__import__("pathlib").Path(__file__).with_name("cases.json"), "w", encoding="utf-8"), ensure_ascii=True, indent=1)
 print(len(C))

@@ -37,6 +37,7 @@ def run_build(args: argparse.Namespace) -> int:
     from ..gazetteer import Gazetteer, read_address_csv, read_codepoint, read_fhrs, streets_from_police_uk
 
     t0 = time.perf_counter()
+    _check_encodings([*args.csv, *args.fhrs, *([args.codepoint] if args.codepoint else [])])
     sources = []
     for c in args.csv:
         sources.append(read_address_csv(c))
@@ -63,6 +64,23 @@ def run_build(args: argparse.Namespace) -> int:
     }
     emit(summary, args.json)
     return 0
+
+
+def _check_encodings(paths: list[Path]) -> None:
+    """Refuse a source file that is not UTF-8 before anything is built (the readers would otherwise put
+    replacement characters into the gazetteer's addresses)."""
+    from ..errors import DataNotFoundError, FileFormatError
+    from ..inputs import check_encoding
+
+    for p in paths:
+        if not Path(p).is_file():
+            raise DataNotFoundError(f"source file not found: {p}")
+        try:
+            check_encoding(p)
+        except FileFormatError as e:
+            msg = str(e).split(" Files exported from Excel")[0].rstrip(".")
+            raise FileFormatError(f"{msg}. gazetteer build reads UTF-8: re-save the file as UTF-8 CSV "
+                                  "(e.g. iconv -f cp1252 -t utf-8); nothing was built.") from None
 
 
 def run_info(args: argparse.Namespace) -> int:
