@@ -267,22 +267,33 @@ wards.loc[switched, ["query", "ward_2022_name", "ward_2024_name"]]
 # police.uk rows already have (snapped) coordinates. Give them wards, count, and map them.
 # Internal maps show exact points: they are for analysts only, never for publication (see
 # notebook 03).
+#
+# Counting is **coverage-aware**: the City of London Police record crime in the City's 25 wards.
+# Their file says nothing about Camden, so a Camden ward is *no data*, not zero. `aggregate` knows
+# each source's coverage (here the one source, "City of London Police": its boroughs, months and
+# crime types) and fills zeros only inside it.
 
 # %%
+from geocrime.analysis.aggregate import aggregate, area_totals
+
 crime_pts = assign_areas(crimes, bounds, ["ward_2024"], names=True)
 print(crime_pts["area_status"].value_counts())
-by_ward = crime_pts.groupby("ward_2024").size()
+counts = aggregate(crime_pts, by=["ward_2024", "month", "crime_type"], areas=bounds,
+                   coverage_units=Boundaries.from_registry(["borough"]).layer("borough"), unknown_areas="drop")
+print(counts.attrs["coverage"])
+print(f"{counts['covered'].mean():.1%} of ward x month x type rows are covered; the rest are no data, not 0")
+by_ward = area_totals(counts, "ward_2024")
+print(f"{by_ward.notna().sum()} wards with data, {by_ward.isna().sum()} without")
 by_ward.rename(bounds.layer("ward_2024").set_index("code")["name"]).sort_values(ascending=False).head(10)
 
 # %% [markdown]
-# The City is small and busy: a choropleth of counts per ward with the crimes on top (clustered,
-# with a month slider). The map is one offline HTML file: no basemap tiles are requested unless
-# `basemap=` is given.
+# The City is small and busy: a choropleth of counts per ward (the wards outside the City drawn
+# as "no data") with the crimes on top, clustered, with a month slider. Two data layers, a
+# basemap (CartoDB Positron; `basemap=None` for none) and, under it all, borough outlines and
+# ward names from the local boundary files, so the map still reads with no network.
 
 # %%
-city_wards = bounds.layer("ward_2024")
-city_wards = city_wards[city_wards["code"].isin(by_ward.index)]
-m = geocrime.internal_map(crime_pts, areas=city_wards, values=by_ward, value_label="crimes 2024",
+m = geocrime.internal_map(crime_pts, areas=bounds.layer("ward_2024"), values=by_ward, value_label="crimes 2024",
                           popup_fields=["month", "Crime type", "Location", "Last outcome category"],
                           title="City of London Police, street-level crime 2024 (snapped points)")
 m.save(workdir / "city_2024.html")
