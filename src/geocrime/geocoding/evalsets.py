@@ -178,7 +178,7 @@ def _ppd_streets(codepoint: pd.DataFrame) -> pd.DataFrame:
     from ..gazetteer import sources as _src
 
     path = _data_dir() / "streets_london_ppd" / "london_postcode_streets.csv.gz"
-    reader = getattr(_src, "read_postcode_streets", None)
+    reader = getattr(_src, "read_streets_ppd", None)
     if reader is not None:
         try:
             return reader(path, codepoint)
@@ -198,8 +198,8 @@ def eval_gazetteer(street_months: Sequence[str | Path] | None = None, extra: Seq
                    cache_dir: str | Path | None = None, street_layer: bool = True) -> Any:
     """The evaluation gazetteer: FSA premises (16 boroughs) + Code-Point Open units + a police.uk
     street layer from ``street_months`` (default: Met burglary 2024-01..06, never the evaluated
-    months) + (``street_layer``) the postcode -> street layer of ``streets_london_ppd`` + any
-    ``extra`` source tables. Saved under ``cache_dir`` (keyed by the inputs and the
+    months) + (``street_layer``) the postcode -> street layer of ``streets_london_ppd`` + the TfL
+    stations (landmarks) and the place lexicon's localities + any ``extra`` source tables. Saved under ``cache_dir`` (keyed by the inputs and the
     parser) and reloaded on the next run."""
     from ..gazetteer import Gazetteer, read_codepoint, read_fhrs, streets_from_police_uk
     from ..gazetteer.core import parser_fingerprint
@@ -211,12 +211,24 @@ def eval_gazetteer(street_months: Sequence[str | Path] | None = None, extra: Seq
                           + "|".join(getattr(e, "attrs", {}).get("name", str(len(e))) for e in extra)).encode()).hexdigest()[:12]
     cache = Path(cache_dir) / f"evalgaz_{key}" if cache_dir is not None else None
     if cache is not None and (cache / "meta.json").exists():
-        return Gazetteer.load(cache)
+        from ..errors import GazetteerError
+
+        try:
+            return Gazetteer.load(cache)
+        except GazetteerError:  # built by another gazetteer format: rebuild
+            pass
     cp = read_codepoint(d / "codepoint_open_london_postcodes" / "codepo_london_E09.csv.gz")
     fhrs = read_fhrs(d / "fhrs_london_dev" / "fhrs_london_16la_2020-11-15.csv")
     streets = streets_from_police_uk(list(street_months), cp)
     layer = [_ppd_streets(cp)] if street_layer else []
-    gaz = Gazetteer.from_sources([fhrs, streets, *layer, *extra, cp])
+    from ..gazetteer import sources as _src
+
+    places = []
+    if hasattr(_src, "read_landmarks"):  # the TfL stations and the lexicon's localities (issue 17a)
+        places.append(_src.read_landmarks(d / "landmarks_london_stations" / "tfl_stations_2022.csv"))
+    if hasattr(_src, "localities_from_places"):
+        places.append(_src.localities_from_places())
+    gaz = Gazetteer.from_sources([fhrs, streets, *layer, *places, *extra, cp])
     if cache is not None:
         gaz.save(cache)
     return gaz

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .inputs import _LEVEL_OUT
-from .params import STREET_BOROUGH_TOL_M, STREET_LINK_M, STREET_MAX_EXTENT_M, STREET_PAD_M
+from .params import JUNCTION_MAX_M, JUNCTION_PAD_M, JUNCTION_SEPARATE_M, STREET_BOROUGH_TOL_M, STREET_LINK_M, STREET_MAX_EXTENT_M, STREET_PAD_M
 from .places import _memo, entry_bits, near_bits, outside_districts
 
 
@@ -30,8 +30,10 @@ def _lut(gaz: Any, name: str, keys: np.ndarray) -> np.ndarray:
     if callable(lut):  # public Gazetteer.lookup (issue 17a) when present
         try:
             return np.asarray(lut(name, keys), dtype=np.int64)
-        except (KeyError, TypeError, ValueError):
-            pass
+        except Exception:  # noqa: BLE001  (a table this gazetteer does not have: nothing found)
+            return np.full(len(keys), -1, np.int64)
+    if name not in gaz._lut:
+        return np.full(len(keys), -1, np.int64)
     r = gaz._lut[name].reindex(keys).to_numpy()
     return np.where(pd.isna(r), -1, r).astype(np.int64)
 
@@ -100,8 +102,7 @@ def streets(street: np.ndarray, district: np.ndarray, todo: np.ndarray, places: 
     if not len(p):
         return out
     q = p["q"].to_numpy()
-    d_ok = (district[q] == "") | (p["district"].to_numpy(dtype=object) == district[q])
-    p, q = p[d_ok], q[d_ok]
+    p, q = _in_district(p, q, district, gaz)
     m = places["mask"][q]
     bad = (m != 0) & ((m & p["bits"].to_numpy()) == 0)
     bad |= outside_districts(places, q, p["district"].to_numpy(dtype=object))
@@ -115,6 +116,23 @@ def streets(street: np.ndarray, district: np.ndarray, todo: np.ndarray, places: 
     if not len(p):
         return out
     return _group(p, out, gaz)
+
+
+def _in_district(p: pd.DataFrame, q: np.ndarray, district: np.ndarray, gaz: Any) -> tuple[pd.DataFrame, np.ndarray]:
+    """Street rows of a query's postcode district: the rows filed under it, else (a street row per
+    street cluster is filed under one district) the rows whose extent reaches the district's area."""
+    qd = district[q]
+    exact = (qd == "") | (p["district"].to_numpy(dtype=object) == qd)
+    has_exact = np.bincount(q[exact], minlength=len(district))[q] > 0
+    loose = ~has_exact & (qd != "")
+    if loose.any():
+        dr = _lut(gaz, "postcode_district", qd[loose].astype(object))
+        ok = dr >= 0
+        d = np.hypot(p["x"].to_numpy()[loose] - gaz.x[np.maximum(dr, 0)], p["y"].to_numpy()[loose] - gaz.y[np.maximum(dr, 0)])
+        reach = ok & (d <= p["radius"].to_numpy()[loose] + gaz.radius[np.maximum(dr, 0)])
+        exact[np.flatnonzero(loose)[reach]] = True
+    keep = exact & (has_exact | loose | (qd == ""))
+    return p[keep], q[keep]
 
 
 def _group(p: pd.DataFrame, out: dict[str, np.ndarray], gaz: Any) -> dict[str, np.ndarray]:
@@ -201,3 +219,81 @@ def put_borough(bits: np.ndarray, todo: np.ndarray, bpts: dict, fixed: dict[str,
         if b is not None:
             fixed["level"][i] = "borough"
             fixed["x"][i], fixed["y"][i], fixed["unc"][i], fixed["label"][i] = b
+
+
+# ------------------------------------------------------------------------------- landmark, junction
+def landmarks(landmark: np.ndarray, todo: np.ndarray, places: dict[str, np.ndarray], inside: np.ndarray | None,
+              gaz: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Landmark rung ("Victoria Station", "o/s Brixton tube"): the gazetteer's landmark row of the
+    parsed landmark key, unless it lies outside the places the text names or outside ``within``.
+    Returns (row or -1, conflict)."""
+    n = len(landmark)
+    row = np.full(n, -1, np.int64)
+    conflict = np.zeros(n, bool)
+    t = todo & (landmark != "")
+    if not t.any():
+        return row, conflict
+    r = _lut(gaz, "landmark", landmark[t].astype(object))
+    if (r < 0).any():  # TfL names carry a line code ("Victoria LU") that landmark_key keeps (17b_requests.md)
+        miss = r < 0
+        r[miss] = _lut(gaz, "landmark", (landmark[t][miss].astype(str) + " lu").astype(object))
+    i = np.flatnonzero(t)
+    ok = r >= 0
+    bits = np.zeros(len(r), np.int64)
+    if ok.any():
+        rr = r[ok]
+        bits[ok] = near_bits(gaz.x[rr], gaz.y[rr], np.full(len(rr), STREET_BOROUGH_TOL_M + 200.0))
+    m = places["mask"][i]
+    bad = ok & (m != 0) & ((m & bits) == 0)
+    if inside is not None:
+        bad |= ok & ~inside[np.maximum(r, 0)]
+    conflict[i[bad]] = True
+    good = ok & ~bad
+    row[i[good]] = r[good]
+    return row, conflict
+
+
+def _street_points(gaz: Any) -> pd.DataFrame:
+    """Every point of a named street (street_point and street rows): key, x, y, borough bits; cached."""
+    memo = _memo(gaz)
+    if "street_points" not in memo:
+        pos = np.flatnonzero(np.isin(gaz.level, ["street_point", "street"]) & (gaz.k["street"] != ""))
+        memo["street_points"] = pd.DataFrame({"row": pos, "key": gaz.k["street"][pos], "x": gaz.x[pos],
+                                              "y": gaz.y[pos], "bits": entry_bits(gaz)[pos]})
+    return memo["street_points"]
+
+
+def junctions(street: np.ndarray, second: np.ndarray, todo: np.ndarray, places: dict[str, np.ndarray],
+              inside: np.ndarray | None, gaz: Any) -> dict[str, np.ndarray]:
+    """Junction rung ("j/o A and B"): the nearest pair of the two streets' points within the named
+    places (and ``within``); the point halfway between them, uncertainty half their distance + a
+    pad. Two such crossings far apart (> 1 km) are ambiguous. Returns x, y, unc, ambiguous."""
+    n = len(street)
+    out = {"x": np.full(n, np.nan), "y": np.full(n, np.nan), "unc": np.full(n, np.nan), "ambiguous": np.zeros(n, bool)}
+    idx = np.flatnonzero(todo & (street != "") & (second != ""))
+    if not len(idx):
+        return out
+    pts = _street_points(gaz)
+    keep = lambda p: p[((places["mask"][p["q"].to_numpy()] == 0) |  # noqa: E731
+                        ((places["mask"][p["q"].to_numpy()] & p["bits"].to_numpy()) != 0))
+                       & (True if inside is None else inside[p["row"].to_numpy()])]
+    a = keep(pd.DataFrame({"q": idx, "key": street[idx]}).merge(pts, on="key"))
+    b = keep(pd.DataFrame({"q": idx, "key": second[idx]}).merge(pts, on="key"))
+    from scipy.spatial import cKDTree
+
+    ga, gb = dict(tuple(a.groupby("q"))), dict(tuple(b.groupby("q")))
+    for q in set(ga) & set(gb):
+        pa, pb = ga[q][["x", "y"]].to_numpy(), gb[q][["x", "y"]].to_numpy()
+        d, j = cKDTree(pb).query(pa)
+        close = d <= JUNCTION_MAX_M
+        if not close.any():
+            continue
+        k = int(np.argmin(d))
+        mx, my = (pa[k, 0] + pb[j[k], 0]) / 2, (pa[k, 1] + pb[j[k], 1]) / 2
+        others = np.hypot((pa[close, 0] + pb[j[close], 0]) / 2 - mx, (pa[close, 1] + pb[j[close], 1]) / 2 - my)
+        if (others > JUNCTION_SEPARATE_M).any():
+            out["ambiguous"][q] = True
+            continue
+        out["x"][q], out["y"][q] = mx, my
+        out["unc"][q] = d[k] / 2 + JUNCTION_PAD_M
+    return out

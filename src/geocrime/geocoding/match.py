@@ -14,8 +14,9 @@ from . import compare as _scoring
 from .area_confidence import _area_tables, _candidate_area
 from .block import compare_pairs, query_fields, retrieve
 from .decide import Decision, decide
-from .ladder import _lut, borough_points, place_levels, postcode_levels, put_borough, streets, _put
-from .params import MIN_AREA_CONFIDENCE, NO_AREA_LEVELS
+from ..address.lexicon import COMPONENTS
+from .ladder import _lut, _put, borough_points, junctions, landmarks, place_levels, postcode_levels, put_borough, streets
+from .params import MIN_AREA_CONFIDENCE, NO_AREA_LEVELS, PREMISES_OFF_UNIT_M
 from .places import pair_conflict, query_places
 
 
@@ -33,7 +34,9 @@ def _match(parsed: pd.DataFrame, gaz: Any, threshold: float, margin: float, boun
     conflict = pair_conflict(places, qi, gi, gaz, inside)
     pairs = compare_pairs(q, qi, gi, gaz, n, threshold, margin, conflict)
     dec = decide(qi, gi, pairs, gaz, n, threshold, margin)
-    lad = _climb(qc, places, dec, gaz, ok, inside)
+    _street_elsewhere(dec, pairs["codes"], qc, places, gaz, inside)
+    _far_from_postcode(dec, pairs["codes"], qc, gaz)
+    lad = _climb(qc, places, dec, gaz, ok, inside, parsed)
     reason = _reasons(parsed, status, ok, qc, dec, lad)
     out = _output(parsed.index, lad, dec, pairs, gaz, reason)
     if boundaries is not None:
@@ -42,19 +45,75 @@ def _match(parsed: pd.DataFrame, gaz: Any, threshold: float, margin: float, boun
     return out, extra
 
 
+#: levels that tell two same-numbered premises on same-named streets apart
+_SEPARATING = {"BUILDING": ("exact", "fuzzy", "in_text", "in_text_fuzzy", "contains"), "PLACE": ("exact",),
+               "POSTCODE": ("exact", "sector_only")}
+
+
+def _street_elsewhere(dec: Decision, codes: dict[str, np.ndarray], qc: pd.DataFrame, places: dict[str, np.ndarray],
+                      gaz: Any, inside: np.ndarray | None) -> None:
+    """Withdraw (in place) a premises match that only a house number and a street name support when
+    the street layer holds that street name as several separate streets in the area the record
+    allows ("12 High Road, London": the premises gazetteer holding one 12 High Road does not make
+    it the one meant). Such rows become ``ambiguous_street``."""
+    acc = np.flatnonzero(dec.accept)
+    if not len(acc):
+        return
+    bp = dec.bpair[acc]
+    sep = np.zeros(len(acc), dtype=bool)
+    for fam, lvls in _SEPARATING.items():
+        sep |= np.isin(codes[fam][bp], [_scoring.LEVELS[fam].index(lv) for lv in lvls])
+    cand = acc[~sep]
+    if not len(cand):
+        return
+    todo = np.zeros(len(qc), dtype=bool)
+    todo[cand] = True
+    key = np.where(todo, gaz.k["street"][np.maximum(dec.bgi, 0)], "")
+    sr = streets(key.astype(object), qc["pc_district"].to_numpy(dtype=object), todo, places, inside, gaz)
+    # the premises must lie on the one street of that name, when the layer knows it
+    far = (sr["row"] >= 0) & (np.hypot(gaz.x[np.maximum(dec.bgi, 0)] - sr["x"], gaz.y[np.maximum(dec.bgi, 0)] - sr["y"])
+                              > sr["unc"] + 300.0)
+    bad = todo & (sr["ambiguous"] | far)
+    dec.accept &= ~bad
+    dec.street_elsewhere = bad
+
+
+def _far_from_postcode(dec: Decision, codes: dict[str, np.ndarray], qc: pd.DataFrame, gaz: Any) -> None:
+    """Withdraw (in place) a premises match in another postcode unit than the one the record gives
+    when it lies more than ``params.PREMISES_OFF_UNIT_M`` from that unit: the postcode locates the
+    record better than a look-alike address elsewhere. Such rows fall to the postcode unit."""
+    acc = dec.accept & (qc["pc_unit"].to_numpy(dtype=object) != "")
+    if not acc.any():
+        return
+    i = np.flatnonzero(acc)
+    exact = codes["POSTCODE"][dec.bpair[i]] == _scoring.LEVELS["POSTCODE"].index("exact")
+    i = i[~exact]
+    if not len(i):
+        return
+    u = _lut(gaz, "postcode_unit", qc["pc_unit"].to_numpy(dtype=object)[i])
+    b = dec.bgi[i]
+    far = (u >= 0) & (np.hypot(gaz.x[b] - gaz.x[np.maximum(u, 0)], gaz.y[b] - gaz.y[np.maximum(u, 0)]) > PREMISES_OFF_UNIT_M)
+    dec.accept[i[far]] = False
+    dec.off_postcode[i[far]] = True
+
+
 def _climb(qc: pd.DataFrame, places: dict[str, np.ndarray], dec: Decision, gaz: Any, ok: np.ndarray,
-           inside: np.ndarray | None) -> dict[str, np.ndarray]:
+           inside: np.ndarray | None, parsed: pd.DataFrame | None = None) -> dict[str, np.ndarray]:
     """The precision ladder (:mod:`geocrime.geocoding.ladder`): level, gazetteer row (-1 for a point
     that is not one entry), x/y/uncertainty (metres) and label of every query."""
     n = len(qc)
     level = np.full(n, "none", dtype=object)
     row = np.full(n, -1, dtype=np.int64)
+    fixed = {"level": level, "x": np.full(n, np.nan), "y": np.full(n, np.nan), "unc": np.full(n, np.nan),
+             "label": np.full(n, None, dtype=object)}
     level[dec.accept], row[dec.accept] = "premises", dec.bgi[dec.accept]
     rest = ok & ~dec.accept
     col = lambda c: qc[c].to_numpy(dtype=object)  # noqa: E731
-    sr = streets(col("street"), col("pc_district"), rest, places, inside, gaz)
+    lm, jn = _landmark_junction(parsed, qc, rest, places, inside, gaz, fixed, row)
+    free = rest & (row < 0) & (level == "none")
+    sr = streets(col("street"), col("pc_district"), free, places, inside, gaz)
     unit_row = np.full(n, -1, np.int64)
-    hu = rest & (col("pc_unit") != "")
+    hu = free & (col("pc_unit") != "")
     if hu.any():
         unit_row[hu] = _lut(gaz, "postcode_unit", col("pc_unit")[hu])
         if inside is not None:
@@ -65,18 +124,16 @@ def _climb(qc: pd.DataFrame, places: dict[str, np.ndarray], dec: Decision, gaz: 
     use_u = (unit_row >= 0) & ~use_st
     level[use_st], row[use_st] = "street", sr["row"][use_st]
     level[use_u], row[use_u] = "postcode_unit", unit_row[use_u]
-    postcode_levels(qc, rest, gaz, level, row, inside)
+    postcode_levels(qc, free, gaz, level, row, inside)
     # an ambiguous street: the coarsest level all its candidates share
-    amb = rest & (row < 0) & sr["ambiguous"]
+    amb = free & (row < 0) & sr["ambiguous"]
     _put(gaz, "postcode_district", sr["common_district"], amb & (sr["common_district"] != ""), level, row, inside)
-    fixed = {"level": level, "x": np.full(n, np.nan), "y": np.full(n, np.nan), "unc": np.full(n, np.nan),
-             "label": np.full(n, None, dtype=object)}
     m = places["mask"]
     single = (m != 0) & ((m & (m - 1)) == 0)  # the text names one borough: the streets all lie in it
     put_borough(np.where(single, m, sr["common_bits"]), amb & (row < 0), borough_points(), fixed)
-    todo = rest & (row < 0) & (level == "none")
+    todo = free & (row < 0) & (level == "none")
     place_levels(places, todo & ~sr["ambiguous"], fixed)
-    _put(gaz, "postcode_area", col("pc_area"), rest & (row < 0) & (level == "none") & (col("pc_area") != ""),
+    _put(gaz, "postcode_area", col("pc_area"), free & (row < 0) & (level == "none") & (col("pc_area") != ""),
          level, row, inside)
     found = row >= 0
     rr = np.maximum(row, 0)
@@ -85,7 +142,40 @@ def _climb(qc: pd.DataFrame, places: dict[str, np.ndarray], dec: Decision, gaz: 
     unc = np.where(found, gaz.radius[rr], fixed["unc"])
     unc[use_st] = np.maximum(sr["unc"][use_st], gaz.radius[rr][use_st])
     label = np.where(found, gaz.canonical[rr], fixed["label"])
-    return {"level": level, "row": row, "x": x, "y": y, "unc": unc, "label": label, "street": sr}
+    return {"level": level, "row": row, "x": x, "y": y, "unc": unc, "label": label, "street": sr,
+            "landmark_conflict": lm, "junction_ambiguous": jn}
+
+
+def _landmark_junction(parsed: pd.DataFrame | None, qc: pd.DataFrame, rest: np.ndarray, places: dict[str, np.ndarray],
+                       inside: np.ndarray | None, gaz: Any, fixed: dict[str, np.ndarray], row: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Landmark and junction rungs (in place on ``fixed`` / ``row``); returns (landmark place
+    conflict, ambiguous junction) per query."""
+    n = len(qc)
+    lm_conf, j_amb = np.zeros(n, bool), np.zeros(n, bool)
+    if parsed is None:
+        return lm_conf, j_amb
+    if "landmark" in parsed.columns:
+        key = parsed["landmark"].to_numpy(dtype=object)
+        key = np.where(pd.isna(key), "", key).astype(object)
+        r, lm_conf = landmarks(key, rest, places, inside, gaz)
+        fixed["level"][r >= 0], row[r >= 0] = "landmark", r[r >= 0]
+    if "second_street" in parsed.columns:
+        sec = parsed["second_street"].to_numpy(dtype=object)
+        has = rest & (row < 0) & pd.notna(sec) & (sec != "")
+        if has.any():
+            sub = pd.DataFrame({c: [""] * int(has.sum()) for c in COMPONENTS})
+            sub["street"] = sec[has].astype(str)
+            second = np.full(n, "", dtype=object)
+            second[has] = canonical_components(sub)["street"].to_numpy(dtype=object)
+            jn = junctions(qc["street"].to_numpy(dtype=object), second, has, places, inside, gaz)
+            ok = np.isfinite(jn["x"])
+            fixed["level"][ok] = "junction"
+            fixed["x"][ok], fixed["y"][ok], fixed["unc"][ok] = jn["x"][ok], jn["y"][ok], jn["unc"][ok]
+            fixed["label"][ok] = (parsed["street"].astype(str).to_numpy(dtype=object)[ok] + " / "
+                                  + sec[ok].astype(str))
+            j_amb = jn["ambiguous"]
+    return lm_conf, j_amb
 
 
 def _reasons(parsed: pd.DataFrame, status: np.ndarray, ok: np.ndarray, qc: pd.DataFrame, dec: Decision,
@@ -107,6 +197,10 @@ def _reasons(parsed: pd.DataFrame, status: np.ndarray, ok: np.ndarray, qc: pd.Da
     reason[fell & dec.fn_veto & ~dec.conflict & ~dec.ambiguous] = "contradicting_flat_or_number"
     off_street = fell & ~np.isin(level, ["street", "postcode_unit"])
     reason[off_street & sr["ambiguous"]] = "ambiguous_street"
+    reason[dec.street_elsewhere & (level != "street")] = "ambiguous_street"
+    reason[dec.off_postcode] = "postcode_disagrees"
+    reason[fell & lad["junction_ambiguous"] & (level != "junction")] = "ambiguous"
+    reason[fell & lad["landmark_conflict"] & (level != "landmark")] = "place_conflict"
     reason[fell & (dec.conflict | (off_street & sr["conflict"] & ~sr["ambiguous"]))] = "place_conflict"
     blank = lambda c: qc[c].to_numpy(dtype=object) == ""  # noqa: E731
     reason[ok & (level == "none") & ~dec.has & blank("street") & blank("pc_district") & blank("bname")

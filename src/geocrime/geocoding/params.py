@@ -29,3 +29,12 @@ STREET_PAD_M = 150.0
 NO_AREA_LEVELS = ("postcode_district", "area", "locality", "borough")
 #: a street row also belongs to every borough within its radius (at most 1 km) + this many metres
 STREET_BOROUGH_TOL_M = 100.0
+#: a premises in another unit than the record's postcode, farther than this from that unit (metres),
+#: is not accepted: the record falls to its postcode unit
+PREMISES_OFF_UNIT_M = 300.0
+#: the two streets of a junction meet when two of their points lie within this many metres
+JUNCTION_MAX_M = 400.0
+#: added to half that distance for the junction's uncertainty (points are unit centroids, metres)
+JUNCTION_PAD_M = 100.0
+#: two meeting places of the same two street names farther apart than this: an ambiguous junction
+JUNCTION_SEPARATE_M = 1000.0
