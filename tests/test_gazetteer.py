@@ -7,6 +7,7 @@ import pytest
 
 from _geocode_data import build
 from geocrime.errors import DataNotFoundError, GazetteerError, MissingColumnsError
+from geocrime.gazetteer.sources import FORMAT_VERSION
 from geocrime.gazetteer import (
     Gazetteer,
     read_address_csv,
@@ -98,7 +99,7 @@ def test_save_load_round_trip(small, tmp_path):
     assert np.array_equal(gaz.index.keys, g2.index.keys) and np.array_equal(gaz.index.rows, g2.index.rows)
     with pytest.raises(DataNotFoundError):
         Gazetteer.load(tmp_path / "missing")
-    (out / "meta.json").write_text((out / "meta.json").read_text().replace('"format_version": 1', '"format_version": 99'))
+    (out / "meta.json").write_text((out / "meta.json").read_text().replace(f'"format_version": {FORMAT_VERSION}', '"format_version": 99'))
     with pytest.raises(GazetteerError):
         Gazetteer.load(out)
 

@@ -100,7 +100,9 @@ def landmark_key(names: pd.Series | Any) -> pd.Series:
     s = _rx.replace(_rx.to_str(s), r"\([^)]*\)", " ")
     k = place_key(s)
     k = _rx.replace(k, r"\s+(?:(?:tube|underground|overground|railway|rail|dlr|tram)\s+)?(?:station|stn)$", "")
-    return _rx.replace(k, r"\s+(?:tube|underground|overground|dlr)$", "").str.strip()
+    k = _rx.replace(k, r"\s+(?:tube|underground|overground|dlr)$", "")
+    # network suffixes of station lists ("Victoria LU", "Stratford International DLR", "Richmond NR")
+    return _rx.replace(k, r"\s+(?:lu|dlr|nr|lo|el|tfl|tramlink|tram|elizabeth line)$", "").str.strip()
 
 
 def find_landmarks(texts: pd.Series) -> pd.DataFrame:
