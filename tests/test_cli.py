@@ -37,6 +37,12 @@ def test_messages_use_flags_not_python_arguments():
     assert cli_message("pass encoding='cp1252' (CLI: --encoding cp1252) if so") == "pass --encoding cp1252 if so"
     assert cli_message("swap them: x='Latitude' (CLI: --x Latitude) y='Longitude' (CLI: --y Longitude)") == \
         "swap them: --x Latitude --y Longitude"
+    # messages the library writes for Python callers only
+    from geocrime.analysis import getis_ord  # noqa: F401 - the warnings below come from geocrime.analysis
+    msg = ("Gi*: with 704 areas, 99 permutations give a smallest p-value of 0.01, ...; use permutations >= 14080 "
+           "for full resolution, or fdr=False to see raw p_sim")
+    assert cli_message(msg).endswith("use --permutations 14080 for full resolution, or --no-fdr to see raw p_sim")
+    assert "--columns NAME" in cli_message("no address column: pass columns='address' (or a list of columns)")
 
 
 def _run(argv, capsys):

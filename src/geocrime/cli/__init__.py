@@ -48,9 +48,23 @@ def emit(summary: dict[str, Any], as_json: bool) -> None:
 _PY_AND_CLI = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*=(?:'[^']*'|\"[^\"]*\"|[^\s,;)]+) \(CLI: ([^)]*)\)")
 
 
+# library messages written for Python callers only, in the words of the command's flags
+_PY_ONLY = (
+    (re.compile(r"pass denominator= \(population, dwellings, area\) to test rates"),
+     "pass --per-km2 to test counts per km² (area as denominator)"),
+    (re.compile(r"use permutations >= (\d+)"), r"use --permutations \1"),
+    (re.compile(r"or fdr=False to see raw p_sim"), "or --no-fdr to see raw p_sim"),
+    (re.compile(r"pass columns='address' \(or a list of columns\)"), "name it with --columns NAME"),
+)
+
+
 def cli_message(text: str) -> str:
-    """A library message in CLI wording: ``sep=';' (CLI: --sep ';')`` becomes ``--sep ';'``."""
-    return _PY_AND_CLI.sub(lambda m: m.group(1), str(text))
+    """A library message in CLI wording: ``sep=';' (CLI: --sep ';')`` becomes ``--sep ';'``; a few
+    messages that name only a Python argument get the flag instead."""
+    text = _PY_AND_CLI.sub(lambda m: m.group(1), str(text))
+    for pat, rep in _PY_ONLY:
+        text = pat.sub(rep, text)
+    return text
 
 
 def note(command: str, text: str) -> None:

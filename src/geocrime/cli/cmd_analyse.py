@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from . import cli_message
 from ._common import add_input_args, read_incidents, require, said
 
 
@@ -113,7 +114,7 @@ def _run_hotspots(args: argparse.Namespace) -> int:
         res = fn(y, bnd, denominator=den, permutations=args.permutations, seed=args.seed, alpha=args.alpha,
                  fdr=not args.no_fdr)
     for w in caught:
-        said(args.command, f"warning: {w.message}")
+        said(args.command, f"warning: {cli_message(str(w.message))}")
     out = bnd[[col, "geometry"]].copy()
     for k, v in res.to_frame().reset_index(drop=True).items():
         out[k] = v.to_numpy()
@@ -207,7 +208,7 @@ def _run_aggregate(args: argparse.Namespace) -> int:
         warnings.simplefilter("always", AnalysisWarning)
         table = aggregate(pts, by=by, areas=areas, harm=True if args.harm else None, unknown_areas="drop")
     for w in caught:
-        said(args.command, f"warning: {w.message}")
+        said(args.command, f"warning: {cli_message(str(w.message))}")
     if args.out:
         from ..inputs import write_table
 
@@ -250,7 +251,7 @@ def _run_backtest(args: argparse.Namespace) -> int:
         preds = {m: getattr(analysis, _METHODS[m][0])(**_METHODS[m][1]) for m in args.method}
         res = backtest(pts, preds, grid, coverages=args.coverage, origin_shifts=shifts, progress=True)
     for w in caught:
-        said(args.command, f"warning: {w.message}")
+        said(args.command, f"warning: {cli_message(str(w.message))}")
     if args.out:
         from ..inputs import write_table
 
