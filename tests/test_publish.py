@@ -1,17 +1,16 @@
 """Attack tests on the publish gate, on real data (Met burglary and City of London police.uk months).
 
-Each test plays an attacker against what the gate publishes and checks the attack fails; the
-controls switch the gate's protections off and check the same attack then succeeds, so the tests
-can fail.
+Each test plays an attacker (``geocrime.publish.attack``) against what the gate publishes and checks the
+attack fails; the controls switch the protections off and check the same attack then succeeds, so the
+tests can fail.
 
-(a) k-anonymity of map points: for every published point, the addresses closer to it than to any
-    other map point of its borough (re-derived here from the raw gazetteer, not from the gate's own
-    bookkeeping) number at least k.
-(b) no published coordinate equals an input coordinate (incident or gazetteer address).
-(c) no suppressed cell can be recovered from the published cells, totals and point counts: solved
-    by linear programming (``_publish_data.attack_lp``).
-(d) releasing month M, then months M and M+1, and differencing reveals nothing about M beyond the
-    first release, and nothing below the threshold.
+(a) map points: every published point's catchment holds >= k distinct address places, reaches >= 100 m
+    from the point, and the point is >= 10 m from every address, premises and incident coordinate.
+(b) nothing but the point columns leaves; no published coordinate is an input coordinate.
+(c) no suppressed cell can be pinned, confined to 1..threshold-1 or narrowed below the threshold from
+    every table and total of the release (LP, with "suppressed >= 1" because zeros are published).
+(d) a two-month sequence (month M, then M and M+1 with the first as ``previous``) is audited jointly.
+(e) the release is the boundary: nothing it does not list can be written through the public path.
 """
 from __future__ import annotations
 
@@ -25,9 +24,9 @@ from scipy.spatial import cKDTree
 import _publish_data as P
 from _maps_testdata import read_police, wards_2022
 
-from geocrime._geo import lonlat_to_bng
 from geocrime.errors import PublishError
-from geocrime.publish import GatedData, gate, snap_incidents
+from geocrime.publish import GatedData, Release, gate, snap_incidents
+from geocrime.publish.attack import published_cells, table_attack
 
 THRESHOLD = 5
 
@@ -36,18 +35,6 @@ def _gate(incidents: pd.DataFrame, shared_data: Path, **kw) -> GatedData:
     w = wards_2022(shared_data)
     return gate(incidents, P.map_points(shared_data), boundaries={"ward_2022": w[["code", "name", "geometry"]]},
                 threshold=THRESHOLD, layers=("ward_2022",), **kw)
-
-
-def _codes(g: GatedData, shared_data: Path) -> pd.DataFrame:
-    """What the attacker is given: every map point and the area codes it counts toward (recovered
-    here from the public area geometries, as an attacker would)."""
-    from geocrime.publish.gate import _assign_areas
-
-    mp = P.map_points(shared_data)
-    w = wards_2022(shared_data)
-    codes, _, _ = _assign_areas(mp, g.params["layers"], {"ward_2022": w[["code", "name", "geometry"]]})
-    codes.index = mp.points["map_point_id"].to_numpy()
-    return codes
 
 
 @pytest.fixture(scope="module")
@@ -77,151 +64,176 @@ def gated_met(met_one: pd.DataFrame, shared_data: Path) -> GatedData:
 
 
 # ---------------------------------------------------------------------------------------------- (a)
-def test_a_every_published_point_hides_among_k_addresses(gated_met: GatedData, gated_city: GatedData,
-                                                         shared_data: Path) -> None:
+@pytest.mark.parametrize("which", ["met", "city"])
+def test_a_every_published_point_hides_among_k_distinct_places_wide_and_clear(
+        which: str, gated_met: GatedData, gated_city: GatedData, met_one: pd.DataFrame, city: pd.DataFrame,
+        shared_data: Path) -> None:
+    g, inc = (gated_met, met_one) if which == "met" else (gated_city, city)
     mp = P.map_points(shared_data)
-    k = mp.params["k"]
-    assert k == 8
-    addr = P.gazetteer(shared_data)
-    # the attacker's own catchments: every address to its nearest map point of the same borough
-    from geocrime.publish.mappoints import load_boroughs
+    assert mp.params["k"] == 8 and mp.params["min_radius_m"] == 100 and mp.params["clear_m"] == 10
+    pa = P.point_attack(g, mp, shared_data, inc)
+    # the City's sparse ward cells are nearly all suppressed, so few of its points are published
+    assert len(pa.points) > (1000 if which == "met" else 0)
+    s = pa.summary()
+    assert s["fewer_than_8_places"] == 0, pa.points.nsmallest(5, "places")
+    assert s["catchment_within_100m"] == 0, pa.points.nsmallest(5, "radius_m")
+    assert s["within_10m_of_a_real_coordinate"] == 0, pa.points.nsmallest(5, "nearest_real_m")
+    # the report states the smallest published catchment the attacker finds
+    assert g.report["map_points"]["published_min_catchment"] == pa.points["places"].min()
 
-    bor = load_boroughs()
-    inside = addr.sjoin(bor[["code", "geometry"]], how="inner", predicate="within")
-    inside = inside[~inside.index.duplicated()]
+
+def test_a_catchments_follow_the_voronoi_rule(shared_data: Path) -> None:
+    """The catchments the attack uses are the nearest-seed cells, re-derived here from the raw gazetteer."""
+    mp = P.map_points(shared_data)
+    addr = P.gazetteer(shared_data)
+    ap = mp.address_point
     pts = mp.points
-    n_per_point = pd.Series(0, index=pts["map_point_id"].to_numpy())
-    for code, a in inside.groupby("code"):
-        cand = pts[pts["borough"] == code]
-        assert len(cand), f"borough {code} has addresses but no map point"
-        tree = cKDTree(np.c_[cand.geometry.x, cand.geometry.y])
-        _, j = tree.query(np.c_[a.geometry.x, a.geometry.y])
-        n_per_point = n_per_point.add(pd.Series(cand["map_point_id"].to_numpy()[j]).value_counts(), fill_value=0)
-    for g in (gated_met, gated_city):
-        published = g.points["map_point_id"].unique()
-        assert len(published) > 0
-        sizes = n_per_point.loc[published]
-        assert sizes.min() >= k, sizes.sort_values().head()
-        # the gate's own catchment polygons agree: each contains >= k of those addresses
-        assert (mp.points.set_index("map_point_id").loc[published, "n_addresses"] >= k).all()
-    # the smallest published catchment the report claims is what the attacker finds
-    assert gated_met.report["map_points"]["published_min_catchment"] >= k
+    sx, sy = pts["seed"].x.to_numpy(), pts["seed"].y.to_numpy()
+    agree = 0
+    n = 0
+    for code, grp in pts.groupby("borough"):
+        rows = ap[ap.isin(set(grp["map_point_id"]))].index
+        a = addr.loc[rows]
+        _, j = cKDTree(np.c_[sx[grp.index], sy[grp.index]]).query(np.c_[a.geometry.x, a.geometry.y])
+        agree += int((grp["map_point_id"].to_numpy()[j] == ap.loc[rows].to_numpy()).sum())
+        n += len(rows)
+    assert n > 200_000 and agree / n > 0.999  # ties at exactly equal distance are the only difference
 
 
-def test_a_control_k1_points_sit_on_addresses(shared_data: Path) -> None:
-    """Control: with k=1 the attack above would narrow points to single addresses."""
+def test_a_control_unprotected_points_are_exposed(shared_data: Path, city: pd.DataFrame) -> None:
+    """Control: k over rows, no radius, no clearance (the old map points) -> the point attack finds them."""
     from geocrime.publish import build_map_points
+    from geocrime.publish.attack import point_attack
 
     addr = P.gazetteer(shared_data)
-    sample = addr[addr.geometry.x.between(530000, 531500) & addr.geometry.y.between(180000, 181500)]
-    mp1 = build_map_points(sample, k=1, id_col="address_id")
-    assert (mp1.catchment_sizes < 8).mean() > 0.5
+    sample = addr[addr.geometry.x.between(531000, 534000) & addr.geometry.y.between(180500, 182500)]
+    weak = build_map_points(sample.assign(rows=1), k=8, id_col="address_id", min_radius_m=0, clear_m=0,
+                            dwellings="rows")  # every ROW counted, as the old map points did
+    pub = pd.DataFrame({"map_point_id": weak.points["map_point_id"], "x": weak.points.geometry.x,
+                        "y": weak.points.geometry.y})
+    pa = point_attack(pub, np.c_[sample.geometry.x, sample.geometry.y], weak.address_point.to_numpy(),
+                      P.real_coordinates(shared_data, city), k=8)
+    s = pa.summary()
+    assert s["fewer_than_8_places"] > 0 and s["catchment_within_50m"] > 0 and s["within_1m_of_a_real_coordinate"] > 0
+    strong = build_map_points(sample, k=8, id_col="address_id", avoid=P.real_coordinates(shared_data, city))
+    pub = pd.DataFrame({"map_point_id": strong.points["map_point_id"], "x": strong.points.geometry.x,
+                        "y": strong.points.geometry.y})
+    s2 = point_attack(pub, np.c_[sample.geometry.x, sample.geometry.y], strong.address_point.to_numpy(),
+                      P.real_coordinates(shared_data, city), k=8).summary()
+    assert s2["fewer_than_8_places"] == 0 and s2["catchment_within_100m"] == 0
+    assert s2["within_10m_of_a_real_coordinate"] == 0
 
 
 # ---------------------------------------------------------------------------------------------- (b)
-def _xy_set(x: np.ndarray, y: np.ndarray, nd: int = 1) -> set[tuple[float, float]]:
-    return set(zip(np.round(x, nd), np.round(y, nd)))
-
-
 @pytest.mark.parametrize("which", ["met", "city"])
-def test_b_no_published_coordinate_is_an_input_coordinate(which: str, gated_met: GatedData, gated_city: GatedData,
-                                                          met_one: pd.DataFrame, city: pd.DataFrame,
-                                                          shared_data: Path) -> None:
+def test_b_only_point_columns_leave(which: str, gated_met: GatedData, gated_city: GatedData,
+                                    met_one: pd.DataFrame, city: pd.DataFrame) -> None:
     g, inc = (gated_met, met_one) if which == "met" else (gated_city, city)
     assert list(g.points.columns) == ["map_point_id", "lon", "lat", "month", "crime_type", "count"]
-    px, py = lonlat_to_bng(g.points["lon"].to_numpy(float), g.points["lat"].to_numpy(float))
-    published = _xy_set(px, py)
-    ix, iy = lonlat_to_bng(inc["Longitude"].astype(float).to_numpy(), inc["Latitude"].astype(float).to_numpy())
-    incidents = _xy_set(ix, iy)
-    addr = P.gazetteer(shared_data)
-    addresses = _xy_set(addr.geometry.x.to_numpy(), addr.geometry.y.to_numpy())
-    assert len(published) > 10
-    # to 0.1 m: police.uk positions are themselves snapped, gazetteer rows are premises/postcodes
-    assert not (published & incidents)
-    # a map point may sit on an address position only when that position holds >= k addresses
-    mp = P.map_points(shared_data)
-    on_addr = published & addresses
-    if on_addr:
-        cnt = pd.Series(list(zip(np.round(addr.geometry.x, 1), np.round(addr.geometry.y, 1)))).value_counts()
-        assert all(cnt[p] >= mp.params["k"] for p in on_addr)
-    # no other field leaves: no text, id, date or coordinate of an incident in any published column
     flat = set(g.points.astype(str).to_numpy().ravel())
     assert not flat & set(inc["Crime ID"].dropna()), "a crime id was published"
     assert not flat & set(inc["Location"].dropna()), "a street text was published"
     assert g.points["month"].str.fullmatch(r"\d{4}-\d{2}").all()
 
 
-def test_b_control_snapping_moves_every_incident(met_one: pd.DataFrame, shared_data: Path) -> None:
-    """Every located incident is snapped (status ok) or has a status; none keeps its own position."""
+def test_b_every_incident_is_snapped_or_flagged(met_one: pd.DataFrame, shared_data: Path) -> None:
     s = snap_incidents(met_one, P.map_points(shared_data))
     assert len(s) == len(met_one) and s["status"].notna().all()
     assert (s["status"] == "ok").mean() > 0.95
 
 
 # ---------------------------------------------------------------------------------------------- (c)
-def _pinned_small(att: pd.DataFrame) -> pd.DataFrame:
-    """Suppressed cells the attacker pins to a single value, or to a range inside 1..threshold-1."""
-    exact = (att["hi"] - att["lo"]) < 0.5
-    inside_small = (att["lo"] >= 0.5) & (att["hi"] <= THRESHOLD - 1 + 1e-6)
-    return att[exact | inside_small]
-
-
 @pytest.mark.parametrize("which", ["met", "city"])
-def test_c_no_suppressed_cell_can_be_solved(which: str, gated_met: GatedData, gated_city: GatedData,
-                                           shared_data: Path) -> None:
+def test_c_no_suppressed_cell_is_exposed(which: str, gated_met: GatedData, gated_city: GatedData) -> None:
     g = gated_met if which == "met" else gated_city
     assert not g.params["unsafe_for_release"]
-    supp = sum(int(df["suppressed"].sum()) for df in g.area_counts.values()) + int(g.totals["suppressed"].sum())
-    assert supp > 0, "nothing suppressed: the attack would test nothing"
-    att = P.attack_lp(g, None, _codes(g, shared_data))
-    assert len(att) == supp
-    bad = _pinned_small(att)
-    assert bad.empty, bad.head(10)
+    cells = published_cells(g)
+    assert cells["suppressed"].sum() > 0, "nothing suppressed: the attack would test nothing"
+    assert (cells.loc[cells["suppressed"], "count"].isna()).all()
+    att = table_attack(g)
+    assert len(att.cells) == int(cells["suppressed"].sum())
+    assert att.exposed.empty, att.exposed.head(10)
+    assert (att.cells["hi"] - att.cells["lo"] >= THRESHOLD - 1e-6).all()
 
 
 def test_c_control_without_complementary_suppression_the_attack_succeeds(city: pd.DataFrame, shared_data: Path) -> None:
     g = _gate(city, shared_data, complementary=False, audit=False)
     assert g.params["unsafe_for_release"]
-    att = P.attack_lp(g, None, _codes(g, shared_data))
-    assert len(_pinned_small(att)) > 0, "the LP attacker recovered nothing from an unprotected release"
+    s = table_attack(g).summary()
+    assert s["exact"] > 0 and s["narrower_than_threshold"] > 0, s
+
+
+def test_c_control_old_audit_strength_is_not_enough(city: pd.DataFrame, shared_data: Path) -> None:
+    """Control: with complementary suppression but no audit, the attacker with "suppressed >= 1" still narrows cells."""
+    g = _gate(city, shared_data, audit=False)
+    s = table_attack(g).summary()
+    assert s["narrower_than_threshold"] > 0, s
+    weak = table_attack(g, suppressed_ge1=False).summary()
+    assert weak["narrower_than_threshold"] <= s["narrower_than_threshold"]
 
 
 # ---------------------------------------------------------------------------------------------- (d)
-def test_d_differencing_two_releases_reveals_nothing(met_one: pd.DataFrame, met_two: pd.DataFrame,
-                                                    shared_data: Path) -> None:
-    m1 = _gate(met_one, shared_data)
-    m12 = _gate(met_two, shared_data)
+def test_d_two_month_sequence_is_audited_jointly(met_one: pd.DataFrame, met_two: pd.DataFrame,
+                                                shared_data: Path) -> None:
+    r1 = _gate(met_one, shared_data)
+    rel = Release(tables=("ward_2022",), cross_month=True, previous=(r1,))
+    r2 = _gate(met_two, shared_data, release=rel)
     first = met_one["Month"].iloc[0]
-    assert m12.params["months"] == sorted(met_two["Month"].unique()) and len(m12.params["months"]) == 2
-    # month M in the second release is exactly the first release: differencing gives nothing new
-    for layer, df in m1.area_counts.items():
-        again = m12.area_counts[layer]
-        again = again[again["month"] == first].reset_index(drop=True)
-        pd.testing.assert_frame_equal(df.reset_index(drop=True), again)
-    pd.testing.assert_frame_equal(m1.points.reset_index(drop=True),
-                                  m12.points[m12.points["month"] == first].reset_index(drop=True))
-    # no figure spans months, so (M + M+1) - M never isolates a small number
-    assert set(m12.totals["month"]) == set(m12.params["months"])
-    # and the joint release withstands the LP attacker for both months (unknowns per month)
-    att = P.attack_lp(m12, None, _codes(m12, shared_data))
-    assert set(att["month"]) == set(m12.params["months"])
-    assert _pinned_small(att).empty
+    assert r2.params["months"] == sorted(met_two["Month"].unique()) and len(r2.params["months"]) == 2
+    assert r2.params["cross_month_totals"], "the second release publishes cross-month totals"
+    # every figure of month M published in the first release is published again, unchanged
+    m = r1.cells.merge(r2.cells, on=["layer", "area_code", "month", "crime_type"], suffixes=("_1", "_2"))
+    assert len(m) == len(r1.cells)
+    pub1 = ~m["suppressed_1"]
+    assert (m.loc[pub1, "count_1"] == m.loc[pub1, "count_2"]).all()
+    # the reader holds both releases: the attack on their union finds nothing
+    both = pd.concat([published_cells(r1), published_cells(r2)], ignore_index=True)
+    both = both.sort_values("suppressed").drop_duplicates(["layer", "area_code", "month", "crime_type"])
+    att = table_attack(r2, cells=both)
+    assert set(att.cells["month"]) >= {first}
+    assert att.exposed.empty, att.exposed.head(10)
 
 
-def test_public_writers_refuse_raw_data(met_one: pd.DataFrame) -> None:
-    from geocrime.publish import write_tiles
+def test_d_control_sequence_without_previous_is_exposed(met_one: pd.DataFrame, met_two: pd.DataFrame,
+                                                       shared_data: Path) -> None:
+    """Control: the same two releases, the second audited WITHOUT the first (no ``previous``): the reader
+    of both can difference month M's two suppression patterns and the cross-month totals."""
+    r1 = _gate(met_one, shared_data)
+    r2 = _gate(met_two, shared_data, release=Release(tables=("ward_2022",), cross_month=True))
+    both = pd.concat([published_cells(r1), published_cells(r2)], ignore_index=True)
+    both = both.sort_values("suppressed").drop_duplicates(["layer", "area_code", "month", "crime_type"])
+    assert table_attack(r2, cells=both).summary()["narrower_than_threshold"] > 0
+
+
+def test_d_a_changed_month_cannot_be_republished(met_one: pd.DataFrame, met_two: pd.DataFrame,
+                                                shared_data: Path) -> None:
+    r1 = _gate(met_one, shared_data)
+    changed = pd.concat([met_two, met_one.iloc[:40]], ignore_index=True)  # 40 late records for month M
+    with pytest.raises(PublishError, match="published before"):
+        _gate(changed, shared_data, release=Release(tables=("ward_2022",), previous=(r1,)))
+
+
+# ---------------------------------------------------------------------------------------------- (e)
+def test_e_nothing_outside_the_release_can_be_written(met_one: pd.DataFrame, shared_data: Path, tmp_path: Path) -> None:
+    from geocrime.publish import write_tables, write_tiles
 
     with pytest.raises(PublishError, match="gate"):
         write_tiles(met_one, "unused")
     with pytest.raises(PublishError):
         GatedData(points=met_one.head(1), area_counts={}, area_geometries={}, params={})
+    g = _gate(met_one.iloc[:4000], shared_data, release=Release(tables=("ward_2022",), totals=False, points=False))
+    assert g.points.empty and g.totals.empty and set(g.area_counts) == {"borough", "ward_2022"}
+    with pytest.raises(PublishError, match="does not publish map points"):
+        write_tiles(g, tmp_path / "t")
+    paths = write_tables(g, tmp_path / "tables")
+    assert set(paths) == {"borough", "ward_2022"}
+    got = pd.read_csv(paths["ward_2022"])
+    assert got["count"].isna().sum() == g.area_counts["ward_2022"]["suppressed"].sum()
 
 
 def test_c_mixed_sources_default_layers_are_protected(met_burglary_files: list[Path], shared_data: Path) -> None:
-    """The demo's case: Met burglary plus City of London (all crime types) in one release, default
-    layers (borough, ward 2024). Boroughs next to the City hold a handful of non-burglary incidents,
-    so small cells sit in groups whose other members are zero: the audit must still protect them
-    (it used to stop with 'cannot be protected', or loop)."""
+    """The demo's case for one month: Met burglary plus City of London (all crime types), default layers
+    (borough, ward 2024 from the registry), every table and total published."""
     from geocrime.publish import DEFAULT_LAYERS
 
     met = read_police(met_burglary_files[:1])
@@ -231,16 +243,17 @@ def test_c_mixed_sources_default_layers_are_protected(met_burglary_files: list[P
     g = gate(inc, P.map_points(shared_data), threshold=THRESHOLD)
     assert g.params["layers"] == list(DEFAULT_LAYERS) and not g.params["unsafe_for_release"]
     assert len(g.params["crime_types"]) > 5
-    supp = sum(int(df["suppressed"].sum()) for df in g.area_counts.values()) + int(g.totals["suppressed"].sum())
-    assert supp > 0
-    from geocrime.publish.gate import _assign_areas
+    att = table_attack(g)
+    assert len(att.cells) > 100
+    assert att.exposed.empty, att.exposed.head(10)
+    assert "zeros are published" in " ".join(g.report["attacker_knowledge_assumed"])
 
-    mp = P.map_points(shared_data)
-    codes, _, _ = _assign_areas(mp, g.params["layers"], None)
-    codes.index = mp.points["map_point_id"].to_numpy()
-    att = P.attack_lp(g, None, codes)
-    assert len(att) == supp
-    assert _pinned_small(att).empty, _pinned_small(att).head(10)
+
+def test_missing_boundary_layer_is_a_clear_error(met_one: pd.DataFrame, shared_data: Path) -> None:
+    from geocrime.errors import GeocrimeError
+
+    with pytest.raises(GeocrimeError, match="no_such_layer"):
+        gate(met_one.iloc[:100], P.map_points(shared_data), layers=("no_such_layer",))
 
 
 def test_incidents_in_a_borough_without_map_points_are_flagged_and_warned(met_one: pd.DataFrame,

@@ -3,12 +3,12 @@
 Usage::
 
     from geocrime.publish import build_map_points, gate
-    mp = build_map_points(addresses, k=8)          # anonymous map points, catchments >= 8 addresses
-    g = gate(incidents, mp, threshold=5)           # GatedData: snapped counts + suppressed tables
-    write_disclosure_report(g.report, "out/disclosure")
+    mp = build_map_points(addresses, k=8)          # >= 8 distinct places, >= 100 m wide, positions clear of inputs
+    g = gate(incidents, mp, release=Release(tables=("borough", "ward_2024")), threshold=5)
+    write_tables(g, "out/tables"); write_disclosure_report(g.report, "out/disclosure")
 
-``write_tiles`` and ``write_public_page`` (helper modules ``tiles.py`` / ``page.py``) accept only
-:class:`GatedData`.
+``write_tiles``, ``write_public_page`` and ``write_tables`` accept only :class:`GatedData`, and only
+what its :class:`Release` lists. :mod:`geocrime.publish.attack` is the attacker the tests use.
 """
 from __future__ import annotations
 
@@ -18,12 +18,13 @@ from ._types import POINT_COLUMNS, GatedData, require_gated
 from .disclosure import disclosure_report, write_disclosure_report
 from .gate import DEFAULT_LAYERS, gate, snap_incidents
 from .mappoints import MapPoints, build_map_points, load_boroughs
+from .release import Release, require_released, write_tables
 from .suppression import suppress
 
 __all__ = [
-    "DEFAULT_LAYERS", "GatedData", "MapPoints", "POINT_COLUMNS", "build_map_points", "disclosure_report",
-    "gate", "load_boroughs", "require_gated", "snap_incidents", "suppress", "write_disclosure_report",
-    "write_public_page", "write_tiles",
+    "DEFAULT_LAYERS", "GatedData", "MapPoints", "POINT_COLUMNS", "Release", "build_map_points", "disclosure_report",
+    "gate", "load_boroughs", "require_gated", "require_released", "snap_incidents", "suppress",
+    "write_disclosure_report", "write_public_page", "write_tables", "write_tiles",
 ]
 
 _LAZY = {"write_tiles": ".tiles", "write_public_page": ".page"}

@@ -44,7 +44,13 @@ class GatedData:
         Published totals, suppressed consistently with ``area_counts``: DataFrame ``layer,
         area_code, month, crime_type, count, suppressed`` where ``layer == "all"`` /
         ``area_code == "*"`` is the London total and ``crime_type == "*"`` all categories.
-        Nothing is ever summed over months (each month is its own release).
+        Cross-month totals (``Release(cross_month=True)``) have ``month == "YYYY-MM..YYYY-MM"``.
+    release:
+        The :class:`~geocrime.publish.release.Release` this data was audited as; public writers
+        refuse anything it does not list.
+    cells:
+        Every published cell of the release in one frame (``layer, area_code, month, crime_type,
+        count, suppressed``), as the next release's ``previous=`` reads it.
     """
 
     points: pd.DataFrame
@@ -54,6 +60,8 @@ class GatedData:
     report: dict[str, Any] = field(default_factory=dict)
     totals: pd.DataFrame = field(default_factory=pd.DataFrame)
     _token: object = field(default=None, repr=False, compare=False)
+    release: Any = field(default=None, repr=False, compare=False)
+    cells: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self._token is not _GATE_TOKEN:

@@ -1,110 +1,104 @@
 """The publish gate: the only way incident data reaches a public output.
 
-``gate(incidents, map_points, ...)`` returns :class:`~geocrime.publish._types.GatedData`, the only
-type the public writers accept. What leaves the gate:
+``gate(incidents, map_points, boundaries, release=Release(...))`` returns
+:class:`~geocrime.publish._types.GatedData`, the only type the public writers accept, holding exactly
+the tables and layers the :class:`~geocrime.publish.release.Release` lists, audited as one system:
 
-* **points**: counts per anonymous map point × month × crime category (``POINT_COLUMNS`` only).
-  Incidents are snapped to the map point whose catchment holds them (nearest map point in the same
-  borough). Only the month (``YYYY-MM``), the crime category and the snap point survive; every other
-  field (ids, dates, times, free text, exact coordinates, outcome, LSOA of the incident...) is dropped.
-  A point count is published only when it is >= ``point_threshold`` AND none of the area cells it
-  lies in (every layer, that month and category) is suppressed, so the point layer can never be
-  summed back into a suppressed area cell.
-* **area_counts**: per layer, counts per area × month × category, with small counts suppressed
-  and complementary suppression (see :mod:`geocrime.publish.suppression`). Area codes are those of
-  the *snap point*, so area tables and points add up exactly.
-* **totals**: per month the London totals, and all-categories totals per area, suppressed
-  consistently with the cells (``GatedData.totals``, a DataFrame ``layer, area_code, month,
-  crime_type, count, suppressed``; ``*`` means "all").
-* Each month is a separate release with its own suppression and nothing summed over months, so
-  publishing months M and M+1 and differencing reveals nothing a single month did not.
+* **points**: counts per anonymous map point × month × crime category (``POINT_COLUMNS`` only) at
+  the map point's PUBLISHED position (never an input coordinate: positions within ``clear_m`` of an
+  incident are moved, or the point is withheld). Incidents are snapped to the map point whose
+  catchment holds them (nearest seed in the same borough). Only the month, the crime category and
+  the map point survive. A point count is published only when it is >= ``point_threshold`` and its
+  atom (area codes × month × category) is already determined by the published tables (e.g. its ward
+  cell is published), so points never tell the reader more about any cell than the tables do.
+* **area_counts** / **totals**: per released layer, counts per area × month × category, plus London,
+  all-crime and (``cross_month``) cross-month totals. Area codes are those of the map point's
+  published position (through :class:`geocrime.areas.Boundaries`, the library's one point-in-polygon
+  rule), so points summed within an area never exceed its cell.
+* suppression (:mod:`geocrime.publish.suppression`): primary, complementary, and an LP audit of
+  the whole release with earlier releases (``Release.previous``), assuming the reader knows every
+  published figure, that zeros are published (so suppressed cells are >= 1) and the suppression
+  rule; every suppressed cell's feasible interval must be at least ``threshold`` wide.
 
 Unlocated incidents (no/invalid coordinates, outside the boroughs, no month) are counted in the
 disclosure report and never published as points or counted in area tables.
 """
 from __future__ import annotations
 
+import hashlib
+import warnings
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from scipy.spatial import cKDTree
 
 from .._geo import BNG, WGS84, as_points, bng_to_lonlat
 from ..errors import InputError, MissingColumnsError, PublishError, PublishWarning
 from ._types import _GATE_TOKEN, POINT_COLUMNS, GatedData
-from .mappoints import MapPoints
-from .suppression import ALL, build_cell_system, suppress
+from .mappoints import MARGIN_M, MapPoints, _borough_boundaries, place_clear
+from .release import Release
+from .suppression import ALL, build_cell_system, known_atoms, suppress
 
-__all__ = ["gate", "snap_incidents", "DEFAULT_LAYERS", "PublishWarning"]
+__all__ = ["gate", "snap_incidents", "DEFAULT_LAYERS", "PublishWarning", "Release"]
 
 DEFAULT_LAYERS = ("borough", "ward_2024")
 
-# Fallback boundary files (used until geocrime.areas provides Boundaries.from_registry).
-_FALLBACK_FILES = {
-    "ward_2024": ("london_wards_2024_ons/london_wards_2024.shp", "WD24CD", "WD24NM"),
-    "lsoa_2021": ("london_lsoa_2021_ons/london-2021-lsoa-gen20.shp", "LSOA21CD", "LSOA21NM"),
-    "ward_2022": ("london_wards_2022_ons/london_wards_2022_E09only.gpkg", None, None),
-}
 
+def _boundaries(boundaries: Any, layers: list[str]) -> Any:
+    """A :class:`geocrime.areas.Boundaries` holding ``layers`` (the registry when None)."""
+    from ..areas import Boundaries
 
-def _load_layer(name: str, boundaries: Any) -> gpd.GeoDataFrame:
-    """A boundary layer as ``code, name, geometry`` (EPSG:27700)."""
-    g = None
+    if boundaries is None:
+        return Boundaries.from_registry(layers)  # a missing layer raises the registry's own error
+    if isinstance(boundaries, Boundaries):
+        missing = [l for l in layers if l not in boundaries]
+        if missing:
+            raise InputError(f"boundaries lack layer(s) {missing}: load them (Boundaries.from_registry({missing}))")
+        return boundaries
     if isinstance(boundaries, dict):
-        g = boundaries.get(name)
-    elif boundaries is not None and hasattr(boundaries, "layer"):
-        g = boundaries.layer(name)
-    if g is None:
-        try:
-            from ..areas import Boundaries  # helper A's registry
-
-            g = Boundaries.from_registry([name]).layer(name)
-        except Exception:  # noqa: BLE001 - registry not available: read the shared file
-            if name not in _FALLBACK_FILES:
-                raise InputError(f"unknown boundary layer {name!r}: pass boundaries={{'{name}': GeoDataFrame}}") from None
-            from ..config import data_dir
-
-            path, code, nm = _FALLBACK_FILES[name]
-            g = gpd.read_file(data_dir(required=True) / path)
-            if code is None:
-                code = next(c for c in g.columns if c.upper().endswith("CD") and c.upper().startswith("WD"))
-                nm = code[:-2] + "NM"
-            g = g.rename(columns={code: "code", nm: "name"})
-    if not isinstance(g, gpd.GeoDataFrame) or "code" not in g.columns:
-        raise InputError(f"boundary layer {name!r} must be a GeoDataFrame with a 'code' column")
-    if g.crs is None:
-        raise InputError(f"boundary layer {name!r} has no CRS")
-    g = g.to_crs(BNG)
-    if "name" not in g.columns:
-        g = g.assign(name=g["code"])
-    return gpd.GeoDataFrame(
-        {"code": g["code"].astype(str).to_numpy(), "name": g["name"].astype(str).to_numpy()},
-        geometry=shapely.make_valid(g.geometry.to_numpy()), crs=BNG,
-    )
+        b = Boundaries()
+        for name in layers:
+            g = boundaries.get(name)
+            if g is None:
+                g = Boundaries.from_registry([name]).layer(name)
+            if not isinstance(g, gpd.GeoDataFrame) or "code" not in g.columns:
+                raise InputError(f"boundary layer {name!r} must be a GeoDataFrame with a 'code' column")
+            if g.crs is None:
+                raise InputError(f"boundary layer {name!r} has no CRS")
+            b.add(g, name, code="code", label="name" if "name" in g.columns else None, overlaps="ignore")
+        return b
+    raise InputError("boundaries must be a geocrime.areas.Boundaries, a dict {layer: GeoDataFrame} or None")
 
 
-def _assign_areas(mp: MapPoints, layers: list[str], boundaries: Any) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], dict[str, gpd.GeoDataFrame]]:
-    """Area code per map point per layer, nested in the map point's borough.
+def _assign_areas(mp: MapPoints, layers: list[str], boundaries: Any,
+                  xy: np.ndarray | None = None) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], dict[str, gpd.GeoDataFrame]]:
+    """Area code per map point per layer (at its published position), nested in the map point's borough.
 
     Returns (codes per map point, areas per layer (area_code, parent), geometries per layer).
     A finer area's parent is the borough holding its largest part; a map point whose containing
     area belongs to another borough (generalised boundaries disagree at edges), or that lies in
-    no area, takes the nearest area of its own borough.
+    no area, takes the nearest area of its own borough. Point-in-polygon: ``Boundaries.lookup``.
     """
     pts = mp.points
+    if xy is None:
+        xy = np.c_[shapely.get_x(pts.geometry.to_numpy()), shapely.get_y(pts.geometry.to_numpy())]
     codes = pd.DataFrame({"borough": pts["borough"].astype(str).to_numpy()}, index=pts.index)
     bor = mp.boroughs
     areas = {"borough": pd.DataFrame({"area_code": bor["code"].to_numpy(), "parent": ALL})}
     geoms = {"borough": bor.rename(columns={"code": "area_code", "name": "area_name"})}
+    finer = [l for l in layers if l != "borough"]
+    if not finer:
+        return codes, areas, geoms
+    bnd = _boundaries(boundaries, finer)
     btree = shapely.STRtree(bor.geometry.to_numpy())
-    xy = pts.geometry.to_numpy()
-    for layer in layers:
-        if layer == "borough":
-            continue
-        g = _load_layer(layer, boundaries)
-        # parent borough = largest overlap
+    for layer in finer:
+        g = bnd.layer(layer)
+        g = gpd.GeoDataFrame({"code": g["code"].astype(str).to_numpy(), "name": g["name"].astype(str).to_numpy()},
+                             geometry=shapely.make_valid(g.geometry.to_numpy()), crs=BNG)
+        # parent borough = largest overlap (polygon overlay, not point-in-polygon)
         ai, bi = btree.query(g.geometry.to_numpy(), predicate="intersects")
         ov = shapely.area(shapely.intersection(g.geometry.to_numpy()[ai], bor.geometry.to_numpy()[bi]))
         o = np.lexsort((-ov, ai))
@@ -112,27 +106,22 @@ def _assign_areas(mp: MapPoints, layers: list[str], boundaries: Any) -> tuple[pd
         first = np.r_[True, ai[1:] != ai[:-1]] if len(ai) else np.zeros(0, bool)
         parent = np.full(len(g), None, dtype=object)
         parent[ai[first]] = bor["code"].to_numpy()[bi[first]]
+        rows = bnd.lookup(layer, xy[:, 0], xy[:, 1])
+        code = np.where(rows >= 0, g["code"].to_numpy()[np.maximum(rows, 0)], None).astype(object)
+        par = np.where(rows >= 0, parent[np.maximum(rows, 0)], None)
         keep = pd.notna(parent)
-        g = g[keep].reset_index(drop=True)
-        parent = parent[keep].astype(str)
-        tree = shapely.STRtree(g.geometry.to_numpy())
-        pi, gi = tree.query(xy, predicate="intersects")
-        same = parent[gi] == codes["borough"].to_numpy()[pi]
-        pi, gi = pi[same], gi[same]
-        o = np.lexsort((g["code"].to_numpy()[gi], pi))
-        pi, gi = pi[o], gi[o]
-        first = np.r_[True, pi[1:] != pi[:-1]] if len(pi) else np.zeros(0, bool)
-        code = np.full(len(pts), None, dtype=object)
-        code[pi[first]] = g["code"].to_numpy()[gi[first]]
-        for i in np.flatnonzero(pd.isna(code)):  # few: edge disagreements
-            cand = np.flatnonzero(parent == codes["borough"].iloc[i])
+        gk = g[keep].reset_index(drop=True)
+        parent_k = parent[keep].astype(str)
+        bad = np.flatnonzero(pd.isna(code) | (par != codes["borough"].to_numpy()))
+        for i in bad:  # few: generalised boundaries disagree at edges
+            cand = np.flatnonzero(parent_k == codes["borough"].iloc[i])
             if len(cand) == 0:
                 raise PublishError(f"layer {layer!r} has no area in borough {codes['borough'].iloc[i]}")
-            d = shapely.distance(g.geometry.to_numpy()[cand], xy[i])
-            code[i] = g["code"].to_numpy()[cand[np.argmin(d)]]
+            d = shapely.distance(gk.geometry.to_numpy()[cand], shapely.Point(xy[i]))
+            code[i] = gk["code"].to_numpy()[cand[np.argmin(d)]]
         codes[layer] = code.astype(str)
-        areas[layer] = pd.DataFrame({"area_code": g["code"].to_numpy(), "parent": parent})
-        geoms[layer] = g.rename(columns={"code": "area_code", "name": "area_name"})
+        areas[layer] = pd.DataFrame({"area_code": gk["code"].to_numpy(), "parent": parent_k})
+        geoms[layer] = gk.rename(columns={"code": "area_code", "name": "area_name"})
     return codes, areas, geoms
 
 
@@ -168,11 +157,12 @@ def snap_incidents(
     """Snap every incident to the map point whose catchment holds it. INTERNAL: never publish this.
 
     Returns a DataFrame with the same index and order as ``incidents``: ``map_point_id``,
-    ``month`` (YYYY-MM), ``crime_type`` and ``status`` (``ok``, ``no_location``,
-    ``invalid_coordinates``, ``outside_gb``, ``outside_boroughs``, ``no_map_point`` (in a borough
-    where the map points have no seed: build them from addresses covering every borough you publish),
-    ``no_month``, ``no_crime_type``).
-    Vectorised: one point-in-polygon query and one nearest-neighbour query per borough.
+    ``month`` (YYYY-MM), ``crime_type``, ``x``/``y`` (the incident's own position, EPSG:27700, for
+    the gate's clearance check) and ``status`` (``ok``, ``no_location``, ``invalid_coordinates``,
+    ``outside_gb``, ``outside_boroughs``, ``no_map_point`` (in a borough where the map points have
+    no seed: build them from addresses covering every borough you publish), ``no_month``,
+    ``no_crime_type``). Borough by ``Boundaries.lookup`` (one point-in-polygon rule), then the
+    nearest seed of that borough (one KD-tree query per borough).
     """
     if not isinstance(map_points, MapPoints):
         raise InputError("map_points must come from geocrime.publish.build_map_points()")
@@ -182,29 +172,32 @@ def snap_incidents(
     status = status.astype(object).to_numpy().copy()
     geom = pts.geometry.to_numpy()
     located = status == "ok"
+    safe = np.where(located, geom, shapely.Point(0, 0))
+    x = np.where(located, shapely.get_x(safe), np.nan)
+    y = np.where(located, shapely.get_y(safe), np.nan)
     bor = map_points.boroughs
+    bnd = map_points._boundaries if map_points._boundaries is not None else _borough_boundaries(bor)
     b_of = np.full(len(pts), -1)
     li = np.flatnonzero(located)
-    ai, bi = shapely.STRtree(bor.geometry.to_numpy()).query(geom[li], predicate="intersects")
-    o = np.lexsort((bor["code"].to_numpy()[bi], ai))
-    ai, bi = ai[o], bi[o]
-    first = np.r_[True, ai[1:] != ai[:-1]] if len(ai) else np.zeros(0, bool)
-    b_of[li[ai[first]]] = bi[first]
+    if len(li):
+        b_of[li] = bnd.lookup("borough", x[li], y[li])
+    lay_codes = bnd.layer("borough")["code"].astype(str).to_numpy()
     status[located & (b_of < 0)] = "outside_boroughs"
     mp_id = np.full(len(pts), None, dtype=object)
     mpp = map_points.points
     mcodes = mpp["borough"].to_numpy()
-    for b, code in enumerate(bor["code"].to_numpy()):
+    seeds = mpp["seed"] if "seed" in mpp.columns else mpp.geometry
+    sxy = np.c_[shapely.get_x(seeds.to_numpy()), shapely.get_y(seeds.to_numpy())]
+    for b, code in enumerate(lay_codes):
         sel = np.flatnonzero(b_of == b)
-        cand = np.flatnonzero(mcodes == code)
         if len(sel) == 0:
             continue
+        cand = np.flatnonzero(mcodes == code)
         if len(cand) == 0:
             status[sel] = "no_map_point"
             continue
-        tree = shapely.STRtree(mpp.geometry.to_numpy()[cand])
-        qi, ti = tree.query_nearest(geom[sel], all_matches=False)
-        mp_id[sel[qi]] = mpp["map_point_id"].to_numpy()[cand[ti]]
+        _, j = cKDTree(sxy[cand]).query(np.c_[x[sel], y[sel]])
+        mp_id[sel] = mpp["map_point_id"].to_numpy()[cand[j]]
     month = _month(incidents[mcol]).to_numpy(dtype=object, na_value=None)
     ctype = incidents[tcol].astype("string").str.strip().to_numpy(dtype=object, na_value=None)
     ok = status == "ok"
@@ -214,9 +207,49 @@ def snap_incidents(
     bad = status != "ok"
     mp_id[bad] = None
     return pd.DataFrame(
-        {"map_point_id": mp_id, "month": month, "crime_type": ctype, "status": status},
+        {"map_point_id": mp_id, "month": month, "crime_type": ctype, "x": x, "y": y, "status": status},
         index=incidents.index,
     )
+
+
+def _positions(mp: MapPoints, snapped: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int]:
+    """Published positions: the map points' own, moved off incident coordinates where needed.
+
+    A position within ``clear_m`` of an incident is re-placed inside its catchment, clear of every
+    address and incident; if no such place keeps the catchment radius, the point is withheld
+    (its incidents still count in the area tables). Returns (xy, withheld mask, number moved).
+    """
+    pts = mp.points
+    geo = pts.geometry.to_numpy()
+    xy = np.c_[shapely.get_x(geo), shapely.get_y(geo)]
+    withheld = np.zeros(len(pts), bool)
+    clear = float(mp.params.get("clear_m") or 0.0)
+    inc = snapped[["x", "y"]].to_numpy(float)
+    inc = inc[np.isfinite(inc).all(axis=1)]
+    if clear <= 0 or len(inc) == 0:
+        return xy, withheld, 0
+    d, _ = cKDTree(inc).query(xy, distance_upper_bound=clear + MARGIN_M)
+    near = np.flatnonzero(d < clear + MARGIN_M)
+    if len(near) == 0:
+        return xy, withheld, 0
+    avoid = cKDTree(np.r_[mp._avoid_xy if mp._avoid_xy is not None else np.zeros((0, 2)), inc])
+    seeds = pts["seed"].to_numpy()[near]
+    r = float(mp.params.get("min_radius_m") or 0.0)
+    new = place_clear(np.c_[shapely.get_x(seeds), shapely.get_y(seeds)], pts["catchment"].to_numpy()[near], avoid,
+                      clear + MARGIN_M, max_m=max(4 * r, 200.0))
+    xy[near] = new
+    # the catchment radius must still hold from the new position
+    ids = pts["map_point_id"].to_numpy()
+    if mp._place_xy is not None and r > 0:
+        pos = pd.Series(np.arange(len(near)), index=ids[near])
+        sel = pd.Series(mp._place_mp).isin(pos.index).to_numpy()
+        j = pos.loc[mp._place_mp[sel]].to_numpy()
+        dd = np.hypot(mp._place_xy[sel, 0] - new[j, 0], mp._place_xy[sel, 1] - new[j, 1])
+        rad = np.zeros(len(near))
+        np.maximum.at(rad, j, np.nan_to_num(dd, nan=-1.0))
+        withheld[near[rad < r + MARGIN_M]] = True
+    withheld[near[np.isnan(new[:, 0])]] = True
+    return xy, withheld, int(len(near))
 
 
 def gate(
@@ -224,6 +257,7 @@ def gate(
     map_points: MapPoints,
     boundaries: Any = None,
     *,
+    release: Release | None = None,
     k: int | None = None,
     threshold: int = 5,
     point_threshold: int = 1,
@@ -232,31 +266,38 @@ def gate(
     type_col: str | None = None,
     complementary: bool = True,
     audit: bool = True,
+    secret: bytes | None = None,
 ) -> GatedData:
-    """Pass incidents through the publish gate.
+    """Pass incidents through the publish gate: build and audit exactly what ``release`` publishes.
 
     Parameters
     ----------
     incidents:
         Any table of incidents with coordinates (lon/lat degrees EPSG:4326, easting/northing metres
-        EPSG:27700 or a geometry), a month or date column and a crime category column.
+        EPSG:27700 or a geometry), a month or date column and a crime category column. For a release
+        with ``previous`` releases, pass the incidents of every month released so far too.
     map_points:
-        From :func:`build_map_points` (its ``k`` is the catchment guarantee).
+        From :func:`build_map_points` (its ``k``, ``min_radius_m`` and ``clear_m`` are the guarantees).
     boundaries:
         A ``geocrime.areas.Boundaries`` or a dict ``{layer: GeoDataFrame(code, name, geometry)}``;
-        None reads the registry / shared data.
+        None loads the layers from the data registry.
+    release:
+        What is published (:class:`Release`); default ``Release(tables=layers)`` (tables, totals and
+        points). The returned :class:`GatedData` holds nothing else.
     k:
         If given, must be <= the map points' k (a check, not a rebuild).
     threshold:
-        Area cells with ``1 <= count < threshold`` are suppressed (primary), plus complementary cells.
+        Cells with ``1 <= count < threshold`` are suppressed; every suppressed cell's feasible
+        interval must be at least ``threshold`` wide.
     point_threshold:
-        Point counts below this are not published (default 1: police.uk style, the catchment of
-        >= k addresses is the protection for points).
+        Point counts below this are not published (default 1, police.uk style).
     layers:
-        Area layers to publish; ``borough`` is always included (it is the parent of the others).
+        Area tables when ``release`` is not given; ``borough`` is always included.
     complementary, audit:
         Turn complementary suppression / the LP audit off. ONLY for tests showing the attacks
-        work; never for real releases (a warning flag is written into ``params``).
+        work; never for real releases (``params["unsafe_for_release"]`` is then True).
+    secret:
+        Key for choosing complementary partners (default: derived from the data, never published).
     """
     if isinstance(incidents, GatedData):
         raise PublishError("these incidents have already been through the gate")
@@ -269,119 +310,161 @@ def gate(
         raise PublishError(f"map points were built with k={mk} < requested k={k}: rebuild them with k={k}")
     if threshold < 1 or point_threshold < 1:
         raise InputError("threshold and point_threshold must be >= 1")
-    layers = ["borough"] + [l for l in layers if l != "borough"]
+    if release is None:
+        release = Release(tables=tuple(layers))
+    elif not isinstance(release, Release):
+        raise InputError("release must be a geocrime.publish.Release")
+    layers = list(release.tables)
 
     snapped = snap_incidents(incidents, map_points, month_col=month_col, type_col=type_col)
-    ok = snapped["status"] == "ok"
-    n_nomp = int((snapped["status"] == "no_map_point").sum())
-    if n_nomp:
-        import warnings
-
-        warnings.warn(
-            f"gate: {n_nomp} incident(s) lie in boroughs that have no map point and are not published; the area "
-            "cells of those boroughs read 0 although incidents happened there. Build the map points from addresses "
-            "that cover every borough (e.g. Code-Point Open postcode units).", PublishWarning, stacklevel=2)
-    s = snapped[ok]
-    codes, areas, geoms = _assign_areas(map_points, layers, boundaries)
+    _warn_no_map_point(snapped)
+    s = snapped[snapped["status"] == "ok"]
+    xy, withheld, n_moved = _positions(map_points, snapped)
+    codes, areas, geoms = _assign_areas(map_points, layers, boundaries, xy)
     mpp = map_points.points
     codes.index = mpp["map_point_id"].to_numpy()
+    months, crime_types, spans = _periods(s, release)
 
-    crime_types = sorted(s["crime_type"].unique().tolist())
-    months = sorted(s["month"].unique().tolist())
-    pc = s.groupby(["map_point_id", "month", "crime_type"], sort=True).size().rename("count").reset_index()
-
-    # atoms: every combination of area codes held by some map point × crime type
+    # atoms: month x (combination of area codes of a map point) x crime type
     combo = codes[layers].drop_duplicates().sort_values(layers).reset_index(drop=True)
     combo["_atom"] = np.arange(len(combo))
-    mp_atom = codes[layers].merge(combo, on=layers, how="left")["_atom"].to_numpy()
-    mp_atom = pd.Series(mp_atom, index=codes.index)
-    n_combo = len(combo)
+    mp_combo = pd.Series(codes[layers].merge(combo, on=layers, how="left")["_atom"].to_numpy(), index=codes.index)
+    n_c, n_t, n_m = len(combo), len(crime_types), len(months)
+    pc = s.groupby(["map_point_id", "month", "crime_type"], sort=True).size().rename("count").reset_index()
+    aidx = ((pd.Index(months).get_indexer(pc["month"]) * n_c + mp_combo.loc[pc["map_point_id"]].to_numpy()) * n_t
+            + pd.Index(crime_types).get_indexer(pc["crime_type"]))
+    vals = np.bincount(aidx, weights=pc["count"].to_numpy(float), minlength=n_m * n_c * n_t)
+    grid = pd.MultiIndex.from_product([months, np.arange(n_c), crime_types], names=["month", "_atom", "crime_type"])
+    atoms = grid.to_frame(index=False).merge(combo, on="_atom", how="left")
+    atoms["count"] = vals
+    sysm = build_cell_system(atoms, layers, areas, crime_types, months, spans=spans, totals=release.totals)
+    initial = _previous(sysm, release)
 
-    area_frames: dict[str, list[pd.DataFrame]] = {l: [] for l in layers}
-    total_frames: list[pd.DataFrame] = []
-    point_frames: list[pd.DataFrame] = []
-    sup_report: dict[str, Any] = {}
-    for month in months:
-        pm = pc[pc["month"] == month]
-        atom_idx = mp_atom.loc[pm["map_point_id"]].to_numpy()
-        tpos = {t: i for i, t in enumerate(crime_types)}
-        tix = pm["crime_type"].map(tpos).to_numpy()
-        aid = tix * n_combo + atom_idx
-        vals = np.bincount(aid, weights=pm["count"].to_numpy(float), minlength=n_combo * len(crime_types))
-        atoms = pd.concat([combo[layers].assign(crime_type=t) for t in crime_types], ignore_index=True)
-        atoms["count"] = vals
-        sysm = build_cell_system(atoms, layers, areas, crime_types)
-        cells = sysm.cells
-        cnt = cells["count"].to_numpy()
-        # which point cells may be published: count >= point_threshold and all their cells published
-        # (first pass with primary suppression only decides nothing; we need the final flags, so
-        # compute flags, then points, then audit again with the point lower bounds)
-        supp, info = suppress(sysm, threshold, complementary=complementary, audit=False)
-        prev_lower = None
-        withhold = supp.copy()  # cells whose points are withheld: only ever grows (monotone loop)
-        for _ in range(20):
-            withhold |= supp
-            key = dict(zip(zip(cells["layer"], cells["area_code"], cells["crime_type"]), withhold))
-            pub = pm["count"].to_numpy() >= point_threshold
-            for layer in ["all"] + layers:
-                lc = codes.loc[pm["map_point_id"], layer].to_numpy() if layer != "all" else np.full(len(pm), ALL)
-                pub &= ~np.fromiter((key[(layer, a, t)] for a, t in zip(lc, pm["crime_type"])), bool, count=len(pm))
-            lower = np.bincount(aid[pub], weights=pm["count"].to_numpy(float)[pub], minlength=len(atoms))
-            if not (complementary and audit) or (prev_lower is not None and np.array_equal(lower, prev_lower)):
-                break
-            prev_lower = lower
-            supp, info = suppress(sysm, threshold, complementary=True, audit=True, atom_lower=lower, initial=withhold)
-        else:
-            raise PublishError("point/area suppression did not reach a fixed point")
-        info["primary"] = int(((cnt >= 1) & (cnt < threshold)).sum())
-        info["complementary"] = int(supp.sum()) - info["primary"]
-        info["points_published"] = int(pub.sum())
-        info["point_cells"] = int(len(pm))
-        info["cells"] = int(len(cells))
-        info["suppressed"] = int(supp.sum())
-        sup_report[month] = info
-        out = cells.assign(month=month, suppressed=supp)
-        out["count"] = pd.array(np.where(supp, 0, cnt), dtype="Int64")
-        out.loc[supp, "count"] = pd.NA
-        for layer in layers:
-            lf = out[(out["layer"] == layer) & (out["crime_type"] != ALL)]
-            area_frames[layer].append(lf[["area_code", "month", "crime_type", "count", "suppressed"]])
-        tot = out[(out["layer"] == "all") | (out["crime_type"] == ALL)]
-        total_frames.append(tot[["layer", "area_code", "month", "crime_type", "count", "suppressed"]])
-        point_frames.append(pm[pub])
-
-    pts = pd.concat(point_frames, ignore_index=True) if point_frames else pc.iloc[:0]
-    xy = mpp.set_index("map_point_id").geometry
-    g = xy.loc[pts["map_point_id"]].to_numpy()
-    lon, lat = bng_to_lonlat(shapely.get_x(g), shapely.get_y(g))
-    points = pd.DataFrame({
-        "map_point_id": pts["map_point_id"].astype(str).to_numpy(),
-        "lon": np.round(lon, 6),
-        "lat": np.round(lat, 6),
-        "month": pts["month"].astype(str).to_numpy(),
-        "crime_type": pts["crime_type"].astype(str).to_numpy(),
-        "count": pts["count"].astype("int64").to_numpy(),
-    })[list(POINT_COLUMNS)]
-    area_counts = {
-        l: (pd.concat(f, ignore_index=True) if f else pd.DataFrame(columns=["area_code", "month", "crime_type", "count", "suppressed"]))
-        for l, f in area_frames.items()
-    }
-    totals = pd.concat(total_frames, ignore_index=True) if total_frames else pd.DataFrame(
-        columns=["layer", "area_code", "month", "crime_type", "count", "suppressed"])
-    area_geometries = {l: gg.to_crs(WGS84) for l, gg in geoms.items()}
+    # points are published only for atoms the tables already determine (see suppression.known_atoms),
+    # so they add nothing to the audited system: the audit needs no point bounds
+    pt = int(point_threshold)
+    wh = pd.Series(withheld, index=codes.index)
+    pub_pt = (pc["count"].to_numpy() >= pt) & ~wh.loc[pc["map_point_id"]].to_numpy() & release.points
+    if secret is None:
+        secret = hashlib.blake2b(vals.tobytes() + "|".join(months).encode(), digest_size=32).digest()
+    supp, info = suppress(sysm, threshold, complementary=complementary, audit=audit, initial=initial, secret=secret)
+    known = known_atoms(sysm.incidence.tocsr(), sysm.cells["count"].to_numpy(), supp)
+    pub = pub_pt & np.isfinite(known[aidx])
+    cells = sysm.cells.assign(suppressed=supp)
+    cells["count"] = pd.array(np.where(supp, 0, cells["count"].to_numpy()), dtype="Int64")
+    cells.loc[supp, "count"] = pd.NA
+    info.update(_month_info(cells, months, pc, pub, aidx, n_c, n_t, threshold))
+    points = _points(pc[pub], xy, mpp)
+    area_counts = {}
+    for layer in layers:
+        lf = cells[(cells["layer"] == layer) & (cells["crime_type"] != ALL) & cells["month"].isin(months)]
+        area_counts[layer] = lf[["area_code", "month", "crime_type", "count", "suppressed"]].reset_index(drop=True)
+    tot = cells[(cells["layer"] == "all") | (cells["crime_type"] == ALL) | ~cells["month"].isin(months)]
+    totals = tot[["layer", "area_code", "month", "crime_type", "count", "suppressed"]].reset_index(drop=True)
+    area_geometries = {l: gg.to_crs(WGS84) for l, gg in geoms.items() if l in layers}
     params = {
         "k": mk,
+        "min_radius_m": map_points.params.get("min_radius_m"),
+        "clear_m": map_points.params.get("clear_m"),
         "threshold": int(threshold),
-        "point_threshold": int(point_threshold),
+        "point_threshold": pt,
         "layers": list(layers),
         "months": months,
         "crime_types": crime_types,
+        "cross_month_totals": list(spans),
+        "release": release.describe(),
         "complementary": bool(complementary),
         "audit": bool(audit),
         "unsafe_for_release": not (complementary and audit),
     }
+    info["points_withheld_unplaceable"] = int(withheld.sum())
+    info["positions_moved_off_incidents"] = n_moved
     from .disclosure import disclosure_report
 
-    report = disclosure_report(map_points, snapped, points, area_counts, totals, params, sup_report)
-    return GatedData(points=points, area_counts=area_counts, area_geometries=area_geometries,
-                     params=params, report=report, totals=totals, _token=_GATE_TOKEN)
+    report = disclosure_report(map_points, snapped, points, area_counts, totals, params, info)
+    return GatedData(points=points if release.points else points.iloc[:0], area_counts=area_counts,
+                     area_geometries=area_geometries, params=params, report=report, totals=totals,
+                     release=release, cells=cells[["layer", "area_code", "month", "crime_type", "count", "suppressed"]],
+                     _token=_GATE_TOKEN)
+
+
+def _warn_no_map_point(snapped: pd.DataFrame) -> None:
+    n = int((snapped["status"] == "no_map_point").sum())
+    if n:
+        warnings.warn(
+            f"gate: {n} incident(s) lie in boroughs that have no map point and are not published; the area "
+            "cells of those boroughs read 0 although incidents happened there. Build the map points from addresses "
+            "that cover every borough (e.g. Code-Point Open postcode units).", PublishWarning, stacklevel=3)
+
+
+def _periods(s: pd.DataFrame, release: Release) -> tuple[list[str], list[str], dict[str, list[str]]]:
+    """Months, crime types and cross-month spans of the release (earlier releases' spans included)."""
+    months = sorted(s["month"].unique().tolist())
+    types = set(s["crime_type"].unique().tolist())
+    spans: dict[str, list[str]] = {}
+    for p in release.previous:
+        pm = list(p.params.get("months", []))
+        if not set(pm) <= set(months):
+            raise PublishError(f"an earlier release published months {sorted(set(pm) - set(months))} that are not in "
+                               "these incidents: pass the incidents of every month released so far")
+        types |= set(p.params.get("crime_types", []))
+        spans.update({sp: [m for m in months if sp.split('..')[0] <= m <= sp.split('..')[1]]
+                      for sp in p.params.get("cross_month_totals", [])})
+    if release.cross_month and len(months) > 1:
+        spans[f"{months[0]}..{months[-1]}"] = months
+    return months, sorted(types), spans
+
+
+def _previous(sysm: Any, release: Release) -> np.ndarray:
+    """Cells public from earlier releases: published ones fixed (same value required), suppressed ones kept."""
+    initial = np.zeros(len(sysm.cells), bool)
+    fixed = np.zeros(len(sysm.cells), bool)
+    if not release.previous:
+        sysm.fixed = fixed
+        return initial
+    key = ["layer", "area_code", "month", "crime_type"]
+    idx = sysm.cells.reset_index(names="_i")[key + ["_i", "count"]]
+    for p in release.previous:
+        m = p.cells.merge(idx, on=key, how="left", suffixes=("", "_now"))
+        if m["_i"].isna().any():
+            miss = m[m["_i"].isna()].iloc[0]
+            raise PublishError(f"an earlier release published {miss['layer']} cells (e.g. {miss['area_code']} "
+                               f"{miss['month']} {miss['crime_type']}) that this release lacks: include every table "
+                               "and total published before")
+        i = m["_i"].to_numpy(int)
+        pubd = ~m["suppressed"].to_numpy(bool)
+        diff = pubd & (m["count"].to_numpy(float, na_value=np.nan) != m["count_now"].to_numpy(float))
+        if diff.any():
+            d = m[diff].iloc[0]
+            raise PublishError(f"month {d['month']} was published before with {d['layer']} {d['area_code']} "
+                               f"{d['crime_type']} = {d['count']}, these incidents give {d['count_now']}: re-publish "
+                               "released months from the same data (revisions need a new, separately audited release)")
+        fixed[i[pubd]] = True
+        initial[i[~pubd]] = True
+    sysm.fixed = fixed & ~initial
+    return initial
+
+
+def _month_info(cells: pd.DataFrame, months: list[str], pc: pd.DataFrame, pub: np.ndarray, aidx: np.ndarray,
+                n_c: int, n_t: int, threshold: int) -> dict[str, Any]:
+    by = {}
+    for m in months:
+        c = cells[cells["month"] == m]
+        p = pc["month"].to_numpy() == m
+        by[m] = {"cells": int(len(c)), "suppressed": int(c["suppressed"].sum()),
+                 "points_published": int((pub & p).sum()), "point_cells": int(p.sum())}
+    return {"by_month": by}
+
+
+def _points(pp: pd.DataFrame, xy: np.ndarray, mpp: gpd.GeoDataFrame) -> pd.DataFrame:
+    pos = pd.Series(np.arange(len(mpp)), index=mpp["map_point_id"].to_numpy())
+    j = pos.loc[pp["map_point_id"]].to_numpy()
+    lon, lat = bng_to_lonlat(xy[j, 0], xy[j, 1])
+    return pd.DataFrame({
+        "map_point_id": pp["map_point_id"].astype(str).to_numpy(),
+        "lon": np.round(lon, 6),
+        "lat": np.round(lat, 6),
+        "month": pp["month"].astype(str).to_numpy(),
+        "crime_type": pp["crime_type"].astype(str).to_numpy(),
+        "count": pp["count"].astype("int64").to_numpy(),
+    })[list(POINT_COLUMNS)]

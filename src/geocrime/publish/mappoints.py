@@ -2,34 +2,40 @@
 
 Model
 -----
-Every map point is a *seed* position inside one borough. Its **catchment** is its Voronoi cell among
-the seeds of the same borough, clipped to the borough (so no catchment crosses a borough boundary).
-An address belongs to the catchment of the nearest seed in its own borough, which is exactly "the
-Voronoi cell contains it". Every published map point has a catchment of at least ``k`` addresses
-(default 8, as police.uk): an attacker who knows only the map point cannot tell which of >= k
-addresses an incident happened at.
+Every map point has an internal *seed* inside one borough and a published *position*. Its
+**catchment** is the Voronoi cell of its seed among the seeds of the same borough, clipped to the
+borough (no catchment crosses a borough boundary); an address or incident belongs to the catchment
+of the nearest seed in its own borough. Three guarantees hold for every map point (checked on the
+final catchments, not on the clustering):
+
+* **k distinct places** (default ``k=8``, as police.uk): the catchment holds at least ``k``
+  distinct address *places* — positions closer than ``place_m`` (1 m) are one place, so 30 food
+  premises at one station coordinate count once. Several addresses at one place count separately
+  only when ``dwellings=`` names a column of separate dwellings from a real address source
+  (e.g. flats of an AddressBase/LLPG record);
+* **a wide catchment**: the farthest place of the catchment is at least ``min_radius_m`` (100 m)
+  from the published position, so the incidents published there cannot be placed within that
+  radius of it;
+* **a position that is not a place**: the published position is at least ``clear_m`` (10 m) from
+  every input address/premises coordinate and every coordinate in ``avoid`` (e.g. incident
+  positions), inside the catchment; it is the seed when that is clear, else the nearest clear
+  street point (``street_points``) or interior point found on rings around the seed.
 
 Construction (deterministic, independent of row order):
 
-1. addresses are sorted by (borough, x, y, id), deduplicated by position (an address count per
-   position is kept) and assigned to the borough that contains them;
-2. per borough, positions are agglomerated Boruvka-style: every cluster holding fewer than ``k``
-   addresses joins the cluster of its nearest neighbouring cluster (centroid to centroid, KD-tree),
-   all at once, until every cluster holds >= ``k``;
-3. each cluster's seed is the mean of its member positions (a location that is *not* an address, so
-   that a map point never sits on somebody's home); if the mean falls outside the borough, the
-   point on surface of (the members' convex hull ∩ borough) is used instead. When ``street_points``
-   are given, a seed moves to the nearest street point within ``street_snap_m`` metres instead;
-4. addresses are re-assigned to their nearest seed (the Voronoi rule). Seeds whose catchment now
-   holds fewer than ``k`` addresses are dropped and their addresses go to the nearest remaining seed
-   ("merged into neighbours"). Dropping a seed only ever *adds* addresses to the others, so one
-   round reaches a fixed point where every catchment holds >= ``k``.
+1. addresses are assigned to boroughs through :class:`geocrime.areas.Boundaries` (the library's
+   one point-in-polygon rule: smallest code wins on shared edges) and reduced to distinct places;
+2. per borough, places are agglomerated Boruvka-style: every cluster with fewer than ``k`` places
+   or a spread below ``min_radius_m`` joins its nearest neighbouring cluster, all at once, until every
+   cluster holds both;
+3. a cluster's seed is the mean of its places (inside the borough, or the point on surface of
+   members' hull ∩ borough); its published position is placed as above;
+4. places are re-assigned to their nearest seed (the Voronoi rule). Seeds whose catchment fails any
+   guarantee are dropped and their places go to the nearest remaining seed ("merged into
+   neighbours"); dropping a seed only enlarges the other catchments, so the loop reaches a fixed
+   point where every catchment meets all three;
 5. the id of a map point is a hash of its borough and the sorted ids of the addresses in its final
    catchment, so the same inputs give the same ids whatever the row order.
-
-Code-Point Open postcode units are not addresses: one unit covers ~15 delivery points on average.
-By default each input row counts as ONE address (a conservative lower bound); pass ``weight=`` (a
-column of address counts per row) to count them otherwise, and say so when you publish.
 """
 from __future__ import annotations
 
@@ -48,7 +54,12 @@ from scipy.spatial import cKDTree
 from .._geo import BNG
 from ..errors import InputError, PublishError
 
-__all__ = ["MapPoints", "build_map_points", "load_boroughs"]
+__all__ = ["MapPoints", "build_map_points", "load_boroughs", "place_clear"]
+
+#: Extra metres on every distance guarantee: published positions are rounded to 6 decimal degrees
+#: (~0.1 m) and go through the EPSG:27700 -> 4326 transform, so a guarantee met to the millimetre
+#: in metres could be missed by a hair in what the reader measures.
+MARGIN_M = 0.5
 
 
 @dataclass
@@ -58,13 +69,16 @@ class MapPoints:
     Attributes
     ----------
     points:
-        GeoDataFrame (EPSG:27700, metres) with ``map_point_id``, ``borough`` (code), ``n_addresses``
-        (addresses in the catchment, >= k), ``geometry`` (the map point, a Point) and ``catchment``
-        (its Voronoi cell clipped to the borough, a second geometry column).
+        GeoDataFrame (EPSG:27700, metres) with ``map_point_id``, ``borough`` (code), ``n_places``
+        (distinct places in the catchment, >= k), ``n_addresses`` (address rows in it),
+        ``radius_m`` (farthest catchment place from the published position, >= min_radius_m),
+        ``clearance_m`` (distance from the published position to the nearest input coordinate),
+        ``geometry`` (the PUBLISHED position, a Point), ``seed`` (the internal Voronoi generator,
+        never published) and ``catchment`` (the seed's Voronoi cell clipped to the borough).
     boroughs:
         GeoDataFrame of the boroughs used (``code``, ``name``, geometry in EPSG:27700).
     params:
-        ``k``, ``weight`` and the other settings.
+        ``k``, ``min_radius_m``, ``clear_m``, ``place_m`` and the other settings.
     report:
         Counts for the disclosure report (addresses in/out, seeds merged, catchment sizes).
     address_point:
@@ -77,47 +91,52 @@ class MapPoints:
     params: dict[str, Any]
     report: dict[str, Any] = field(default_factory=dict)
     address_point: pd.Series | None = field(default=None, repr=False)
+    _avoid_xy: np.ndarray | None = field(default=None, repr=False)
+    _place_xy: np.ndarray | None = field(default=None, repr=False)
+    _place_mp: np.ndarray | None = field(default=None, repr=False)
+    _boundaries: Any = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.points)
 
     @property
     def catchment_sizes(self) -> np.ndarray:
-        return self.points["n_addresses"].to_numpy()
+        """Distinct places per catchment (the k guarantee)."""
+        return self.points["n_places"].to_numpy()
+
+
+def _borough_boundaries(boroughs: Any) -> Any:
+    """A :class:`geocrime.areas.Boundaries` holding the layer ``borough``."""
+    from ..areas import Boundaries
+
+    if boroughs is None:
+        return Boundaries.from_registry(["borough"])  # raises a clear error when the layer is missing
+    if isinstance(boroughs, Boundaries):
+        boroughs.get("borough")
+        return boroughs
+    if not isinstance(boroughs, gpd.GeoDataFrame):
+        raise InputError("boroughs must be a geocrime.areas.Boundaries with a 'borough' layer, a GeoDataFrame "
+                         "(code, name, geometry) or None (the registry's 'borough' layer)")
+    if boroughs.crs is None:
+        raise InputError("borough polygons have no CRS: set one (e.g. .set_crs('EPSG:27700'))")
+    lower = {str(c).lower(): c for c in boroughs.columns}
+    code = next((lower[c] for c in ("code", "lad22cd", "lad24cd", "lad23cd", "lad21cd", "area_code") if c in lower), None)
+    name = next((lower[c] for c in ("name", "lad22nm", "lad24nm", "lad23nm", "lad21nm", "area_name") if c in lower), None)
+    if code is None:
+        raise InputError(f"borough polygons need a code column (code or LAD22CD); got {list(boroughs.columns)}")
+    return Boundaries().add(boroughs.dissolve(code, aggfunc="first").reset_index(), "borough", code=code, label=name,
+                            overlaps="ignore")
 
 
 def load_boroughs(boroughs: Any = None) -> gpd.GeoDataFrame:
     """Borough polygons as a GeoDataFrame ``code, name, geometry`` in EPSG:27700.
 
-    ``boroughs`` may be a GeoDataFrame (columns ``code``/``name`` or ``LAD22CD``/``LAD22NM`` or
-    similar), a path to a vector file, or None (the ONS LAD22 London boroughs in the shared data).
+    ``boroughs``: a :class:`geocrime.areas.Boundaries` with a ``borough`` layer, a GeoDataFrame, or
+    None for the data registry's ``borough`` layer (a missing layer raises the registry's error).
     """
-    if boroughs is None:
-        try:
-            from ..areas import Boundaries  # helper A's registry, when present
-
-            layer = Boundaries.from_registry(["borough"]).layer("borough")
-            boroughs = layer
-        except Exception:  # noqa: BLE001 - fall back to the shared data file
-            from ..config import data_dir
-
-            boroughs = data_dir(required=True) / "london_boroughs_lad22_ons" / "london-2021-lad22-gen20.shp"
-    if not isinstance(boroughs, gpd.GeoDataFrame):
-        boroughs = gpd.read_file(boroughs)
-    if boroughs.crs is None:
-        raise InputError("borough polygons have no CRS: set one (e.g. .set_crs('EPSG:27700'))")
-    g = boroughs.to_crs(BNG)
-    lower = {str(c).lower(): c for c in g.columns}
-    code = next((lower[c] for c in ("code", "lad22cd", "lad24cd", "lad23cd", "lad21cd", "area_code") if c in lower), None)
-    name = next((lower[c] for c in ("name", "lad22nm", "lad24nm", "lad23nm", "lad21nm", "area_name") if c in lower), None)
-    if code is None:
-        raise InputError(f"borough polygons need a code column (code or LAD22CD); got {list(g.columns)}")
-    out = gpd.GeoDataFrame(
-        {"code": g[code].astype(str).to_numpy(), "name": (g[name] if name else g[code]).astype(str).to_numpy()},
-        geometry=shapely.make_valid(g.geometry.to_numpy()),
-        crs=BNG,
-    )
-    return out.dissolve("code", aggfunc="first").reset_index()[["code", "name", "geometry"]]
+    g = _borough_boundaries(boroughs).layer("borough")
+    return gpd.GeoDataFrame({"code": g["code"].astype(str).to_numpy(), "name": g["name"].astype(str).to_numpy()},
+                            geometry=shapely.make_valid(g.geometry.to_numpy()), crs=BNG)
 
 
 def _address_ids(addr: gpd.GeoDataFrame, x: np.ndarray, y: np.ndarray, id_col: str | None) -> np.ndarray:
@@ -126,8 +145,15 @@ def _address_ids(addr: gpd.GeoDataFrame, x: np.ndarray, y: np.ndarray, id_col: s
     return np.char.add(np.char.add(np.round(x, 1).astype(str), ","), np.round(y, 1).astype(str))
 
 
-def _cluster(xy: np.ndarray, w: np.ndarray, k: float) -> np.ndarray:
-    """Boruvka-style agglomeration: label per position so every cluster's weight >= k (if possible)."""
+def _spread(xy: np.ndarray, lab: np.ndarray, cent: np.ndarray) -> np.ndarray:
+    d = np.hypot(xy[:, 0] - cent[lab, 0], xy[:, 1] - cent[lab, 1])
+    out = np.zeros(len(cent))
+    np.maximum.at(out, lab, d)
+    return out
+
+
+def _cluster(xy: np.ndarray, w: np.ndarray, k: float, min_radius: float) -> np.ndarray:
+    """Boruvka-style agglomeration: every cluster's weight >= k and spread >= min_radius (if possible)."""
     n = len(xy)
     labels = np.arange(n)
     if n == 0 or w.sum() < k:
@@ -136,12 +162,13 @@ def _cluster(xy: np.ndarray, w: np.ndarray, k: float) -> np.ndarray:
         uniq, lab = np.unique(labels, return_inverse=True)
         m = len(uniq)
         cw = np.bincount(lab, weights=w, minlength=m)
-        if m == 1 or (cw >= k).all():
+        nn_ = np.bincount(lab, minlength=m)
+        cent = np.column_stack([np.bincount(lab, weights=xy[:, 0], minlength=m) / nn_,
+                                np.bincount(lab, weights=xy[:, 1], minlength=m) / nn_])
+        fail = (cw < k) | (_spread(xy, lab, cent) < min_radius)
+        if m == 1 or not fail.any():
             return lab
-        cx = np.bincount(lab, weights=xy[:, 0], minlength=m) / np.bincount(lab, minlength=m)
-        cy = np.bincount(lab, weights=xy[:, 1], minlength=m) / np.bincount(lab, minlength=m)
-        cent = np.column_stack([cx, cy])
-        fail = np.flatnonzero(cw < k)
+        fail = np.flatnonzero(fail)
         _, nn = cKDTree(cent).query(cent[fail], k=2)
         other = np.where(nn[:, 0] == fail, nn[:, 1], nn[:, 0])
         g = coo_matrix((np.ones(len(fail)), (fail, other)), shape=(m, m))
@@ -156,17 +183,98 @@ def _hash_ids(borough: str, ids: np.ndarray) -> str:
     return "mp_" + h.hexdigest()[:16]
 
 
+def _rings(clear_m: float, max_m: float) -> list[np.ndarray]:
+    """Candidate offsets on rings around a seed, nearest ring first (spacing ~ clear_m / 2)."""
+    step = max(clear_m / 2.0, 1.0)
+    out = []
+    for r in np.arange(step, max_m + step, step):
+        n = max(8, int(np.ceil(2 * np.pi * r / step)))
+        a = np.arange(n) * 2 * np.pi / n
+        out.append(np.c_[r * np.cos(a), r * np.sin(a)])
+    return out
+
+
+def place_clear(seeds: np.ndarray, cells: np.ndarray, avoid: cKDTree, clear_m: float, *,
+                street_xy: np.ndarray | None = None, max_m: float = 400.0) -> np.ndarray:
+    """A published position per seed: inside its cell and >= ``clear_m`` from every avoided point.
+
+    Order of preference: the seed itself; the nearest street point in the cell that is clear; the
+    nearest clear point on rings around the seed (spacing ``clear_m / 2``, out to ``max_m``).
+    Returns an (n, 2) array in EPSG:27700 metres; NaN where no clear point was found.
+    """
+    out = np.full(seeds.shape, np.nan)
+    if len(seeds) == 0:
+        return out
+
+    def ok(idx: np.ndarray, xy: np.ndarray) -> np.ndarray:
+        d, _ = avoid.query(xy, distance_upper_bound=clear_m)
+        return (d >= clear_m) & shapely.contains_xy(cells[idx], xy[:, 0], xy[:, 1])
+
+    todo = np.arange(len(seeds))
+    good = ok(todo, seeds)
+    out[good] = seeds[good]
+    todo = todo[~good]
+    if street_xy is not None and len(street_xy) and len(todo):
+        st = cKDTree(street_xy)
+        kk = min(16, len(street_xy))
+        d, j = st.query(seeds[todo], k=kk, distance_upper_bound=max_m)
+        d, j = np.atleast_2d(d), np.atleast_2d(j)
+        for c in range(kk):  # the c-th nearest street point of every unresolved seed, all at once
+            hit = np.isfinite(d[:, c]) & np.isnan(out[todo, 0])
+            if not hit.any():
+                continue
+            idx = todo[hit]
+            xy = street_xy[j[hit, c]]
+            g = ok(idx, xy)
+            out[idx[g]] = xy[g]
+        todo = todo[np.isnan(out[todo, 0])]
+    for ring in _rings(clear_m, max_m):
+        if len(todo) == 0:
+            break
+        n = len(ring)
+        idx = np.repeat(todo, n)
+        xy = seeds[idx] + np.tile(ring, (len(todo), 1))
+        g = ok(idx, xy).reshape(len(todo), n)
+        d0 = np.hypot(*(xy - seeds[idx]).T).reshape(len(todo), n)  # all equal on a ring: first clear wins
+        hit = g.any(axis=1)
+        first = np.argmax(g, axis=1)
+        sel = todo[hit]
+        out[sel] = xy.reshape(len(todo), n, 2)[np.flatnonzero(hit), first[hit]]
+        del d0
+        todo = todo[~hit]
+    return out
+
+
+def _voronoi_cells(seeds: np.ndarray, bgeom: Any) -> np.ndarray:
+    if len(seeds) == 1:
+        return np.array([bgeom], dtype=object)
+    vor = shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=bgeom, ordered=True)
+    cells = shapely.get_parts(vor)
+    if len(cells) != len(seeds):  # unordered fallback: match cells to seeds by containment
+        tree = shapely.STRtree(cells)
+        si, ci = tree.query(shapely.points(seeds), predicate="intersects")
+        cc = np.empty(len(seeds), dtype=object)
+        cc[si] = cells[ci]
+        cells = cc
+    return shapely.intersection(cells, bgeom)
+
+
 def build_map_points(
     addresses: gpd.GeoDataFrame,
     boroughs: Any = None,
     k: int = 8,
     *,
+    min_radius_m: float = 100.0,
+    clear_m: float = 10.0,
+    place_m: float = 1.0,
+    avoid: Any = None,
+    dwellings: str | None = None,
     weight: str | None = None,
     id_col: str | None = None,
     street_points: gpd.GeoDataFrame | None = None,
     street_snap_m: float = 100.0,
 ) -> MapPoints:
-    """Build anonymous map points whose catchments each hold >= ``k`` addresses.
+    """Build anonymous map points: >= ``k`` distinct places per catchment, wide catchments, clear positions.
 
     Parameters
     ----------
@@ -175,22 +283,33 @@ def build_map_points(
         Code-Point Open postcode units, FHRS premises... Non-point / empty geometries are ignored and
         counted in ``report``.
     boroughs:
-        Borough polygons (see :func:`load_boroughs`); catchments never cross them.
+        A :class:`geocrime.areas.Boundaries` with a ``borough`` layer, a GeoDataFrame, or None (the
+        data registry's ``borough`` layer). Catchments never cross boroughs.
     k:
-        Minimum number of addresses per catchment (police.uk uses 8).
+        Minimum number of distinct address places per catchment (police.uk uses 8).
+    min_radius_m:
+        The farthest place of every catchment is at least this far (metres) from the published
+        position: a published incident cannot be placed closer than this.
+    clear_m:
+        No published position lies within this distance (metres) of any input address or any
+        ``avoid`` coordinate.
+    place_m:
+        Address positions closer than this (metres, a grid) are one place.
+    avoid:
+        More coordinates a published position must keep ``clear_m`` from (e.g. incident positions):
+        a GeoDataFrame of points or an (n, 2) array in EPSG:27700 metres.
+    dwellings:
+        Column with the number of SEPARATE dwellings a row stands for in a real address source
+        (e.g. flats of one AddressBase building). Only then do several addresses at one place count
+        separately. Postcode units and premises lists must not use it.
     weight:
-        Optional column giving how many addresses each row stands for (e.g. delivery points per
-        postcode unit). Default: every row is one address (conservative for postcode units).
+        Deprecated alias of ``dwellings``.
     id_col:
         Column with a stable address identifier (UPRN, FHRSID, postcode...). Default: the rounded
         coordinates. Map point ids hash the sorted member ids, so they do not depend on row order.
     street_points:
-        Optional street points (e.g. street centres); a seed moves to the nearest one within
-        ``street_snap_m`` metres in the same borough (a street position never names a house).
-
-    Returns
-    -------
-    MapPoints
+        Optional street points (e.g. street centres): a position that must move prefers the nearest
+        clear street point in its catchment within ``street_snap_m`` metres.
     """
     if not isinstance(addresses, gpd.GeoDataFrame):
         raise InputError("addresses must be a GeoDataFrame of points (e.g. from geocrime._geo.as_points)")
@@ -198,115 +317,107 @@ def build_map_points(
         raise InputError("addresses have no CRS: set one (EPSG:27700 for easting/northing)")
     if k < 1:
         raise InputError(f"k must be >= 1, got {k}")
-    bor = load_boroughs(boroughs)
+    if min_radius_m < 0 or clear_m < 0 or place_m <= 0:
+        raise InputError("min_radius_m and clear_m must be >= 0 and place_m > 0 (metres)")
+    dwellings = dwellings or weight
+    bnd = _borough_boundaries(boroughs)
+    bor = load_boroughs(bnd)
     addr = addresses.to_crs(BNG)
     geom = addr.geometry.to_numpy()
-    is_pt = (shapely.get_type_id(geom) == 0) & ~shapely.is_empty(geom)
-    is_pt &= ~pd.isna(geom)
-    x = np.where(is_pt, shapely.get_x(np.where(is_pt, geom, shapely.Point(0, 0))), np.nan)
-    y = np.where(is_pt, shapely.get_y(np.where(is_pt, geom, shapely.Point(0, 0))), np.nan)
+    is_pt = (shapely.get_type_id(geom) == 0) & ~shapely.is_empty(geom) & ~pd.isna(geom)
+    safe = np.where(is_pt, geom, shapely.Point(0, 0))
+    x = np.where(is_pt, shapely.get_x(safe), np.nan)
+    y = np.where(is_pt, shapely.get_y(safe), np.nan)
     ok = is_pt & np.isfinite(x) & np.isfinite(y)
-    w = np.ones(len(addr)) if weight is None else pd.to_numeric(addr[weight], errors="coerce").fillna(0).to_numpy(float)
-    if (w < 0).any():
-        raise InputError(f"weight column {weight!r} has negative values")
+    if dwellings is None:
+        w = np.ones(len(addr))
+    else:
+        w = pd.to_numeric(addr[dwellings], errors="coerce").fillna(1).to_numpy(float)
+        if (w < 0).any():
+            raise InputError(f"dwellings column {dwellings!r} has negative values")
     ids = _address_ids(addr, x, y, id_col)
 
-    # borough of each address (point in polygon, spatial index)
+    # borough of each address: the library's point-in-polygon (smallest code on shared edges)
     b_of = np.full(len(addr), -1)
-    pts_ok = np.flatnonzero(ok)
-    tree_b = shapely.STRtree(bor.geometry.to_numpy())
-    ai, bi = tree_b.query(shapely.points(x[pts_ok], y[pts_ok]), predicate="intersects")
-    # a point on a shared edge: the lowest borough code wins (deterministic)
-    order = np.lexsort((bor["code"].to_numpy()[bi], ai))
-    ai, bi = ai[order], bi[order]
-    first = np.r_[True, ai[1:] != ai[:-1]] if len(ai) else np.zeros(0, bool)
-    b_of[pts_ok[ai[first]]] = bi[first]
+    if ok.any():
+        b_of[ok] = bnd.lookup("borough", x[ok], y[ok])
     inside = b_of >= 0
+    # positions a published point keeps clear of: every input address plus ``avoid``
+    avoid_xy = np.c_[x[ok], y[ok]]
+    if avoid is not None:
+        axy = shapely.get_coordinates(avoid.to_crs(BNG).geometry.to_numpy()) if isinstance(avoid, gpd.GeoDataFrame) \
+            else np.asarray(avoid, float).reshape(-1, 2)
+        avoid_xy = np.r_[avoid_xy, axy[np.isfinite(axy).all(axis=1)]]
+    avoid_tree = cKDTree(avoid_xy) if len(avoid_xy) else cKDTree(np.zeros((1, 2)) + 1e12)
+    street_xy = None
+    if street_points is not None:
+        sg = street_points.to_crs(BNG).geometry.to_numpy()
+        street_xy = shapely.get_coordinates(sg[(shapely.get_type_id(sg) == 0) & ~shapely.is_empty(sg)])
 
     rows = []
     addr_mp = np.full(len(addr), None, dtype=object)
-    n_seeds_initial = 0
-    n_dropped = 0
+    n_seeds_initial = n_dropped = n_moved = 0
     codes = bor["code"].to_numpy()
-    street_xy = None
-    if street_points is not None:
-        sp = street_points.to_crs(BNG)
-        sg = sp.geometry.to_numpy()
-        sg = sg[(shapely.get_type_id(sg) == 0) & ~shapely.is_empty(sg)]
-        street_xy = shapely.get_coordinates(sg)
+    bgeoms = bor.geometry.to_numpy()
     for b in range(len(bor)):
         idx = np.flatnonzero(inside & (b_of == b))
         if len(idx) == 0:
             continue
-        bgeom = bor.geometry.iloc[b]
-        # deterministic order: by position then id
-        o = np.lexsort((ids[idx], y[idx], x[idx]))
+        bgeom = bgeoms[b]
+        o = np.lexsort((ids[idx], y[idx], x[idx]))  # deterministic order: by position then id
         idx = idx[o]
-        xy = np.column_stack([x[idx], y[idx]])
-        upos, pos_of = np.unique(xy, axis=0, return_inverse=True)
+        key = np.c_[np.round(x[idx] / place_m), np.round(y[idx] / place_m)]
+        _, first, pos_of = np.unique(key, axis=0, return_index=True, return_inverse=True)
         pos_of = pos_of.ravel()
-        pw = np.bincount(pos_of, weights=w[idx], minlength=len(upos))
+        upos = np.c_[x[idx][first], y[idx][first]]  # one real position per place
+        if dwellings is None:
+            pw = np.ones(len(upos))
+        else:  # separate dwellings at one place: summed; a place counts at least once
+            pw = np.maximum(np.bincount(pos_of, weights=w[idx], minlength=len(upos)), 1.0)
         if pw.sum() < k:
             n_dropped += 1
             continue
-        lab = _cluster(upos, pw, k)
+        lab = _cluster(upos, pw, k, min_radius_m + MARGIN_M if min_radius_m > 0 else 0.0)
         m = lab.max() + 1
         n_seeds_initial += m
         cnt = np.bincount(lab, minlength=m)
-        seeds = np.column_stack([
-            np.bincount(lab, weights=upos[:, 0], minlength=m) / cnt,
-            np.bincount(lab, weights=upos[:, 1], minlength=m) / cnt,
-        ])
-        # seeds outside the borough: point on surface of (members' hull ∩ borough)
+        seeds = np.c_[np.bincount(lab, weights=upos[:, 0], minlength=m) / cnt,
+                      np.bincount(lab, weights=upos[:, 1], minlength=m) / cnt]
         outside = ~shapely.contains_xy(bgeom, seeds[:, 0], seeds[:, 1])
-        for c in np.flatnonzero(outside):
-            hull = shapely.convex_hull(shapely.multipoints(upos[lab == c]))
-            inter = shapely.intersection(hull, bgeom)
+        for c in np.flatnonzero(outside):  # few: a concave borough edge
+            inter = shapely.intersection(shapely.convex_hull(shapely.multipoints(upos[lab == c])), bgeom)
             p = shapely.point_on_surface(inter if not inter.is_empty else bgeom)
             seeds[c] = [p.x, p.y]
-        if street_xy is not None and len(street_xy):
-            in_b = shapely.contains_xy(bgeom, street_xy[:, 0], street_xy[:, 1])
-            sxy = street_xy[in_b]
-            if len(sxy):
-                d, j = cKDTree(sxy).query(seeds)
-                near = d <= street_snap_m
-                cand = np.where(near[:, None], sxy[np.minimum(j, len(sxy) - 1)], seeds)
-                # two seeds on one street point: only the nearest keeps it
-                _, first_use = np.unique(np.where(near, j, -1 - np.arange(len(j))), return_index=True)
-                keep = np.zeros(len(j), bool)
-                keep[first_use] = True
-                seeds = np.where((near & keep)[:, None], cand, seeds)
         seeds = np.unique(np.round(seeds, 3), axis=0)
-        # Voronoi rule: every position to its nearest seed; drop seeds under k (one round suffices)
+        shown = place_clear(seeds, _voronoi_cells(seeds, bgeom), avoid_tree, clear_m + MARGIN_M, street_xy=street_xy,
+                            max_m=max(street_snap_m, 4 * min_radius_m, 200.0))
+        n_moved += int((np.hypot(*(shown - seeds).T) > 1e-6).sum())
+        # Voronoi rule: every place to its nearest seed; drop seeds that fail a guarantee (fixed point)
         while True:
             _, near = cKDTree(seeds).query(upos)
             sw = np.bincount(near, weights=pw, minlength=len(seeds))
-            bad = sw < k
+            rad = np.zeros(len(seeds))
+            d = np.hypot(upos[:, 0] - shown[near, 0], upos[:, 1] - shown[near, 1])
+            np.maximum.at(rad, near, np.nan_to_num(d, nan=-1.0))
+            bad = (sw < k) | (rad < min_radius_m + MARGIN_M) | np.isnan(shown[:, 0])
             if not bad.any() or bad.all():
                 break
             n_dropped += int(bad.sum())
-            seeds = seeds[~bad]
-        if bad.all():  # cannot happen when pw.sum() >= k, but stay safe: one seed for the borough
-            seeds = np.array([[upos[:, 0].mean(), upos[:, 1].mean()]])
-            p = shapely.Point(seeds[0])
-            if not bgeom.contains(p):
+            seeds, shown = seeds[~bad], shown[~bad]
+        if bad.any():  # every seed fails: one map point for the whole borough, if it can be placed
+            seeds = np.round(upos.mean(axis=0, keepdims=True), 3)
+            if not bgeom.contains(shapely.Point(seeds[0])):
                 p = shapely.point_on_surface(bgeom)
                 seeds = np.array([[p.x, p.y]])
+            shown = place_clear(seeds, np.array([bgeom], dtype=object), avoid_tree, clear_m + MARGIN_M, street_xy=street_xy,
+                                max_m=5000.0)
             near = np.zeros(len(upos), dtype=int)
             sw = np.array([pw.sum()])
-        # catchments: Voronoi cells clipped to the borough
-        if len(seeds) == 1:
-            cells = np.array([bgeom], dtype=object)
-        else:
-            vor = shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=bgeom, ordered=True)
-            cells = shapely.get_parts(vor)
-            if len(cells) != len(seeds):  # unordered fallback: match cells to seeds by containment
-                tree = shapely.STRtree(cells)
-                si, ci = tree.query(shapely.points(seeds), predicate="intersects")
-                cc = np.empty(len(seeds), dtype=object)
-                cc[si] = cells[ci]
-                cells = cc
-        cells = shapely.intersection(cells, bgeom)
+            rad = np.array([np.hypot(upos[:, 0] - shown[0, 0], upos[:, 1] - shown[0, 1]).max()])
+            if np.isnan(shown[0, 0]) or sw[0] < k or rad[0] < min_radius_m + MARGIN_M:
+                n_dropped += 1
+                continue
+        cells = _voronoi_cells(seeds, bgeom)
         member_seed = near[pos_of]  # per address row in idx
         mp_ids = np.empty(len(seeds), dtype=object)
         order_s = np.argsort(member_seed, kind="stable")
@@ -314,46 +425,54 @@ def build_map_points(
         for s in range(len(seeds)):
             mp_ids[s] = _hash_ids(codes[b], ids[idx[order_s[bounds[s]:bounds[s + 1]]]])
         addr_mp[idx] = mp_ids[member_seed]
+        clearance, _ = avoid_tree.query(shown)
         rows.append(pd.DataFrame({
-            "map_point_id": mp_ids,
-            "borough": codes[b],
-            "n_addresses": sw,
-            "x": seeds[:, 0],
-            "y": seeds[:, 1],
-            "catchment": cells,
+            "map_point_id": mp_ids, "borough": codes[b], "n_places": sw,
+            "n_addresses": np.bincount(member_seed, minlength=len(seeds)), "radius_m": rad,
+            "clearance_m": clearance, "x": shown[:, 0], "y": shown[:, 1],
+            "seed": shapely.points(seeds), "catchment": cells,
         }))
     if not rows:
-        raise PublishError(f"no borough holds {k} addresses: cannot build any map point")
+        raise PublishError(f"no borough holds {k} distinct address places: cannot build any map point")
     df = pd.concat(rows, ignore_index=True)
-    if weight is None:
-        df["n_addresses"] = df["n_addresses"].round().astype("int64")
-    pts = gpd.GeoDataFrame(
-        df.drop(columns=["x", "y"]),
-        geometry=shapely.points(df["x"].to_numpy(), df["y"].to_numpy()),
-        crs=BNG,
-    )
+    if dwellings is None:
+        df["n_places"] = df["n_places"].round().astype("int64")
+    pts = gpd.GeoDataFrame(df.drop(columns=["x", "y", "seed", "catchment"]),
+                           geometry=shapely.points(df["x"].to_numpy(), df["y"].to_numpy()), crs=BNG)
+    pts["seed"] = gpd.GeoSeries(df["seed"].to_numpy(), crs=BNG)
     pts["catchment"] = gpd.GeoSeries(df["catchment"].to_numpy(), crs=BNG)
     pts = pts.sort_values("map_point_id", kind="stable").reset_index(drop=True)
-    sizes = pts["n_addresses"].to_numpy(float)
+    sizes = pts["n_places"].to_numpy(float)
     report = {
         "k": k,
-        "address_weight": weight or "each input row counts as one address",
+        "k_counts": "distinct address places (positions within %g m are one place)%s" % (
+            place_m, f"; separate dwellings from column {dwellings!r}" if dwellings else ""),
+        "min_radius_m": float(min_radius_m),
+        "clear_m": float(clear_m),
         "n_address_rows": int(len(addr)),
         "n_address_rows_unusable": int((~ok).sum()),
         "n_address_rows_outside_boroughs": int((ok & ~inside).sum()),
-        "n_addresses_in_catchments": float(w[inside].sum()),
+        "n_addresses_in_catchments": int(inside.sum()),
         "n_map_points": int(len(pts)),
         "n_seeds_before_merge": int(n_seeds_initial),
         "n_seeds_merged_into_neighbours": int(n_dropped),
+        "n_positions_moved_off_inputs": int(n_moved),
         "catchment_min": float(sizes.min()),
         "catchment_median": float(np.median(sizes)),
         "catchment_p90": float(np.percentile(sizes, 90)),
         "catchment_max": float(sizes.max()),
+        "radius_min_m": float(pts["radius_m"].min()),
+        "clearance_min_m": float(pts["clearance_m"].min()),
     }
     return MapPoints(
-        points=pts,
-        boroughs=bor,
-        params={"k": k, "weight": weight, "id_col": id_col, "street_snap_m": street_snap_m if street_points is not None else None},
+        points=pts, boroughs=bor,
+        params={"k": k, "min_radius_m": float(min_radius_m), "clear_m": float(clear_m), "place_m": float(place_m),
+                "dwellings": dwellings, "id_col": id_col,
+                "street_snap_m": street_snap_m if street_points is not None else None},
         report=report,
         address_point=pd.Series(addr_mp, index=addresses.index, name="map_point_id", dtype=object),
+        _avoid_xy=avoid_xy,
+        _place_xy=np.c_[x[inside], y[inside]],
+        _place_mp=addr_mp[inside],
+        _boundaries=bnd,
     )

@@ -283,6 +283,9 @@ def write_tiles(
         Keep only these crime categories (default: all).
     """
     gated = require_gated(gated, "write_tiles")
+    from .release import require_released
+
+    require_released(gated, "write_tiles", points=True, zooms=range(int(minzoom), int(maxzoom) + 1))
     fmt = str(format).lower()
     if fmt not in FORMATS:
         raise PublishError(f"unknown tile format {format!r}; use one of {FORMATS}")
