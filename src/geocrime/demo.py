@@ -257,7 +257,7 @@ def _public(d: _Data, gaz: Any, counts: pd.DataFrame, out: Path) -> dict[str, An
     """Map points, the publish gate, tiles, the public page (with coverage) and the disclosure report."""
     import geopandas as gpd
 
-    from .publish import build_map_points, gate, write_disclosure_report, write_public_page, write_tiles
+    from .publish import Release, build_map_points, gate, write_disclosure_report, write_public_page, write_tables, write_tiles
 
     # map-point catchments count FSA premises and Code-Point postcode units (each unit counted as
     # ONE address, a conservative lower bound): premises alone cover only 16 boroughs, and an
@@ -268,13 +268,15 @@ def _public(d: _Data, gaz: Any, counts: pd.DataFrame, out: Path) -> dict[str, An
     # publish the months both sources cover (Met burglary 2024-01..06): a public month with
     # only the City's data would show empty wards across London
     both = set(d.met["Month"].dropna().astype(str)) & set(d.city["Month"].dropna().astype(str))
-    g = gate(d.incidents[d.incidents["Month"].astype(str).isin(both)], mp, d.boundaries)
+    g = gate(d.incidents[d.incidents["Month"].astype(str).isin(both)], mp, d.boundaries,
+             release=Release(tables=("borough", "ward_2024"), totals=True))  # ward + borough tables with totals
     pub = out / "public"
     if pub.exists():
         shutil.rmtree(pub)
     tiles = write_tiles(g, pub / "tiles")
     # cells no source covers (e.g. anti-social behaviour in Met wards) read "no data", not 0
     page = write_public_page(g, pub, tiles=tiles, coverage=counts)
+    write_tables(g, pub / "tables")
     rep = write_disclosure_report(g.report, out / "disclosure_report")
     return {"page": page, "tiles": tiles, "report": rep, "gated": g}
 
