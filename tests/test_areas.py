@@ -1,6 +1,7 @@
 """geocrime.areas on the real London boundary layers and police.uk months."""
 from __future__ import annotations
 
+import os
 import shutil
 import warnings
 from pathlib import Path
@@ -21,6 +22,7 @@ from geocrime.areas import (
     point_codes,
     policeuk_agreement,
 )
+from geocrime.areas._index import _exact_strtree, plan
 from geocrime.errors import BoundaryError, CRSError, InputError, MissingColumnsError
 from geocrime.io import read_police_uk
 
@@ -37,8 +39,20 @@ GLA_PRJ = (
 )
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _private_grid_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Lookup grids cached in a temporary directory, not the user's cache."""
+    old = os.environ.get("GEOCRIME_CACHE_DIR")
+    os.environ["GEOCRIME_CACHE_DIR"] = str(tmp_path_factory.mktemp("geocrime_cache"))
+    yield
+    if old is None:
+        os.environ.pop("GEOCRIME_CACHE_DIR", None)
+    else:
+        os.environ["GEOCRIME_CACHE_DIR"] = old
+
+
 @pytest.fixture(scope="module")
-def bounds(shared_data: Path) -> Boundaries:
+def bounds(shared_data: Path, _private_grid_cache: None) -> Boundaries:
     b = Boundaries.from_registry(LAYERS)
     b.prepare()  # force the grid path (small lookups would otherwise use the plain STRtree)
     return b
@@ -362,3 +376,69 @@ def test_missing_registry_layer_is_a_clear_error(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(registry, "fetch", no_data)
     with pytest.raises(DataNotFoundError, match=r"boundary layer 'ward_2022'.*geocrime.fetch\('ward_2022'\)"):
         Boundaries.from_registry(["ward_2022"])
+
+
+# ------------------------------------------------------------------ fast from the first call, cached
+def test_every_lookup_path_gives_the_brute_force_answer(bounds: Boundaries, met: gpd.GeoDataFrame, tmp_path: Path) -> None:
+    """The exact test, a coarse grid chosen for a call, the finest grid and a grid read back from the
+    persistent cache all give the brute-force covers answer (smallest code on edges)."""
+    ok = (met["status"] == "ok").to_numpy()
+    x = shapely.get_x(np.asarray(met.geometry.array))[ok]
+    y = shapely.get_y(np.asarray(met.geometry.array))[ok]
+    lay = bounds.get("lsoa_2021")
+    want = brute_force(lay.gdf, x, y)
+    assert (_exact_strtree(lay, x, y) == want).all()
+    for size in (10.0, 37.5, 160.0):
+        fresh = load_layer(lay.gdf, "lsoa_2021", code="code", label="name")
+        b = Boundaries([fresh], cell_size=size, cache=tmp_path)
+        assert b.grid("lsoa_2021").origin == "built"
+        assert (b.lookup("lsoa_2021", x, y) == want).all()
+        again = Boundaries([load_layer(lay.gdf, "lsoa_2021", code="code", label="name")], cell_size=size, cache=tmp_path)
+        g = again.grid("lsoa_2021")
+        assert g.origin == "cache" and g.size == b.grid("lsoa_2021").size
+        assert (again.lookup("lsoa_2021", x, y) == want).all()
+
+
+def test_a_first_small_call_builds_no_grid_and_a_large_one_a_grid_that_pays(bounds: Boundaries, tmp_path: Path) -> None:
+    lay = bounds.get("ward_2022")
+    fresh = load_layer(lay.gdf, "ward_2022", code="code", label="name")
+    b = Boundaries([fresh], cache=tmp_path)
+    rng = np.random.default_rng(3)
+    x0, y0, x1, y1 = lay.gdf.total_bounds
+    x, y = rng.uniform(x0, x1, 40_000), rng.uniform(y0, y1, 40_000)
+    assert plan(fresh, 20_000, b.cell_size) == ("exact", None)
+    assert (b.lookup("ward_2022", x, y) == brute_force(lay.gdf, x, y)).all()
+    assert fresh._grid is None and not list(tmp_path.iterdir())  # nothing built, nothing cached
+    how, size = plan(fresh, 3_000_000, b.cell_size)
+    assert how == "build" and b.cell_size <= size < 100  # a fine grid pays for millions of points
+    assert plan(fresh, 30_000_000, b.cell_size) == ("build", b.cell_size)
+    # and with that grid in the persistent cache, a new process (a fresh layer) reads it instead
+    assert plan(load_layer(lay.gdf, "ward_2022", code="code"), 3_000_000, b.cell_size, [size]) == ("cache", size)
+
+
+def test_corrupt_cache_entry_is_rebuilt_never_trusted(bounds: Boundaries, tmp_path: Path) -> None:
+    lay = bounds.get("ward_2022")
+    rng = np.random.default_rng(5)
+    x0, y0, x1, y1 = lay.gdf.total_bounds
+    x, y = rng.uniform(x0, x1, 20_000), rng.uniform(y0, y1, 20_000)
+    want = brute_force(lay.gdf, x, y)
+
+    def fresh() -> Boundaries:
+        return Boundaries([load_layer(lay.gdf, "ward_2022", code="code")], cell_size=80.0, cache=tmp_path)
+
+    first = fresh()
+    assert first.grid("ward_2022").origin == "built"
+    (entry,) = [d for d in tmp_path.iterdir() if not d.name.startswith(".")]
+    lut = entry / "lut.npy"
+    data = bytearray(lut.read_bytes())
+    body = len(data) // 2
+    data[body] ^= 0x01  # one flipped bit in the middle of the table: a wrong polygon for some cells
+    lut.write_bytes(bytes(data))
+    b = fresh()
+    assert b.grid("ward_2022").origin == "built"  # the damaged entry was refused and rebuilt
+    assert (b.lookup("ward_2022", x, y) == want).all()
+    assert fresh().grid("ward_2022").origin == "cache"  # the rebuilt entry is good again
+    (entry / "meta.json").write_text("{")  # unreadable metadata: refused too
+    assert fresh().grid("ward_2022").origin == "built"
+    # no temporary directories are left behind by the atomic writes
+    assert not [d for d in tmp_path.iterdir() if d.name.startswith(".")]

@@ -14,7 +14,8 @@ import shapely
 from .. import registry
 from .._geo import BNG, LOC_MISSING, LOC_OK, as_points, require_columns
 from ..errors import BoundaryError, DataNotFoundError, InputError, MissingColumnsError
-from ._index import _build_grid, _exact_strtree, _Grid, _lookup
+from . import _cache
+from ._index import _build_grid, _exact_strtree, _Grid, _lookup, _Points, plan
 from .layers import (
     DEFAULT_CELL_SIZE,
     GRID_THRESHOLD,
@@ -29,9 +30,28 @@ class Boundaries:
     """A set of named boundary layers in EPSG:27700, each validated on load and indexed lazily.
 
     Build with :meth:`from_registry` (``["ward_2022", "ward_2024", "lsoa_2021", "borough"]``),
-    :meth:`from_files`, or :meth:`add`. ``cell_size`` (metres) sets the lookup grid resolution; the
-    grid of a layer is built on the first lookup of at least ``grid_threshold`` points (or by
-    :meth:`prepare`) and cached; smaller lookups before that use the exact STRtree test (same answer).
+    :meth:`from_files`, :meth:`from_frames`, or :meth:`add`.
+
+    Parameters
+    ----------
+    layers : iterable of BoundaryLayer
+        Layers already loaded with :func:`load_layer`.
+    cell_size : float
+        The finest lookup grid cell, in metres (:meth:`prepare` builds grids of this size).
+    grid_threshold : int
+        Lookups of fewer points use the exact test unless a grid is already in memory.
+    cache : bool or path
+        Persistent cache of lookup grids keyed by each layer's content hash: ``True`` (default) the
+        user cache directory (``$GEOCRIME_CACHE_DIR`` overrides it), a path, or ``False``.
+
+    Notes
+    -----
+    Every lookup gives the same answer however it is computed (the edge rule of
+    :meth:`lookup`). How it is computed is decided per call (:func:`geocrime.areas._index.plan`): the
+    exact test for few points; for many, a lookup grid whose cell size is chosen so that building it
+    costs well under the exact test of the call's points (so a first call is never slower than the
+    exact test, and so than ``geopandas.sjoin``), reused by later calls and, through the persistent
+    cache, by later processes.
     """
 
     def __init__(
@@ -40,10 +60,12 @@ class Boundaries:
         *,
         cell_size: float = DEFAULT_CELL_SIZE,
         grid_threshold: int = GRID_THRESHOLD,
+        cache: bool | str | Path = True,
     ):
         self._layers: dict[str, BoundaryLayer] = {}
         self.cell_size = float(cell_size)
         self.grid_threshold = int(grid_threshold)
+        self.cache = cache
         for lay in layers:
             self._put(lay)
 
@@ -74,11 +96,12 @@ class Boundaries:
         cell_size: float = DEFAULT_CELL_SIZE,
         grid_threshold: int = GRID_THRESHOLD,
         overlaps: str = "warn",
+        cache: bool | str | Path = True,
     ) -> "Boundaries":
         """Layers from the data registry (``geocrime.registry``): local mirror or verified download."""
         if isinstance(names, str):
             names = [n.strip() for n in names.split(",") if n.strip()]
-        b = cls(cell_size=cell_size, grid_threshold=grid_threshold)
+        b = cls(cell_size=cell_size, grid_threshold=grid_threshold, cache=cache)
         for n in names:
             entry = registry.entry(n)
             if entry.get("kind") != "boundary":
@@ -125,38 +148,74 @@ class Boundaries:
             r = dict(v.report)
             if v._grid is not None:
                 r["grid"] = {"cell_size_m": v._grid.size, "cells": int(v._grid.nx * v._grid.ny),
-                             "mixed_fraction": v._grid.mixed_fraction, "build_seconds": v._grid.build_seconds}
+                             "mixed_fraction": v._grid.mixed_fraction, "build_seconds": v._grid.build_seconds,
+                             "origin": v._grid.origin}
             out[k] = r
         return out
 
     def grid(self, name: str) -> _Grid:
-        """The lookup grid of a layer, built on first use and cached."""
+        """The finest lookup grid of a layer (``cell_size``): from memory, the persistent cache, or built."""
         lay = self.get(name)
-        if lay._grid is None or lay._grid.size < self.cell_size:
-            lay._grid = _build_grid(lay, self.cell_size)
+        if lay._grid is None or lay._grid.requested > self.cell_size:
+            self._grid_at(lay, self.cell_size)
         return lay._grid
 
     def prepare(self, layers: Sequence[str] | None = None) -> "Boundaries":
-        """Build the lookup grids now (they are otherwise built on first use)."""
+        """Get the finest lookup grids now (from the persistent cache, or built and cached)."""
         for n in layers or self.names:
             self.grid(n)
         return self
 
-    def lookup(self, name: str, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Row (in :meth:`layer` order) of the polygon covering each point (EPSG:27700 metres), -1 if none.
+    def _grid_at(self, lay: BoundaryLayer, size: float) -> _Grid:
+        """The grid of ``lay`` at ``size`` from the persistent cache, else built (and cached); it replaces
+        the layer's grid in memory when it is finer."""
+        root = _cache.cache_root(self.cache)
+        grid = _cache.load(root, lay.content_hash, size, len(lay.geoms)) if root is not None else None
+        if grid is None:
+            grid = _build_grid(lay, size)
+            if root is not None:
+                _cache.save(root, lay.content_hash, grid)
+        if lay._grid is None or grid.requested < lay._grid.requested:
+            lay._grid = grid
+        return grid
 
-        Edge rule: among covering polygons, the smallest code. Exact (see the module docstring).
+    def _plan(self, lay: BoundaryLayer, n: int) -> tuple[str, float | None]:
+        if n < self.grid_threshold:
+            return ("memory", None) if lay._grid is not None else ("exact", None)
+        root = _cache.cache_root(self.cache)
+        cached = _cache.cached_sizes(root, lay.content_hash) if root is not None else []
+        return plan(lay, n, self.cell_size, cached)
+
+    def lookup(self, name: str, x: np.ndarray, y: np.ndarray, points: Any = None) -> np.ndarray:
+        """Row (in :meth:`layer` order) of the polygon covering each point, -1 if none.
+
+        Parameters
+        ----------
+        name : str
+            The layer.
+        x, y : array-like of float
+            EPSG:27700 eastings and northings in metres (NaN: no point, row -1).
+        points : optional
+            The same points as a ``geocrime.areas._index._Points`` (geometries and STRtree shared
+            between the layers of one :func:`assign_areas` call).
+
+        Returns
+        -------
+        numpy.ndarray of int64
+            Edge rule: among the polygons covering a point (interior or boundary), the smallest code.
+            Exact: the same as a brute-force ``covers`` test against every polygon.
         """
         x = np.asarray(x, dtype="float64")
         y = np.asarray(y, dtype="float64")
         lay = self.get(name)
-        if lay._grid is None and len(x) < self.grid_threshold:
-            # a few points: the exact test is cheaper than building the grid (same answer)
+        how, size = self._plan(lay, len(x))
+        if how == "exact":
             ok = np.isfinite(x) & np.isfinite(y)
             rows = np.full(len(x), -1, dtype=np.int64)
-            rows[ok] = _exact_strtree(lay, x[ok], y[ok])
+            rows[ok] = _exact_strtree(lay, x[ok], y[ok], None if points is None else points.subset(ok) if not ok.all() else points)
             return rows
-        rows, _ = _lookup(lay, self.grid(name), x, y)
+        grid = lay._grid if how == "memory" else self._grid_at(lay, size)
+        rows, _ = _lookup(lay, grid, x, y, points=points)
         return rows
 
     def codes(self, name: str, x: np.ndarray, y: np.ndarray) -> pd.Series:
@@ -352,12 +411,13 @@ def assign_areas(
     scode = scode.astype(np.int64)
     located = scode == 0
     loc = np.flatnonzero(located)
+    pts = _Points(xs[loc], ys[loc], np.asarray(out.geometry.array, dtype=object)[loc])  # shared by the layers
     outside_bits = np.zeros(len(out), dtype=np.int64)
     new_cols: dict[str, pd.Series] = {}
     for k, lay in enumerate(layers):
         rows = np.full(len(out), -1, dtype=np.int64)
         if len(loc):
-            rows[loc] = boundaries.lookup(lay, xs[loc], ys[loc])
+            rows[loc] = boundaries.lookup(lay, xs[loc], ys[loc], points=pts)
         outside_bits |= (located & (rows < 0)).astype(np.int64) << k
         blay = boundaries.get(lay)
         new_cols[lay] = _codes_series(blay, rows, "code", out.index)

@@ -10,6 +10,7 @@ polygons are detected (warning or error), and non-polygon layers are rejected.
 """
 from __future__ import annotations
 
+import hashlib
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,9 +36,9 @@ from ..errors import (
 
 #: Grid cell size in metres used for the lookup grid (chosen by ``benchmarks/bench_areas.py``).
 DEFAULT_CELL_SIZE = 10.0
-#: Lookups of fewer points than this use the exact STRtree test directly unless the grid exists
-#: (building the LSOA grid costs about as much as 500,000 exact tests).
-GRID_THRESHOLD = 100_000
+#: Lookups of fewer points than this use the exact test unless a grid is in memory; larger ones are
+#: planned by cost (``geocrime.areas._index.plan``): no grid of a London layer pays below about 50,000.
+GRID_THRESHOLD = 50_000
 #: Upper bound on grid cells per layer (memory: 2 bytes per cell); the cell size grows to respect it.
 MAX_GRID_CELLS = 60_000_000
 #: Points this close to a grid line (in cell units) always get the exact test.
@@ -99,6 +100,10 @@ class BoundaryLayer:
     _grid: Any = field(default=None, repr=False)
     _tree: Any = field(default=None, repr=False)
     _geoms: Any = field(default=None, repr=False)
+    _shape: Any = field(default=None, repr=False)
+    _prepared: bool = field(default=False, repr=False)
+    _rings: Any = field(default=None, repr=False)
+    _hash: Any = field(default=None, repr=False)
 
     @property
     def geoms(self) -> np.ndarray:
@@ -109,7 +114,19 @@ class BoundaryLayer:
 
     @property
     def codes(self) -> np.ndarray:
+        """The polygon codes (object array, row order of :attr:`gdf`)."""
         return self.gdf["code"].to_numpy(dtype=object)
+
+    @property
+    def content_hash(self) -> str:
+        """SHA-256 of the layer's codes and polygons (WKB): the key of its cached lookup grids."""
+        if self._hash is None:
+            h = hashlib.sha256()
+            h.update("\x1f".join(map(str, self.gdf["code"].tolist())).encode())
+            for w in shapely.to_wkb(self.geoms):
+                h.update(w)
+            self._hash = h.hexdigest()
+        return self._hash
 
 
 def _read_source(source: Any, layer: str | None) -> gpd.GeoDataFrame:
