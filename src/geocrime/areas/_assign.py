@@ -75,13 +75,41 @@ class Boundaries:
         self._layers[lay.name] = lay
 
     def add(self, source: Any, name: str, **kw: Any) -> "Boundaries":
-        """Load one layer (see :func:`load_layer` for the keywords) and add it; returns ``self``."""
+        """Load one layer and add it.
+
+        Parameters
+        ----------
+        source : path or GeoDataFrame
+            As :func:`load_layer`.
+        name : str
+            The layer's name (the output column of :func:`assign_areas`).
+        **kw
+            The keywords of :func:`load_layer` (``code``, ``label``, ``vintage``, ``crs`` ...).
+
+        Returns
+        -------
+        Boundaries
+            ``self``.
+        """
         self._put(load_layer(source, name, **kw))
         return self
 
     @classmethod
     def from_files(cls, specs: Iterable[Mapping[str, Any]], *, cell_size: float = DEFAULT_CELL_SIZE) -> "Boundaries":
-        """From dicts like ``{"source": path, "name": "ward_2022", "code": "WD22CD", "label": "WD22NM"}``."""
+        """Layers from files.
+
+        Parameters
+        ----------
+        specs : iterable of dict
+            One dict per layer, e.g. ``{"source": path, "name": "ward_2022", "code": "WD22CD",
+            "label": "WD22NM"}`` (the other keys are :func:`load_layer` keywords).
+        cell_size : float
+            The finest lookup grid cell, in metres.
+
+        Returns
+        -------
+        Boundaries
+        """
         b = cls(cell_size=cell_size)
         for spec in specs:
             spec = dict(spec)
@@ -98,7 +126,29 @@ class Boundaries:
         overlaps: str = "warn",
         cache: bool | str | Path = True,
     ) -> "Boundaries":
-        """Layers from the data registry (``geocrime.registry``): local mirror or verified download."""
+        """Layers from the data registry (``geocrime.registry``): local mirror or verified download.
+
+        Parameters
+        ----------
+        names : list of str or str
+            Registry names of boundary layers (or one comma-separated string).
+        cell_size, grid_threshold, cache
+            As :class:`Boundaries`.
+        overlaps : {"warn", "raise", "ignore"}
+            As :func:`load_layer`.
+
+        Returns
+        -------
+        Boundaries
+
+        Raises
+        ------
+        DataNotFoundError
+            A layer is neither in the local data directory nor downloadable (the message names it
+            and how to fetch it).
+        BoundaryError
+            A name is not a boundary layer.
+        """
         if isinstance(names, str):
             names = [n.strip() for n in names.split(",") if n.strip()]
         b = cls(cell_size=cell_size, grid_threshold=grid_threshold, cache=cache)
@@ -375,16 +425,36 @@ def assign_areas(
 ) -> gpd.GeoDataFrame:
     """Add one area-code column per boundary layer to every row of ``points``.
 
-    ``points``: a GeoDataFrame of points (with a CRS), or a DataFrame with lon/lat (EPSG:4326) or
-    easting/northing (EPSG:27700) columns, or columns named by ``x``/``y`` in ``crs`` (see
-    :func:`geocrime._geo.as_points`). Returns a GeoDataFrame in EPSG:27700 with the same rows, order
-    and index, plus a column per layer named after it (``ward_2022``: the code, NaN where the point
-    is in no polygon), ``<layer>_name`` when ``names=True``, and ``area_status``:
+    Parameters
+    ----------
+    points : DataFrame or GeoDataFrame
+        A GeoDataFrame of points (with a CRS), or a DataFrame with lon/lat (EPSG:4326) or
+        easting/northing (EPSG:27700) columns, or columns named by ``x``/``y`` in ``crs`` (see
+        :func:`geocrime._geo.as_points`).
+    boundaries : Boundaries
+        The layers to assign from.
+    layers : list of str or str, optional
+        Layer names (or one comma-separated string); default every layer of ``boundaries``.
+    names : bool
+        Also add ``<layer>_name`` columns.
+    x, y, crs : optional
+        Coordinate columns and their CRS, when they cannot be found by name.
+    status_column : str
+        Name of the status column.
 
-    * ``ok`` — located and inside a polygon of every requested layer;
-    * ``outside:<layer>[,<layer>...]`` — located, but in no polygon of the listed layers;
-    * ``no_location`` / ``invalid_coordinates`` / ``outside_gb`` — no usable point (all codes null).
+    Returns
+    -------
+    GeoDataFrame
+        EPSG:27700, the same rows, order and index, plus a column per layer named after it
+        (``ward_2022``: the code, NaN where the point is in no polygon), ``<layer>_name`` when
+        ``names=True``, and ``area_status``:
 
+        * ``ok`` — located and inside a polygon of every requested layer;
+        * ``outside:<layer>[,<layer>...]`` — located, but in no polygon of the listed layers;
+        * ``no_location`` / ``invalid_coordinates`` / ``outside_gb`` — no usable point (all codes null).
+
+    Notes
+    -----
     Edge rule: among polygons that cover the point, the one with the smallest code.
     """
     if not isinstance(points, pd.DataFrame):
@@ -454,8 +524,23 @@ def agreement(
       lookup_from="LSOA21CD", lookup_to="WD24CD")`` maps each row's LSOA code to the ward the lookup
       implies and compares that with the point-in-polygon ward.
 
-    Only rows where both sides are known are compared. Returns ``{"compared", "agree", "rate",
-    "missing_assigned", "missing_expected"}`` (``rate`` in 0-1; NaN when nothing is comparable).
+    Parameters
+    ----------
+    assigned : DataFrame
+        Output of :func:`assign_areas` (or any frame holding ``column``).
+    column : str
+        The assigned code column.
+    expected : str or Series
+        The independent codes: a column of ``assigned`` or a Series aligned on its index.
+    lookup, lookup_from, lookup_to : optional
+        A lookup table (frame or CSV path) mapping ``expected`` codes (``lookup_from``) to codes
+        comparable with ``column`` (``lookup_to``).
+
+    Returns
+    -------
+    dict
+        ``{"compared", "agree", "rate", "missing_assigned", "missing_expected"}``; only rows where
+        both sides are known are compared (``rate`` in 0-1; NaN when nothing is comparable).
     """
     for c in [column] + ([expected] if isinstance(expected, str) else []):
         if c not in assigned.columns:

@@ -53,12 +53,21 @@ _TYPE_NAMES = {0: "Point", 1: "LineString", 2: "LinearRing", 3: "Polygon", 4: "M
 
 # --------------------------------------------------------------------------------------------- CRS
 def detect_crs(crs: Any) -> dict[str, Any]:
-    """Identify a CRS: ``{"epsg": int | None, "confidence": int, "name": str, "is_bng": bool}``.
+    """Identify a CRS.
 
-    ``confidence`` is PROJ's match confidence (0-100) for the EPSG code. Old ESRI projection texts
-    such as ``PROJCS["British_National_Grid", ... PARAMETER["Scale_Factor",0.999601272] ...]`` only
-    match EPSG:27700 at confidence 25; such a match is accepted as British National Grid only when
-    the CRS also transforms test points in and around London to within 1 mm of EPSG:27700.
+    Parameters
+    ----------
+    crs : any
+        Anything :meth:`pyproj.CRS.from_user_input` accepts.
+
+    Returns
+    -------
+    dict
+        ``{"epsg": int | None, "confidence": int, "name": str, "is_bng": bool}``. ``confidence`` is
+        PROJ's match confidence (0-100) for the EPSG code. Old ESRI projection texts such as
+        ``PROJCS["British_National_Grid", ... PARAMETER["Scale_Factor",0.999601272] ...]`` only match
+        EPSG:27700 at confidence 25; such a match is accepted as British National Grid only when the
+        CRS also transforms test points in and around London to within 1 mm of EPSG:27700.
     """
     c = pyproj.CRS.from_user_input(crs)
     matches = c.list_authority(auth_name="EPSG", min_confidence=MIN_CRS_CONFIDENCE)
@@ -83,13 +92,23 @@ def _same_as_bng(c: pyproj.CRS) -> bool:
 # ------------------------------------------------------------------------------------------ layers
 @dataclass
 class BoundaryLayer:
-    """One loaded, validated boundary layer in EPSG:27700.
+    """One loaded, validated boundary layer in EPSG:27700 (made by :func:`load_layer`).
 
-    Attributes: ``name`` (e.g. ``ward_2022``), ``vintage``, ``gdf`` (columns ``code``, ``name``,
-    ``geometry``; sorted by ``code``, so a lower row number means a smaller code), ``source``, and
-    ``report``: a dict with ``crs`` (input CRS name, EPSG, confidence, reprojected?), ``repaired``
-    (list of {code, reason}), ``dropped`` (features without geometry), ``overlaps`` (list of
-    {code_a, code_b, area_m2}), ``features``.
+    Attributes
+    ----------
+    name : str
+        E.g. ``ward_2022``.
+    vintage : str or None
+        Free text, e.g. ``"2022-12"``.
+    gdf : GeoDataFrame
+        Columns ``code``, ``name``, ``geometry``; sorted by ``code``, so a lower row number means a
+        smaller code.
+    source : str
+        Where the layer was read from.
+    report : dict
+        ``crs`` (input CRS name, EPSG, confidence, reprojected?), ``repaired`` (list of {code,
+        reason}), ``dropped`` (features without geometry), ``overlaps`` (list of {code_a, code_b,
+        area_m2}), ``features``.
     """
 
     name: str

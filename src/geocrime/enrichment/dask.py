@@ -60,8 +60,22 @@ def _require() -> Any:
 
 
 def get_client(scheduler: str | None = None, workers: int | None = None, threads_per_worker: int = 1) -> tuple[Any, Callable[[], None]]:
-    """A :class:`distributed.Client` for ``scheduler`` (address like ``tcp://host:8786``), else a new
-    :class:`distributed.LocalCluster` of ``workers`` processes (default 2). Returns ``(client, close)``."""
+    """A dask client for a scheduler, or for a new local cluster.
+
+    Parameters
+    ----------
+    scheduler : str, optional
+        Address like ``tcp://host:8786``; default a new :class:`distributed.LocalCluster`.
+    workers : int, optional
+        Worker processes of the local cluster (default 2).
+    threads_per_worker : int
+        Threads per worker of the local cluster.
+
+    Returns
+    -------
+    tuple
+        ``(client, close)``: the :class:`distributed.Client` and a function that shuts it down.
+    """
     distributed = _require()
     if scheduler:
         try:
@@ -136,7 +150,16 @@ def _enrich_partition(df: pd.DataFrame, wctx: _WorkerContext) -> pd.DataFrame:
 
 
 def worker_loads(client: Any) -> dict[str, int]:
-    """Context loads per worker address (sum over run keys) — 1 each after a run, whatever the partitions."""
+    """Context loads per worker address (sum over run keys): 1 each after a run, whatever the partitions.
+
+    Parameters
+    ----------
+    client : distributed.Client
+
+    Returns
+    -------
+    dict of str to int
+    """
     return client.run(_loads)
 
 
@@ -206,10 +229,27 @@ def enrich_dask(
     margin: float | None = None,
     prefix: str = PREFIX,
 ) -> Any:
-    """Lazy :func:`geocrime.enrich` over a ``dask.dataframe.DataFrame``: ``map_partitions`` of the
-    same chunk function, the context broadcast once per worker of ``client`` (default: the current
-    client). Returns a dask DataFrame: input columns then the ``gc_*`` columns, partitions and order kept.
-    ``gazetteer`` as a path is loaded on each worker from that path."""
+    """Lazy :func:`geocrime.enrich` over a ``dask.dataframe.DataFrame``.
+
+    ``map_partitions`` of the same chunk function as :func:`geocrime.enrich`, the context (gazetteer,
+    boundaries, settings) broadcast once per worker.
+
+    Parameters
+    ----------
+    ddf : dask.dataframe.DataFrame
+        The records.
+    gazetteer : Gazetteer or path, optional
+        A path is loaded on each worker from that path.
+    boundaries, layers, columns, coords, crs, backend, threshold, margin, prefix
+        As :func:`geocrime.enrich`.
+    client : distributed.Client, optional
+        Default: the current client.
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+        Input columns then the ``gc_*`` columns, partitions and order kept.
+    """
     import dask.dataframe as dd
 
     _require()
@@ -234,11 +274,27 @@ def enrich_dask(
 
 def aggregate_dask(ddf: Any, by: Sequence[str], *, areas: Any = None, periods: Sequence[str] | None = None,
                    crime_types: Sequence[str] | None = None) -> pd.DataFrame:
-    """Counts per ``by`` combination over a dask DataFrame: :func:`geocrime.analysis.aggregate` run per
-    partition (with fixed universes, so every partition yields the same rows) and the ``count``
-    columns summed. ``periods`` and, for area columns, ``areas`` are required (a partition cannot
-    know the universe). Returns what ``aggregate(ddf.compute(), by, change=False, ...)`` returns for
-    the ``by`` and ``count`` columns."""
+    """Counts per ``by`` combination over a dask DataFrame.
+
+    :func:`geocrime.analysis.aggregate` runs per partition (with fixed universes, so every partition
+    yields the same rows) and the ``count`` columns are summed.
+
+    Parameters
+    ----------
+    ddf : dask.dataframe.DataFrame
+        Enriched records.
+    by : list of str
+        Grouping columns, as :func:`geocrime.analysis.aggregate`.
+    areas, periods, crime_types : optional
+        The universes; ``periods`` and, for area columns, ``areas`` are required (a partition cannot
+        know the universe).
+
+    Returns
+    -------
+    DataFrame
+        What ``aggregate(ddf.compute(), by, change=False, ...)`` returns for the ``by`` and ``count``
+        columns.
+    """
     from ..analysis import aggregate  # heavy (scipy, libpysal): only when this runs
 
     if periods is None and any(b in ("month",) for b in by):

@@ -50,7 +50,13 @@ _CODE_HASH: list[str] = []
 
 def code_hash() -> str:
     """SHA-256 of geocrime's own source files: part of every run key, so parts made by other code
-    (an upgrade, a development checkout that changed) are never reused."""
+    (an upgrade, a development checkout that changed) are never reused.
+
+    Returns
+    -------
+    str
+        Hex digest, computed once per process.
+    """
     if not _CODE_HASH:
         root = Path(__file__).resolve().parent.parent  # the geocrime package
         h = hashlib.sha256()
@@ -72,13 +78,35 @@ def _chunk_key(skey: str, i: int, df: pd.DataFrame) -> str:
 
 
 def work_dir(output: str | Path) -> Path:
-    """The work directory of an :func:`enrich_file` run (part files, removed when the run completes)."""
+    """The work directory of an :func:`enrich_file` run (part files, removed when the run completes).
+
+    Parameters
+    ----------
+    output : path
+        The run's output file.
+
+    Returns
+    -------
+    Path
+        ``<output's folder>/.<output name>.gcwork``.
+    """
     output = Path(output)
     return output.parent / f".{output.name}.gcwork"
 
 
 def manifest_path(output: str | Path) -> Path:
-    """The manifest written beside ``output``: ``<output>.manifest.json``."""
+    """The manifest written beside ``output``.
+
+    Parameters
+    ----------
+    output : path
+        The run's output file.
+
+    Returns
+    -------
+    Path
+        ``<output>.manifest.json``.
+    """
     output = Path(output)
     return output.with_name(output.name + ".manifest.json")
 
