@@ -202,3 +202,22 @@ def test_select_predictor_on_training_months_only(met, london):
         one = select_predictor(train, [NaiveLastPeriod()], london, folds=1, n_boot=50)
     assert one.best_name == "NaiveLastPeriod(period_days=None, date_column=None, weight_column=None)"
     assert one.runner_up is None and one.difference is None
+
+
+def test_boosted_on_a_small_area_falls_back_to_the_cells_own_history(city_files, shared_data):
+    """The City of London: 66 cells touching it give ~250 training rows, too few for a leaf of 200: no
+    tree is fitted to noise, and the cells are ordered by their own history (as counts), not by id."""
+    city = read_police_uk_csvs(city_files)
+    city = city[city.geometry.notna() & (city["Crime type"] == "Burglary")]
+    b = gpd.read_file(shared_data / "london_boroughs_lad22_ons" / "london-2021-lad22-gen20.shp").to_crs(27700)
+    grid = SquareGrid.from_extent(b[b["LAD22CD"] == "E09000001"], 250)
+    train = city[(city["month"] >= "2023-07") & (city["month"] < "2024-01")]
+    m = BoostedHotspot().fit(train, t_end="2024-01-01", grid=grid)
+    assert m.n_train_rows_ < 400 and m.model_.n_iter_ > 0
+    risk = m.predict(grid).to_numpy()
+    counts = NaiveLastPeriod(period_days=400).fit(train, t_end="2024-01-01").predict(grid).to_numpy()
+    busy = counts > 0
+    # every cell with burglaries ranks above every cell without, busier cells first
+    assert risk[busy].min() > risk[~busy].max()
+    more = counts[:, None] > counts[None, :]
+    assert (risk[:, None] > risk[None, :])[more].all()
