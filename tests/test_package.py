@@ -53,3 +53,29 @@ def test_errors_are_specific():
     assert "Location" in str(ei.value) and isinstance(ei.value, GeocrimeError)
     with pytest.raises(InputError):
         _geo.as_points(pd.DataFrame({"a": [1]}))
+
+
+def test_import_geocrime_is_cheap():
+    """``import geocrime`` loads no heavy dependency and none of the stages (names resolve lazily);
+    importing the areas stage does not pull in scipy or rtree (only a grid build or the benchmark do)."""
+    code = (
+        "import sys, geocrime; heavy = {'pandas', 'geopandas', 'shapely', 'scipy', 'pyarrow', 'folium', 'sklearn'}; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m.startswith('geocrime.')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
+    code = "import sys, geocrime.areas; print(sorted(m for m in ('scipy', 'rtree', 'folium', 'dask') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
+    assert geocrime.Boundaries.__module__ == "geocrime.areas._assign"  # and the lazy export resolves
+
+
+def test_every_warning_class_lives_in_errors_and_keeps_its_old_import_path():
+    import geocrime.errors as errors
+    from geocrime.analysis import AnalysisWarning
+    from geocrime.areas import BoundaryWarning
+    from geocrime.io import EncodingWarning
+
+    assert {AnalysisWarning, BoundaryWarning, EncodingWarning} <= {getattr(errors, n) for n in errors.__all__}
+    for w in (AnalysisWarning, BoundaryWarning, EncodingWarning, errors.PublishWarning):
+        assert w.__module__ == "geocrime.errors" and issubclass(w, errors.GeocrimeWarning)
