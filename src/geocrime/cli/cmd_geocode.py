@@ -31,6 +31,9 @@ def register(sub: Any) -> None:
     p.add_argument("--within", default=None, metavar="CODES|FILE",
                    help="only places inside this area: comma-separated ONS borough codes (E09000022,E09000028) "
                         "or a polygon file (GeoPackage/GeoJSON/shapefile; reprojected to EPSG:27700)")
+    p.add_argument("--review", type=Path, default=None, metavar="FILE",
+                   help="also write the rows just below the acceptance rule (low match_probability, near-threshold "
+                        "scores, ambiguous streets, place conflicts) with their candidates to FILE (.csv/.parquet)")
     p.add_argument("--candidates", action="store_true",
                    help="add a 'candidates' column (JSON list) for rows not placed at premises or street")
     p.add_argument("--json", action="store_true", help="print a one-line JSON summary")
@@ -80,11 +83,21 @@ def run(args: argparse.Namespace) -> int:
             within = [c.strip() for c in args.within.split(",") if c.strip()]
     out = geocode(df, gaz, columns=cols, boundaries=bounds, backend=args.backend,
                   threshold=args.threshold if args.threshold is not None else DEFAULT_THRESHOLD,
-                  n_jobs=args.jobs, progress=True, within=within, candidates=args.candidates)
+                  n_jobs=args.jobs, progress=True, within=within, candidates=args.candidates or args.review is not None)
+    n_review = None
+    if args.review is not None:
+        from ..geocoding.review import review_rows
+
+        rv = review_rows(out, args.threshold if args.threshold is not None else DEFAULT_THRESHOLD)
+        write_output(rv, args.review)
+        n_review = int(len(rv))
     if args.candidates:
         import json as _json
 
         out["candidates"] = [None if c is None else _json.dumps(c) for c in out["candidates"]]
+    elif "candidates" in out:
+        out = out.drop(columns=["candidates"])  # asked for by --review only
+
     if bounds is not None:
         out = _area_columns(out, bounds)
     wrote = write_output(out, args.output)
@@ -98,6 +111,9 @@ def run(args: argparse.Namespace) -> int:
         "none_reasons": {k: int(v) for k, v in out.loc[out["match_level"] == "none", "reason"].value_counts().items()},
         "seconds": round(secs, 2),
     }
+    if n_review is not None:
+        summary["review_rows"] = n_review
+        summary["review"] = str(args.review)
     emit(summary, args.json)
     return _all_unmatched(out, df, cols)
 

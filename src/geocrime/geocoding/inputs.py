@@ -14,7 +14,7 @@ from . import compare as _scoring
 OUTPUT_COLUMNS = (
     "match_level", "x", "y", "lon", "lat", "uncertainty_m", "score", "runner_up_score", "margin", "ambiguous",
     "faults", "n_candidates", "candidate_id", "gazetteer_id", "matched_address", "reason",
-    "ward_code", "ward_confidence", "lsoa_code", "lsoa_confidence",
+    "ward_code", "ward_confidence", "lsoa_code", "lsoa_confidence", "match_probability",
 )
 
 #: the free-text column used when ``columns`` is not given (the first one present)

@@ -13,6 +13,7 @@ from ..gazetteer.keys import canonical_components
 from . import compare as _scoring
 from .area_confidence import _area_tables, _candidate_area
 from .block import compare_pairs, query_fields, retrieve
+from .calibrate import default_calibrator
 from .decide import Decision, decide
 from ..address.lexicon import COMPONENTS
 from .ladder import _lut, _put, borough_points, junctions, landmarks, place_levels, postcode_levels, put_borough, streets
@@ -235,6 +236,8 @@ def _output(index: pd.Index, lad: dict[str, Any], dec: Decision, pairs: dict[str
     out["gazetteer_id"] = np.where(row >= 0, gaz.ids[np.maximum(row, 0)], -1)
     out["matched_address"] = np.where(found, lad["label"], None)
     out["reason"] = reason
+    cal = default_calibrator()
+    out["match_probability"] = cal.predict(out) if cal is not None else np.nan
     return out
 
 

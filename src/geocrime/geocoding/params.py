@@ -19,7 +19,7 @@ MIN_AREA_CONFIDENCE = 0.5
 
 #: street rows of one name whose areas (centre + radius) come within this many metres of each other
 #: are one physical street (rows are per postcode district; points are postcode-unit centroids)
-STREET_LINK_M = 400.0
+STREET_LINK_M = 800.0
 #: a street whose extent (metres, its point to the farthest row's edge) is larger is too vague for a
 #: street point: ambiguous_street
 STREET_MAX_EXTENT_M = 5000.0
