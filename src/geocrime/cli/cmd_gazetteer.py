@@ -1,4 +1,5 @@
-"""``geocrime gazetteer build OUT --fhrs F --codepoint C --police-uk P ...``: build and save a gazetteer;
+"""``geocrime gazetteer build OUT --fhrs F --codepoint C --police-uk P --streets-ppd S --open-names N --osm O
+--landmarks L --localities X ...``: build and save a gazetteer;
 ``geocrime gazetteer info G``: what a saved gazetteer holds."""
 from __future__ import annotations
 
@@ -21,6 +22,15 @@ def register(sub: Any) -> None:
     b.add_argument("--fhrs", action="append", default=[], type=Path, help="FSA FHRS CSV file(s)")
     b.add_argument("--codepoint", type=Path, default=None, help="OS Code-Point Open CSV (postcode units)")
     b.add_argument("--police-uk", action="append", default=[], help="police.uk street CSV files or globs (street layer)")
+    b.add_argument("--streets-ppd", action="append", default=[], type=Path,
+                   help="postcode -> street CSV (postcode, street[, lad_code]) joined to --codepoint (street layer)")
+    b.add_argument("--open-names", action="append", default=[], type=Path, help="OS Open Names CSV file(s) ('Named Road' rows)")
+    b.add_argument("--osm", action="append", default=[], type=Path, help="OpenStreetMap named ways (GeoPackage/GeoJSON)")
+    b.add_argument("--landmarks", action="append", default=[], type=Path,
+                   help="CSV of landmark name + point (NAME, EASTING/NORTHING or lon/lat; e.g. TfL stations)")
+    b.add_argument("--localities", type=Path, default=None,
+                   help="localities CSV (locality, lad, easting, northing); default: the packaged London place lexicon")
+    b.add_argument("--no-localities", action="store_true", help="leave the locality level out")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=run_build)
     i = ss.add_parser("info", help="describe a saved gazetteer")
@@ -51,6 +61,7 @@ def run_build(args: argparse.Namespace) -> int:
         if units is None:
             raise InputError("--police-uk needs --codepoint (street districts come from the nearest postcode unit)")
         sources.append(streets_from_police_uk(files, units))
+    sources += _street_layers(args, units)
     if not sources:
         raise InputError("give at least one source: --csv, --fhrs, --codepoint or --police-uk")
     gaz = Gazetteer.from_sources(sources)
@@ -81,6 +92,26 @@ def _check_encodings(paths: list[Path]) -> None:
             msg = str(e).split(" Files exported from Excel")[0].rstrip(".")
             raise FileFormatError(f"{msg}. gazetteer build reads UTF-8: re-save the file as UTF-8 CSV "
                                   "(e.g. iconv -f cp1252 -t utf-8); nothing was built.") from None
+
+
+def _street_layers(args: argparse.Namespace, units: Any) -> list[Any]:
+    """Source tables of the street, landmark and locality flags."""
+    from ..errors import InputError
+    from ..gazetteer import (localities_from_places, read_landmarks, read_localities, read_open_names, read_osm_streets,
+                             read_streets_ppd)
+
+    out = []
+    if args.streets_ppd:
+        if units is None:
+            raise InputError("--streets-ppd needs --codepoint (each postcode's point comes from Code-Point Open)")
+        out += [read_streets_ppd(p, units) for p in args.streets_ppd]
+    if args.open_names:
+        out.append(read_open_names(args.open_names))
+    out += [read_osm_streets(p) for p in args.osm]
+    out += [read_landmarks(p) for p in args.landmarks]
+    if not args.no_localities and (out or units is not None):
+        out.append(read_localities(args.localities) if args.localities else localities_from_places())
+    return out
 
 
 def run_info(args: argparse.Namespace) -> int:
