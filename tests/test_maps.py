@@ -160,7 +160,8 @@ def test_large_input_is_sampled_with_a_note(city):
                                        heat=True))
     heat = json.loads(re.search(r'var D = (\{"lat":.*?"blur":\d+\});', capped).group(1))
     assert 0 < len(heat["lat"]) <= 2_000 and sum(heat["w"]) == 59_900
-    assert re.search(r"Heat layer binned to (50|100|200|400|800) m cells", capped)
+    assert re.search(r"Heat layer: all located incidents, binned to (50|100|200|400|800) m cells", capped)
+    assert "Heat layer" not in html  # no heat unless asked for
 
     p1 = points(html)
     assert len(p1["lat"]) == 10_000 and p1["cluster"] is True

@@ -351,9 +351,39 @@ def _popup_fields(df: pd.DataFrame, fields: Sequence[str] | None) -> list[str]:
     return [c for c in df.columns if c != geom][:10]
 
 
+def _heat_payload(g: Any, mser: pd.Series, heat_cell_m: float, max_heat_cells: int, notes: list[str]) -> dict:
+    """Incidents binned per heat cell and month (cell doubled until few enough bins remain)."""
+    from ._geo import bng_to_lonlat
+
+    bng = g.geometry.to_crs(27700)
+    bx, by = bng.x.to_numpy(), bng.y.to_numpy()
+    mcodes, muni = pd.factorize(mser.fillna(""))
+    cell = float(heat_cell_m)
+    while True:
+        cx = np.floor(bx / cell).astype("int64")
+        cy = np.floor(by / cell).astype("int64")
+        key = (cx - cx.min()) * (cy.max() - cy.min() + 1) + (cy - cy.min())
+        key = key * max(len(muni), 1) + mcodes
+        uk, w = np.unique(key, return_counts=True)
+        if len(uk) <= max_heat_cells:
+            break
+        cell *= 2
+    notes.append(f"Heat layer: all located incidents, binned to {cell:g} m cells"
+                 + (" to keep the page small." if cell != heat_cell_m else "."))
+    mi = uk % max(len(muni), 1)
+    rest = uk // max(len(muni), 1)
+    ny = cy.max() - cy.min() + 1
+    hb = pd.DataFrame({"cx": rest // ny + cx.min(), "cy": rest % ny + cy.min(), "m": np.asarray(muni, dtype=object)[mi]
+                       if len(muni) else "", "w": w})
+    hlon, hlat = bng_to_lonlat((hb["cx"].to_numpy() + 0.5) * cell, (hb["cy"].to_numpy() + 0.5) * cell)
+    return {"lat": np.round(hlat, 6).tolist(), "lon": np.round(hlon, 6).tolist(), "w": hb["w"].astype(int).tolist(),
+            "month": [m or None for m in hb["m"].tolist()], "radius": 12, "blur": 15}
+
+
 def _incident_payloads(gdf: Any, month_col: str | None, popup_fields: Sequence[str] | None,
                        max_points: int, cluster_threshold: int, heat_cell_m: float, seed: int,
-                       max_text: int, max_heat_cells: int = 40_000) -> tuple[dict | None, dict | None, list[str], str | None, tuple | None]:
+                       max_text: int, max_heat_cells: int = 40_000, with_heat: bool = True
+                       ) -> tuple[dict | None, dict | None, list[str], str | None, tuple | None]:
     import shapely
 
     n_in = len(gdf)
@@ -369,42 +399,17 @@ def _incident_payloads(gdf: Any, month_col: str | None, popup_fields: Sequence[s
         notes.append(f"{n_in - len(g):,} of {n_in:,} incidents have no location and are not shown.")
     if len(g) == 0:
         return None, None, [], " ".join(notes) or None, None
-    # heat: all located incidents binned to heat_cell_m (EPSG:27700 metres) per month; the cell
-    # doubles until at most max_heat_cells bins remain, so the page stays small for any input size
-    bng = g.geometry.to_crs(27700)
-    bx, by = bng.x.to_numpy(), bng.y.to_numpy()
+    # heat (on request): all located incidents binned to heat_cell_m (EPSG:27700 metres) per month;
+    # the cell doubles until at most max_heat_cells bins remain, so the page stays small for any size
     mser = months if months is not None else pd.Series(pd.NA, index=g.index, dtype="string")
-    mcodes, muni = pd.factorize(mser.fillna(""))
-    cell = float(heat_cell_m)
-    while True:
-        cx = np.floor(bx / cell).astype("int64")
-        cy = np.floor(by / cell).astype("int64")
-        key = (cx - cx.min()) * (cy.max() - cy.min() + 1) + (cy - cy.min())
-        key = key * max(len(muni), 1) + mcodes
-        uk, w = np.unique(key, return_counts=True)
-        if len(uk) <= max_heat_cells:
-            break
-        cell *= 2
-    if cell != heat_cell_m:
-        notes.append(f"Heat layer binned to {cell:g} m cells to keep the page small.")
-    mi = uk % max(len(muni), 1)
-    rest = uk // max(len(muni), 1)
-    ny = cy.max() - cy.min() + 1
-    hb = pd.DataFrame({"cx": rest // ny + cx.min(), "cy": rest % ny + cy.min(), "m": np.asarray(muni, dtype=object)[mi]
-                       if len(muni) else "", "w": w})
-    heat_cell_m = cell
-    from ._geo import bng_to_lonlat
-
-    hlon, hlat = bng_to_lonlat((hb["cx"].to_numpy() + 0.5) * heat_cell_m, (hb["cy"].to_numpy() + 0.5) * heat_cell_m)
+    heat = _heat_payload(g, mser, heat_cell_m, max_heat_cells, notes) if with_heat else None
     month_list = sorted(x for x in mser.dropna().unique().tolist() if x)
-    heat = {"lat": np.round(hlat, 6).tolist(), "lon": np.round(hlon, 6).tolist(), "w": hb["w"].astype(int).tolist(),
-            "month": [m or None for m in hb["m"].tolist()], "radius": 12, "blur": 15}
     # points: sample above max_points
     if len(g) > max_points:
         rng = np.random.default_rng(seed)
         take = np.sort(rng.choice(len(g), size=max_points, replace=False))
         notes.append(f"Large input: showing a random sample of {max_points:,} of {len(g):,} located incidents "
-                     f"(seed {seed}); the heat layer uses all of them, binned to {heat_cell_m:g} m cells.")
+                     f"(seed {seed}).")
     else:
         take = np.arange(len(g))
     s = g.iloc[take]
@@ -473,6 +478,7 @@ def _new_map(title: str | None) -> Any:
     m = folium.Map(location=[51.5, -0.12], zoom_start=10, tiles=None, control_scale=True, max_zoom=19,
                    prefer_canvas=True)
     m.options["maxZoom"] = 19  # folium only sets it on tile layers; markercluster needs it on the map
+    m.options["zoomSnap"] = 0.25  # fit the data's extent closely, not to the next whole zoom level
     m.default_js = []
     m.default_css = []
     header = m.get_root().header
@@ -622,7 +628,7 @@ def _add_incidents(m: Any, E: dict, incidents: Any, month_col: str | None, popup
     header = m.get_root().header
     g = _to_4326(incidents, "incidents")
     pts, hp, months, note, b = _incident_payloads(g, month_col, popup_fields, max_points, cluster_threshold,
-                                                  heat_cell_m, seed, max_text, max_heat_cells)
+                                                  heat_cell_m, seed, max_text, max_heat_cells, with_heat=heat)
     targets: list[str] = []
     if heat and hp is not None:
         header.add_child(Element("<script>" + _asset("leaflet-heat.js") + "</script>"), name="geocrime_heat_js")
