@@ -82,7 +82,7 @@ def input_file(spec: dict[str, Any], tmp_path: Path) -> Path:
     if spec.get("header") == "police_uk":
         text = POLICE_HEADER + text
     data = spec.get("prefix_hex", "")
-    raw = bytes.fromhex(data) + text.encode(spec.get("encoding", "utf-8"))
+    raw = bytes.fromhex(data) + text.encode(spec.get("encoding", "utf-8")) + bytes.fromhex(spec.get("append_hex", ""))
     p = tmp_path / spec.get("name", "input.csv")
     p.write_bytes(raw)
     return p

@@ -530,7 +530,7 @@ def read_incidents(
                 and _is_police_uk(_csv_header(p, sep, encoding)):
             from .io import read_police_uk
 
-            g = read_police_uk([p])
+            g = read_police_uk([p], encoding=encoding)
             g = g.rename(columns={"status": "location_status"})
             c = find_coordinates(pd.DataFrame(g[["Longitude", "Latitude"]]), "Longitude", "Latitude", crs)
             if c.crs != WGS84:  # grid metres (guessed or stated) in the lon/lat columns: re-read the points

@@ -56,8 +56,16 @@ def _expand(paths: Any) -> list[Path]:
     return out
 
 
-def _decode(path: Path) -> tuple[str, str]:
+def _decode(path: Path, encoding: str | None = None) -> tuple[str, str]:
     raw = path.read_bytes()
+    if encoding is not None:  # stated: strict, never replaced
+        try:
+            return raw.decode(encoding), encoding
+        except UnicodeDecodeError as exc:
+            raise FileFormatError(f"{path} is not valid {encoding} ({exc.reason} at byte {exc.start}); pass the "
+                                  "encoding it was saved in (encoding=..., CLI: --encoding)") from None
+        except LookupError:
+            raise FileFormatError(f"unknown encoding {encoding!r}: use e.g. utf-8, cp1252, latin-1") from None
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with a byte-order mark (Excel "Unicode text")
         try:
             return raw.decode("utf-16"), "utf-16"
@@ -75,7 +83,12 @@ def _decode(path: Path) -> tuple[str, str]:
             EncodingWarning,
             stacklevel=3,
         )
-        return raw.decode("cp1252", errors="replace"), "cp1252"
+        try:
+            return raw.decode("cp1252"), "cp1252"
+        except UnicodeDecodeError as exc2:  # bytes cp1252 leaves undefined (0x81, 0x8d, 0x8f, 0x90, 0x9d)
+            raise FileFormatError(f"{path} is neither UTF-8 ({exc.reason} at byte {exc.start}) nor Windows-1252 "
+                                  f"(byte 0x{raw[exc2.start]:02x} at {exc2.start}); pass the encoding it was saved "
+                                  "in (encoding=..., CLI: --encoding)") from None
 
 
 def _check_ragged(path: Path, text: str) -> None:
@@ -98,7 +111,7 @@ def _check_ragged(path: Path, text: str) -> None:
         raise FileFormatError(f"cannot parse {path} as a police.uk CSV: {exc}") from None
 
 
-def read_police_uk(paths: Any) -> gpd.GeoDataFrame:
+def read_police_uk(paths: Any, encoding: str | None = None) -> gpd.GeoDataFrame:
     """Read police.uk street-level CSV months into a GeoDataFrame in EPSG:27700.
 
     ``paths``: a file, a glob (``".../*-street.csv"``), a directory (its ``*-street.csv`` files) or a
@@ -118,7 +131,10 @@ def read_police_uk(paths: Any) -> gpd.GeoDataFrame:
     ``status`` (per-status counts), ``duplicate_crime_id_rows``, ``duplicate_crime_ids`` (distinct IDs),
     ``no_crime_id``, ``non_utf8_files``.
 
-    Files that are not UTF-8 are decoded as Windows-1252 with an :class:`EncodingWarning`; a file
+    ``encoding``: the files' encoding, decoded strictly (:class:`FileFormatError` on an invalid byte).
+    ``None`` (default): files that are not UTF-8 are decoded as Windows-1252 with an
+    :class:`EncodingWarning` (never with replacement characters: a byte Windows-1252 leaves undefined
+    is refused); a file
     with a UTF-16 byte-order mark is decoded as UTF-16 (UTF-16 without one is refused with
     :class:`FileFormatError`). A first data row with more fields than the header is refused
     (:class:`FileFormatError`) rather than shifting every value. A file
@@ -129,7 +145,7 @@ def read_police_uk(paths: Any) -> gpd.GeoDataFrame:
     frames = []
     per_file = []
     for f in files:
-        text, enc = _decode(f)
+        text, enc = _decode(f, encoding)
         _check_ragged(f, text)
         try:
             with warnings.catch_warnings():

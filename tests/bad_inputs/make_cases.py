@@ -363,6 +363,19 @@ case("cli_gazetteer_cp1252", "cli", "an LLPG extract saved as Windows-1252: the 
       "encoding": "cp1252", "argv": ["gazetteer", "build", "{tmp}/out", "--csv", "{in}"]},
      {"exit": 1, "stderr": "is not valid UTF-8: byte 0xe9", "stderr_2": "gazetteer build reads UTF-8", "written": False})
 
+case("police_undefined_cp1252_byte", "police_uk", "a byte that is neither UTF-8 nor Windows-1252 (0x81): refused, never a replacement character",
+     {"header": "police_uk", "text": row(loc="On or near X"), "prefix_hex": "", "encoding": "utf-8", "name": "input.csv",
+      "append_hex": "81"},
+     {"error": "FileFormatError", "match": "is neither UTF-8"})
+case("cli_aggregate_police_cp1252", "cli", "a police.uk month re-saved by Excel on Windows, through the CLI: strict, the fix named",
+     {"header": "police_uk", "text": row(loc="On or near Café Rouge"), "encoding": "cp1252",
+      "argv": ["aggregate", "{in}", "--layer", "ward_2024", "--out", "{tmp}/out.csv"]},
+     {"exit": 1, "stderr": "pass --encoding cp1252", "written": False})
+case("cli_aggregate_police_cp1252_declared", "cli", "the same with --encoding cp1252",
+     {"header": "police_uk", "text": row(loc="On or near Café Rouge"), "encoding": "cp1252",
+      "argv": ["aggregate", "{in}", "--layer", "ward_2024", "--out", "{tmp}/out.csv", "--encoding", "cp1252"]},
+     {"exit": 0, "written": True})
+
 json.dump({"about": "geocrime bad-input corpus: each case is a real-world failure with its expected outcome; run by tests/test_bad_inputs.py",
            "cases": C}, open(__import__("pathlib").Path(__file__).with_name("cases.json"), "w", encoding="utf-8"), ensure_ascii=True, indent=1)
 print(len(C))
