@@ -134,7 +134,7 @@ def run(ev: gpd.GeoDataFrame, grid: SquareGrid, preds: dict, first_test: str, n_
     ci = res.intervals(n_boot=n_boot, seed=0)
     tests = sorted(res.table["test_period"].unique())
     print(f"\n== {label}: {len(ev):,} events, test months {tests[0]}..{tests[-1]} ({len(tests)} folds), "
-          f"{int(res.table["area_cells"].iloc[0]):,} cells touching the boundary; backtest {took:.1f} s")
+          f"{int(res.table['area_cells'].iloc[0]):,} cells touching the boundary; backtest {took:.1f} s")
     wide = {}
     for _, r in ci.iterrows():
         wide.setdefault(r["method"], {})[f"PAI@{r['coverage']:.0%}"] = (
