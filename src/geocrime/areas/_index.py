@@ -23,6 +23,7 @@ memory and in a persistent cache keyed by the layer's content hash (:mod:`geocri
 from __future__ import annotations
 
 import math
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -81,8 +82,9 @@ class _Points:
 
 
 def _prepare(layer: BoundaryLayer) -> None:
-    """Prepare the layer's polygons for fast point tests (once)."""
-    if not layer._prepared:
+    """Prepare the layer's polygons for fast point tests (once; again after unpickling, e.g. on a dask
+    worker, since the prepared state does not travel with the geometries)."""
+    if not layer._prepared or not shapely.is_prepared(layer.geoms[0]):
         shapely.prepare(layer.geoms)
         layer._prepared = True
 
@@ -161,6 +163,7 @@ class Costs:
     query: float = 0.02  # lookup, per point (floor division and table lookup)
     residual: float = 1.5  # lookup, per point in a mixed cell (tests the cell's candidate polygons)
     load: float = 0.004  # persistent cache, per cell read and checksummed (or written)
+    scipy: float = 150_000.0  # first grid build in a process: importing scipy.ndimage (about 0.2 s CPU)
     mixed: float = 0.66  # mixed-cell fraction ~= mixed * boundary length * cell size / extent area
 
 
@@ -212,7 +215,8 @@ def _lookup_cost(sh: _Shape, s: float, n: int, c: Costs = COSTS) -> float:
 
 
 def _build_cost(sh: _Shape, s: float, c: Costs = COSTS) -> float:
-    return c.fixed + _cells(sh, s) * (c.cell + c.load) + (sh.boundary_length / (0.45 * s) + sh.vertices) * c.piece
+    first = 0.0 if "scipy.ndimage" in sys.modules else c.scipy
+    return first + c.fixed + _cells(sh, s) * (c.cell + c.load) + (sh.boundary_length / (0.45 * s) + sh.vertices) * c.piece
 
 
 def plan(layer: BoundaryLayer, n: int, finest: float, cached: list[float] | tuple[float, ...] = (),
