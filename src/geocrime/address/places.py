@@ -89,6 +89,8 @@ _NOT_STATIONS = r"(?:police|fire|ambulance|petrol|filling|service|power|pumping|
 LANDMARK_PATTERN = rf"^(?P<lm>[a-z0-9][a-z0-9 '&.()\-]*?)\s+(?:{_STATION_WORDS})\s*$"
 LANDMARK_SCREEN = r"(?:\bstation|\bstn|\btube|\bunderground|\boverground)\s*(?:,|$)"
 _NOT_STATION_RX = re.compile(rf"(?:^|\s){_NOT_STATIONS}$", re.IGNORECASE)
+_PREMISES_IN_RX = re.compile(r"^(?:[0-9]|(?:units?|flats?|retail|shops?|kiosks?|suites?|stalls?|offices?|arch(?:es)?)\b)",
+                             re.IGNORECASE)
 
 
 def landmark_key(names: pd.Series | Any) -> pd.Series:
@@ -125,7 +127,8 @@ def find_landmarks(texts: pd.Series) -> pd.DataFrame:
     ok = lm.notna()
     if ok.any():
         names = lm[ok].astype("str").str.strip()
-        bad = names.str.contains(_NOT_STATION_RX)
+        # "X Police Station" is no station; "4 West Ruislip Station", "Unit 1 ... Station" are premises in one
+        bad = names.str.contains(_NOT_STATION_RX) | names.str.contains(_PREMISES_IN_RX)
         names = names[~bad]
         key = landmark_key(names)
         key = key[key.str.len() > 0]

@@ -34,7 +34,7 @@ from . import _rx, places, police, postcode
 from .lexicon import COUNTIES, PARSE_FIELDS, POST_TOWNS, STREET_TYPES
 from .normalise import normalise_many
 
-__all__ = ["MAX_LEN", "STREET_TYPES", "POST_TOWNS", "COUNTIES", "parse_series"]
+__all__ = ["MAX_LEN", "STREET_TYPES", "POST_TOWNS", "COUNTIES", "parse_series", "split_trailing_place"]
 
 #: longest address text parsed; longer text is truncated and flagged (``parse_status="truncated"``)
 MAX_LEN = 500
@@ -454,40 +454,49 @@ _TRAILING_LAZY = rf"^(?P<st>.*?\b{_TRAIL_TYPES}\.?)\s+(?P<pl>[a-z][a-z '&.\-]*)$
 _TRAILING_GREEDY = rf"^(?P<st>.*\b{_TRAIL_TYPES}\.?)\s+(?P<pl>[a-z][a-z '&.\-]*)$"
 
 
-def _split_trailing_place(out: dict[str, pd.Series], lexicon: Any) -> None:
-    """Move place words written after a street into the locality ("o/s 14 Rye Lane Peckham" ->
-    street "Rye Lane", locality "Peckham"); the street and the second street of a junction."""
+def split_trailing_place(street: pd.Series, locality: pd.Series, lexicon: Any = None) -> tuple[pd.Series, pd.Series]:
+    """(street, locality) with place words written after a street moved to the locality ("Rye Lane
+    Peckham" -> "Rye Lane", "Peckham"; a locality already given follows: "Peckham, London"). Only
+    when the words after a street-type word are a place name of ``lexicon`` (default the packaged
+    London lexicon). The gazetteer applies the same split to its street names ("High Road
+    Leytonstone"), so both sides of a match read a street the same way."""
     lex = lexicon if lexicon is not None else places.default_places()
-    for col in ("street", "second_street"):
-        st = out[col]
-        has = st.notna()
-        if not has.any():
-            continue
-        ss = st[has].astype("str").str.strip(" ,.")
-        # screen: the last word must end some place name, and a street-type word must come before it
-        last = ss.str.rsplit(" ", n=1).str[-1].str.lower()
-        cand = ss[last.isin(lex.last_words).to_numpy()]
-        if len(cand):
-            cand = cand[_rx.contains(cand, rf"\b{_TRAIL_TYPES}\.?\s+[a-z]")]
+    street = street.astype(object).copy()
+    locality = locality.astype(object).copy()
+    has = street.notna() & (street.astype(object).fillna("").astype("str").str.len() > 0)
+    if not has.any():
+        return street, locality
+    ss = street[has].astype("str").str.strip(" ,.")
+    # screen: the last word must end some place name, and a street-type word must come before it
+    last = ss.str.rsplit(" ", n=1).str[-1].str.lower()
+    cand = ss[last.isin(lex.last_words).to_numpy()]
+    if len(cand):
+        cand = cand[_rx.contains(cand, rf"\b{_TRAIL_TYPES}\.?\s+[a-z]")]
+    for pat in (_TRAILING_LAZY, _TRAILING_GREEDY):
         if not len(cand):
+            break
+        m = _rx.extract(cand, pat)
+        m = m[m["pl"].notna().to_numpy()]
+        if not len(m):
             continue
-        for pat in (_TRAILING_LAZY, _TRAILING_GREEDY):
-            m = _rx.extract(cand, pat)
-            ok = m["pl"].notna()
-            if not ok.any():
-                continue
-            m = m[ok.to_numpy()]
-            isp = lex.is_place(m["pl"].astype("str").str.strip(" .,"))
-            hit = isp.index[isp.to_numpy(dtype=bool)]
-            if not len(hit):
-                continue
-            out[col][hit] = m.loc[hit, "st"].astype(object)
-            pl = m.loc[hit, "pl"].astype("str").str.strip(" .,")
-            cur = out["locality"][hit]
-            out["locality"][hit] = pl.where(cur.isna(), pl + ", " + cur.astype("str")).astype(object)
-            cand = cand.drop(hit)
-            if not len(cand):
-                break
+        isp = lex.is_place(m["pl"].astype("str").str.strip(" .,"))
+        hit = isp.index[isp.to_numpy(dtype=bool)]
+        if not len(hit):
+            continue
+        street[hit] = m.loc[hit, "st"].astype(object)
+        pl = m.loc[hit, "pl"].astype("str").str.strip(" .,")
+        cur = locality[hit]
+        locality[hit] = pl.where(cur.isna() | (cur.astype(object).fillna("").astype("str") == ""),
+                                 pl + ", " + cur.astype(object).fillna("").astype("str")).astype(object)
+        cand = cand.drop(hit)
+    return street, locality
+
+
+def _split_trailing_place(out: dict[str, pd.Series], lexicon: Any) -> None:
+    """:func:`split_trailing_place` on the street and the second street of a junction."""
+    for col in ("street", "second_street"):
+        if out[col].notna().any():
+            out[col], out["locality"] = split_trailing_place(out[col], out["locality"], lexicon)
 
 
 def _tidy(out: dict[str, pd.Series], idx: pd.Index, placeholders: police.Placeholders,

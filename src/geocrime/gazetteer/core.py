@@ -110,8 +110,14 @@ def _with_keys(t: pd.DataFrame) -> pd.DataFrame:
     """The canonical matching components (``k_*``), plus ``k_landmark`` (landmark rows) and ``k_area``
     (locality and borough rows: :func:`geocrime.address.places.place_key` of the name)."""
     from ..address.places import landmark_key, place_key
+    from ..address.rules import split_trailing_place
 
-    k = canonical_components(t[list(COMPONENTS)])
+    comp = t[list(COMPONENTS)].copy()
+    # street names that end with a place ("High Road Leytonstone") are keyed as the parser reads them
+    st, loc = split_trailing_place(comp["street"].where(comp["street"] != "", None),
+                                   comp["locality"].where(comp["locality"] != "", None))
+    comp["street"], comp["locality"] = st.fillna("").astype("str"), loc.fillna("").astype("str")
+    k = canonical_components(comp)
     t = pd.concat([t, k.add_prefix("k_")], axis=1)
     lv = t["level"].to_numpy(dtype=object)
     t["k_landmark"] = ""
