@@ -65,3 +65,19 @@ def test_demo_public_directory_holds_no_incident_detail(demo: tuple[Path, dict],
         assert not numbers & coords, f"{p.name} holds an incident coordinate"
         assert not any(i in body for i in list(ids)[:2000]), f"{p.name} holds a crime id"
         assert "On or near" not in body, f"{p.name} holds a street description"
+
+
+def test_demo_maps_have_a_basemap_a_legend_and_no_false_zeros(demo: tuple[Path, dict]) -> None:
+    out, s = demo
+    html = (out / "internal_map.html").read_text(encoding="utf-8")
+    assert "OpenStreetMap contributors" in html and "CARTO" in html  # basemap attribution
+    assert "L.heatLayer" not in html  # two data layers by default: choropleth + clustered points
+    assert "Boroughs and names (offline)" in html  # the reference layer for when tiles are unreachable
+    # counts: the City records every type, the Met extract only burglary -> Met wards' other types are no data
+    assert s["analysis"]["rows_no_data"] > 0.5 * s["analysis"]["ward_month_rows"]
+    data = json.loads((out / "public" / "page-data.js").read_text(encoding="utf-8").split("=", 1)[1].rstrip().rstrip(";"))
+    month = data["months"][0]
+    asb, burglary = data["values"][f"{month}|Anti-social behaviour"], data["values"][f"{month}|Burglary"]
+    assert sum(v is None for v in asb) > 600 and sum(v is not None for v in asb) >= 20
+    assert sum(v is None for v in burglary) == 0  # both forces record burglary: every ward has data
+    assert data["basemap"] and "no data" in data["no_data_label"]

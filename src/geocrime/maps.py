@@ -478,7 +478,6 @@ def _new_map(title: str | None) -> Any:
     m = folium.Map(location=[51.5, -0.12], zoom_start=10, tiles=None, control_scale=True, max_zoom=19,
                    prefer_canvas=True)
     m.options["maxZoom"] = 19  # folium only sets it on tile layers; markercluster needs it on the map
-    m.options["zoomSnap"] = 0.25  # fit the data's extent closely, not to the next whole zoom level
     m.default_js = []
     m.default_css = []
     header = m.get_root().header
