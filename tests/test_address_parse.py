@@ -225,3 +225,21 @@ def test_small_and_large_batches_agree(shared_data: Path) -> None:
         _rx.SMALL = old
     pd.testing.assert_frame_equal(big[0], small[0])
     pd.testing.assert_series_equal(big[1], small[1])
+
+
+def test_police_uk_streets_read_whole_and_place_splits_only_name_places(shared_data: Path) -> None:
+    """police.uk "On or near <street>": the street comes out as written, except where the words after a
+    street type are a place name ("High Road Leytonstone" -> "High Road" + place leytonstone)."""
+    files = sorted((shared_data / "policeuk_met_burglary_street").glob("*.csv"))[:2]
+    loc = pd.concat([pd.read_csv(f, usecols=["Location"]) for f in files])["Location"].dropna()
+    loc = loc[loc.str.startswith("On or near ")].drop_duplicates().reset_index(drop=True)
+    r = A.parse_many(loc, backend="rules")
+    name = loc.str.slice(len("On or near "))
+    street = r["street"].fillna("")
+    assert (street == name).mean() > 0.99
+    split = (street != name) & (street != "") & r["locality"].notna()
+    assert split.any()
+    for full, st, lc, pl in zip(name[split], street[split], r["locality"][split], r["place"][split]):
+        assert full.startswith(st) and full.endswith(lc) and pl is not None, (full, st, lc)
+    # no landmark is read from a street name; police.uk's category "Bus/Coach Station" is no landmark
+    assert r["landmark"].isna().all()
