@@ -299,7 +299,7 @@ def _rings(layer: BoundaryLayer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every ring segment of the layer as (start x/y, end x/y, polygon row), from one ragged-array
     export of the coordinates (no geometry per ring is made); computed once per layer."""
     if layer._rings is None:
-        _, xy, offsets = shapely.to_ragged_array(layer.geoms)
+        _, xy, offsets = layer.ragged
         ring_off, part_off = offsets[0], offsets[1]
         geom_of_part = np.repeat(np.arange(len(offsets[2]) - 1), np.diff(offsets[2])) if len(offsets) > 2 \
             else np.arange(len(part_off) - 1)

@@ -122,6 +122,7 @@ class BoundaryLayer:
     _shape: Any = field(default=None, repr=False)
     _prepared: bool = field(default=False, repr=False)
     _rings: Any = field(default=None, repr=False)
+    _ragged: Any = field(default=None, repr=False)
     _hash: Any = field(default=None, repr=False)
 
     @property
@@ -138,14 +139,25 @@ class BoundaryLayer:
 
     @property
     def content_hash(self) -> str:
-        """SHA-256 of the layer's codes and polygons (WKB): the key of its cached lookup grids."""
+        """SHA-256 of the layer's codes and polygons (every coordinate and the ring/part/polygon
+        structure): the key of its cached lookup grids."""
         if self._hash is None:
+            kind, xy, offsets = self.ragged
             h = hashlib.sha256()
             h.update("\x1f".join(map(str, self.gdf["code"].tolist())).encode())
-            for w in shapely.to_wkb(self.geoms):
-                h.update(w)
+            h.update(str(int(kind)).encode())
+            h.update(np.ascontiguousarray(xy, dtype="<f8").tobytes())
+            for o in offsets:
+                h.update(b"|" + np.ascontiguousarray(o, dtype="<i8").tobytes())
             self._hash = h.hexdigest()
         return self._hash
+
+    @property
+    def ragged(self) -> tuple[Any, np.ndarray, tuple[np.ndarray, ...]]:
+        """The polygons as :func:`shapely.to_ragged_array` gives them (computed once)."""
+        if self._ragged is None:
+            self._ragged = shapely.to_ragged_array(self.geoms)
+        return self._ragged
 
 
 def _read_source(source: Any, layer: str | None) -> gpd.GeoDataFrame:
