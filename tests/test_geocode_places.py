@@ -118,3 +118,45 @@ def test_police_style_queries_and_scoring(shared_data):
     truth = pd.DataFrame({"truth_x": [3000.0, 3000.0, 0.0], "truth_y": [0.0, 0.0, 0.0], "style": ["a", "a", "a"]})
     rep = score_located(res, truth, tol=300.0)["a"]
     assert rep["placed"] == 2 and rep["precision"] == 0.5 and rep["recall"] == 0.0
+
+
+def test_junction_and_landmark_levels(shared_data, gaz):
+    from geocrime.gazetteer import Gazetteer, sources
+
+    # a junction of two real streets of the layer: Brixton Road meets Coldharbour Lane in Lambeth
+    out = geocode(["j/o Brixton Rd and Coldharbour Lane", "junction of Brixton Road with Coldharbour Lane, Lambeth"], gaz)
+    assert (out["match_level"] == "junction").all(), out[["match_level", "reason"]]
+    lambeth = borough_codes().tolist().index("E09000022")
+    assert (_bits_of(gaz, out["x"], out["y"]) == lambeth).all()
+    assert (out["uncertainty_m"] < 400).all()
+    if not hasattr(sources, "read_landmarks"):
+        pytest.fail("gazetteer.sources.read_landmarks (issue 17a) is missing")
+    from geocrime.gazetteer import read_codepoint
+
+    cp = read_codepoint(shared_data / "codepoint_open_london_postcodes" / "codepo_london_E09.csv.gz")
+    st = sources.read_landmarks(shared_data / "landmarks_london_stations" / "tfl_stations_2022.csv")
+    g2 = Gazetteer.from_sources([st, cp])
+    lm = geocode(["Clapham Common station", "nr Clapham Common station", "Clapham Common tube, Camden"], g2)
+    assert list(lm["match_level"][:2]) == ["landmark", "landmark"]
+    assert lm["match_level"].iloc[2] != "landmark" and lm["reason"].iloc[2] == "place_conflict"
+
+
+def test_match_probability_and_review(gaz):
+    from geocrime.geocoding.calibrate import MatchCalibrator
+    from geocrime.geocoding.review import review_rows
+
+    row = _street_in_many_boroughs(gaz)
+    name = borough_layer().layer("borough").iloc[row["b"]]["name"]
+    out = geocode([f"{row['street']}, {name}", row["street"].upper()], gaz, candidates=True)
+    p = out["match_probability"].to_numpy(float)
+    assert 0.5 < p[0] <= 1.0 and np.isnan(p[1])  # a placed street has a probability; an unplaced row none
+    rv = review_rows(out)
+    assert list(rv["row"]) == [1] and rv["reason"].iloc[0] == "ambiguous_street"
+    # the estimator: isotonic in the premises score, a smoothed constant elsewhere
+    res = pd.DataFrame({"match_level": ["premises"] * 100 + ["street"] * 10,
+                        "score": np.r_[np.linspace(7, 20, 100), [np.nan] * 10]})
+    ok = np.r_[np.linspace(7, 20, 100) > 10, [True] * 9 + [False]]
+    cal = MatchCalibrator().fit(res, ok)
+    pr = cal.predict(res)
+    assert np.all(np.diff(pr[:100]) >= 0) and pr[0] < 0.1 and pr[99] > 0.9
+    assert np.allclose(pr[100:], 10 / 12)

@@ -80,15 +80,18 @@ def _street_elsewhere(dec: Decision, codes: dict[str, np.ndarray], qc: pd.DataFr
 
 
 def _far_from_postcode(dec: Decision, codes: dict[str, np.ndarray], qc: pd.DataFrame, gaz: Any) -> None:
-    """Withdraw (in place) a premises match in another postcode unit than the one the record gives
-    when it lies more than ``params.PREMISES_OFF_UNIT_M`` from that unit: the postcode locates the
-    record better than a look-alike address elsewhere. Such rows fall to the postcode unit."""
+    """Withdraw (in place) a premises match in another postcode unit than the one the record gives,
+    on a street written differently ("97 North Road" for "97 South Road"), when it lies more than
+    ``params.PREMISES_OFF_UNIT_M`` from that unit: the postcode locates the record better than a
+    look-alike address elsewhere. Such rows fall to the postcode unit."""
     acc = dec.accept & (qc["pc_unit"].to_numpy(dtype=object) != "")
     if not acc.any():
         return
     i = np.flatnonzero(acc)
     exact = codes["POSTCODE"][dec.bpair[i]] == _scoring.LEVELS["POSTCODE"].index("exact")
-    i = i[~exact]
+    # the same street written the same way: the record's postcode is more likely the typo
+    same_street = np.isin(codes["STREET"][dec.bpair[i]], [_scoring.LEVELS["STREET"].index(v) for v in ("exact", "close", "in_text")])
+    i = i[~exact & ~same_street]
     if not len(i):
         return
     u = _lut(gaz, "postcode_unit", qc["pc_unit"].to_numpy(dtype=object)[i])
