@@ -233,7 +233,7 @@ class Boundaries:
         if n < self.grid_threshold:
             return ("memory", None) if lay._grid is not None else ("exact", None)
         root = _cache.cache_root(self.cache)
-        cached = _cache.cached_sizes(root, lay.content_hash) if root is not None else []
+        cached = _cache.cached_sizes(root, lay.content_hash) if root is not None and _cache.has_entries(root) else []
         return plan(lay, n, self.cell_size, cached)
 
     def lookup(self, name: str, x: np.ndarray, y: np.ndarray, points: Any = None) -> np.ndarray:

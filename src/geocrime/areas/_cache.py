@@ -43,6 +43,11 @@ def _entry(layer_hash: str, size: float) -> str:
     return f"{layer_hash[:32]}-s{float(size):g}-v{GRID_FORMAT}"
 
 
+def has_entries(root: Path) -> bool:
+    """Whether the cache holds any grid at all (checked before hashing a layer to look for its own)."""
+    return any(not p.name.startswith(".") for p in root.iterdir())
+
+
 def cached_sizes(root: Path, layer_hash: str) -> list[float]:
     """Requested cell sizes of the complete cache entries of a layer."""
     out = []
