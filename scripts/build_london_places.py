@@ -73,6 +73,18 @@ MULTI_BOROUGH_FORMS: dict[str, list[str]] = {
 #: words that locate nothing by themselves (historic counties, the country, London as a whole)
 COUNTY_WORDS = ["London", "Greater London", "Gtr London", "Middlesex", "Middx", "Kent", "Essex", "Surrey",
                 "Herts", "Hertfordshire", "England", "UK", "United Kingdom", "GB"]
+#: county words narrow nothing alone, but choose between a name's meanings ("Hayes, Middlesex" is the
+#: Hillingdon Hayes, "Hayes, Kent" the Bromley one): the boroughs of the historic and former postal county
+_MX = ["E09000003", "E09000005", "E09000007", "E09000009", "E09000010", "E09000012", "E09000013", "E09000014",
+       "E09000015", "E09000017", "E09000018", "E09000019", "E09000020", "E09000027", "E09000030", "E09000033",
+       "E09000001"]
+COUNTY_HINTS: dict[str, list[str]] = {
+    "Middlesex": _MX, "Middx": _MX,
+    "Kent": ["E09000004", "E09000006", "E09000011", "E09000023"],
+    "Essex": ["E09000002", "E09000016", "E09000025", "E09000026", "E09000031"],
+    "Surrey": ["E09000008", "E09000021", "E09000022", "E09000024", "E09000027", "E09000028", "E09000029", "E09000032"],
+    "Herts": ["E09000003", "E09000010"], "Hertfordshire": ["E09000003", "E09000010"],
+}
 #: a post town's districts must hold at least this share of its London units in a borough for the
 #: borough to count (drops a handful of stray units)
 MIN_BOROUGH_SHARE = 0.01
@@ -179,6 +191,7 @@ def post_towns(loc: pd.DataFrame, cp: pd.DataFrame) -> pd.DataFrame:
 
 def counties() -> pd.DataFrame:
     return pd.DataFrame([dict(name=c, kind="county", boroughs="", districts="", x=np.nan, y=np.nan, radius_m=np.nan,
+                              hint_boroughs="|".join(sorted(COUNTY_HINTS.get(c, []))),
                               source="historic county / country word: locates nothing") for c in COUNTY_WORDS])
 
 
@@ -187,7 +200,8 @@ HEADER = """# geocrime place lexicon: London (33 boroughs, {n_loc} localities, {
 # geocrime.address.places.place_key), kind (borough | locality | post_town | county), boroughs
 # ('|'-joined ONS LAD codes it can mean; empty for county words), districts ('|'-joined postcode
 # districts it can mean), x / y (EPSG:27700 metres, the area's point), radius_m (metres: covers the
-# area), source. Replace or extend this file for another force area (PlaceLexicon.from_csv).
+# area), hint_boroughs (county words only: the boroughs of that county, used to choose between a
+# name's meanings, never to narrow alone), source. Replace or extend this file for another force area (PlaceLexicon.from_csv).
 # Locality tolerance: a locality also means every borough whose boundary lies within {tol:.0f} m of its
 # point and every postcode district with a unit within {tol:.0f} m; its radius is {rad:.0f} m (both measured
 # by benchmarks/measure_locality_tolerance.py on real addresses; see docs/stages/places.md).
@@ -212,6 +226,8 @@ def main() -> int:
     bnd = gpd.read_file(data / "london_boroughs_lad22_ons" / "london-2021-lad22-gen20.shp").to_crs(27700)
     parts = [boroughs(cp), localities(loc, cp, bnd, a.tolerance_m, a.radius_m), post_towns(loc, cp), counties()]
     out = pd.concat(parts, ignore_index=True)
+    out["hint_boroughs"] = out["hint_boroughs"].fillna("") if "hint_boroughs" in out else ""
+    out = out[["name", "kind", "boroughs", "districts", "x", "y", "radius_m", "hint_boroughs", "source"]]
     for c in ("x", "y", "radius_m"):
         out[c] = out[c].round(0)
     a.out.parent.mkdir(parents=True, exist_ok=True)

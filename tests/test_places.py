@@ -57,6 +57,12 @@ def test_locality_with_two_meanings_is_narrowed_by_another_part():
     assert boroughs("Upper Clapton, City and Hackney") == {HACKNEY}
 
 
+def test_county_word_chooses_between_meanings_but_never_narrows_alone():
+    r = LEX.find(pd.Series(["Hayes, Middlesex", "Hayes, Kent", "Hayes, London", "Middlesex"]))
+    assert r["place_boroughs"].tolist() == [HILLINGDON, BROMLEY, f"{BROMLEY}|{HILLINGDON}", ""]
+    assert np.isfinite(r["place_x"].iloc[0]) and np.isnan(r["place_x"].iloc[2])
+
+
 def test_find_is_rowwise_and_keeps_index():
     s = pd.Series(["Peckham", None, "nowhere at all", "Peckham"], index=[10, 11, 12, 13])
     r = LEX.find(s)

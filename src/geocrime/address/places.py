@@ -13,7 +13,9 @@ A :class:`PlaceLexicon` is a table read from a CSV data file (the package ships
               words ("Middlesex", "Kent", "London": they narrow nothing);
 ``districts`` '|'-joined postcode districts it can mean;
 ``x``/``y``   the area's point, EPSG:27700 metres (empty for county words);
-``radius_m``  metres around the point that cover the area.
+``radius_m``  metres around the point that cover the area;
+``hint_boroughs`` (optional, county words only) the boroughs of that county: "Hayes, Middlesex" picks
+              the Hillingdon Hayes, "Hayes, Kent" the Bromley one; a county word alone narrows nothing.
 
 Another force area replaces or extends the file: :meth:`PlaceLexicon.from_csv` (``extend=True`` adds
 rows to the default). :meth:`PlaceLexicon.find` is vectorised (one lookup per distinct text); a text
@@ -190,6 +192,8 @@ class PlaceLexicon:
         self._meanings = [order[starts[i]:starts[i + 1]] for i in range(len(keys))]
         self._bset = [frozenset(b.split("|")) - {""} for b in t["boroughs"]]
         self._dset = [frozenset(d.split("|")) - {""} for d in t["districts"]]
+        hints = t["hint_boroughs"].fillna("").astype("str") if "hint_boroughs" in t else pd.Series("", index=t.index)
+        self._hint = [frozenset(h.split("|")) - {""} for h in hints]
         self._rank = t["kind"].map(_RANK).to_numpy()
         self._x, self._y, self._r = (t[c].to_numpy(float) for c in ("x", "y", "radius_m"))
         self._kind = t["kind"].to_numpy(dtype=object)
@@ -281,6 +285,7 @@ class PlaceLexicon:
                 m = m[self._rank[m] != _RANK["locality"]]
             rows.append(m)
         located = [(k, m) for k, m in zip(ks, rows) if any(self._bset[i] for i in m)]
+        hint = frozenset().union(*(self._hint[i] for m in rows for i in m))
         if not located:  # county words only
             res: tuple[Any, ...] = (self.keys[ks[-1]], "county", "", "", np.nan, np.nan, np.nan)
             self._cache[ks] = res
@@ -298,6 +303,9 @@ class PlaceLexicon:
             else:
                 conflict = True
                 keep = keep + list(other)
+        if hint:  # a county word chooses between meanings ("Hayes, Middlesex"), never narrows alone
+            chosen = [i for i in keep if self._bset[i] & hint]
+            keep = chosen or keep
         bs = frozenset().union(*(self._bset[i] for i in keep))
         if not conflict and len(located) > 1:
             for _, other in located[1:]:
