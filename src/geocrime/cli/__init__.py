@@ -55,6 +55,8 @@ _PY_ONLY = (
     (re.compile(r"use permutations >= (\d+)"), r"use --permutations \1"),
     (re.compile(r"or fdr=False to see raw p_sim"), "or --no-fdr to see raw p_sim"),
     (re.compile(r"pass columns='address' \(or a list of columns\)"), "name it with --columns NAME"),
+    (re.compile(r"; pass coverage= to declare what each source covers"),
+     " (coverage is inferred per source from its records)"),
 )
 
 

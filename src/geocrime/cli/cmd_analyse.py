@@ -94,7 +94,11 @@ def _run_hotspots(args: argparse.Namespace) -> int:
 
     import shapely
 
+    import numpy as np
+    import pandas as pd
+
     from ..analysis import AnalysisWarning, aggregate, getis_ord, local_moran
+    from ..analysis.aggregate import area_totals
     from ..cli import emit
 
     from ..inputs import table_format
@@ -107,24 +111,36 @@ def _run_hotspots(args: argparse.Namespace) -> int:
     col = "code"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AnalysisWarning)
-        counts = aggregate(pts, by=["area"], areas=bnd[col], unknown_areas="drop")
-        y = counts.set_index("area")["count"].reindex(bnd[col].astype("string")).to_numpy()
-        den = shapely.area(bnd.geometry.values) / 1e6 if args.per_km2 else None
+        counts = aggregate(pts, by=["area"], areas=bnd[col], unknown_areas="drop",
+                           coverage_units=bnd.attrs.get("coverage_units"))
+        y_all = area_totals(counts, "area").reindex(bnd[col].astype("string")).to_numpy(dtype=float)
+        keep = ~np.isnan(y_all)  # areas no source covers: no data, left out of the test (never a false 0)
+        if not keep.all():
+            said(args.command, f"{int((~keep).sum()):,} of {len(y_all):,} areas are outside the data's coverage "
+                 f"(no data, not 0): testing the other {int(keep.sum()):,}")
+        tested, y = bnd[keep].reset_index(drop=True), y_all[keep]
+        den = shapely.area(tested.geometry.values) / 1e6 if args.per_km2 else None
         fn = getis_ord if args.statistic == "gi" else local_moran
-        res = fn(y, bnd, denominator=den, permutations=args.permutations, seed=args.seed, alpha=args.alpha,
+        res = fn(y, tested, denominator=den, permutations=args.permutations, seed=args.seed, alpha=args.alpha,
                  fdr=not args.no_fdr)
     for w in caught:
         said(args.command, f"warning: {cli_message(str(w.message))}")
-    out = bnd[[col, "geometry"]].copy()
+    out = bnd[[col, "geometry"]].copy()  # every area; those outside the coverage read class "no data"
     for k, v in res.to_frame().reset_index(drop=True).items():
-        out[k] = v.to_numpy()
+        vals = v.to_numpy()
+        full = np.full(len(out), np.nan) if vals.dtype.kind in "fiu" else np.full(len(out), None, dtype=object)
+        full[keep] = vals
+        out[k] = full
+    out.loc[~keep, "class"] = "no data"
+    out.loc[~keep, "y"] = np.nan
     if args.out:
         from ..inputs import write_table
 
         said("hotspots", write_table(out, args.out, layer="hotspots"))
     if args.plot:
         said("hotspots", f"wrote {_plot_hotspots(out, args.plot, res.statistic)} (PNG map)")
-    summary: dict[str, Any] = {"statistic": res.statistic, "areas": len(y), "events": int(y.sum()),
+    summary: dict[str, Any] = {"statistic": res.statistic, "areas": len(out), "areas_tested": int(keep.sum()),
+                               "areas_no_data": int((~keep).sum()), "events": int(y.sum()),
                                "permutations": args.permutations, "seed": args.seed, "fdr": not args.no_fdr,
                                **{f"n_{k}": int(v) for k, v in res.counts().items()}}
     if args.out:
@@ -162,7 +178,29 @@ def _assign(pts, areas_path: Path | None, code_column: str | None, layer: str | 
     from ..inputs import check_in_areas
 
     check_in_areas(out["area"], layer or str(areas_path), int((out["status"] == "ok").sum()) if "status" in out else len(out))
-    return out, b.layer(name)
+    lay = b.layer(name)
+    lay.attrs["coverage_units"] = _borough_of(lay)
+    return out, lay
+
+
+def _borough_of(lay: Any) -> Any:
+    """Area code -> London borough code (by a point on each area's surface), so that ``aggregate`` can
+    tell the boroughs a source covers from the ones it does not (no data, not 0); None when the
+    borough layer is not available or no area lies in a borough."""
+    import pandas as pd
+    import shapely
+
+    from ..areas import Boundaries
+
+    try:
+        bb = Boundaries.from_registry(["borough"])
+    except Exception:  # noqa: BLE001 - coverage then falls back to "every area covered"
+        return None
+    pts = shapely.point_on_surface(lay.geometry.values)
+    idx = bb.lookup("borough", shapely.get_x(pts), shapely.get_y(pts))
+    codes = bb.layer("borough")["code"].astype("string").to_numpy()
+    units = pd.Series([codes[i] if i >= 0 else None for i in idx], index=lay["code"].astype("string").to_numpy())
+    return units if units.notna().any() else None
 
 
 def _read_boundary(path: Path):
@@ -196,6 +234,7 @@ def _run_aggregate(args: argparse.Namespace) -> int:
     if "crime_type" in by:
         require(pts, "crime_type", "--type-column", "crime type column")
     areas: Any = None
+    cov_units = None
     if args.grid:
         if args.areas is None:
             raise InputError("--grid needs --areas (the study-area boundary file)")
@@ -204,9 +243,11 @@ def _run_aggregate(args: argparse.Namespace) -> int:
     elif "area" in by:
         pts, lay = _assign(pts, args.areas, args.code_column, args.layer)
         areas = lay["code"]
+        cov_units = lay.attrs.get("coverage_units")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AnalysisWarning)
-        table = aggregate(pts, by=by, areas=areas, harm=True if args.harm else None, unknown_areas="drop")
+        table = aggregate(pts, by=by, areas=areas, harm=True if args.harm else None, unknown_areas="drop",
+                          coverage_units=cov_units)
     for w in caught:
         said(args.command, f"warning: {cli_message(str(w.message))}")
     if args.out:
@@ -288,15 +329,22 @@ def _plot_hotspots(out: Any, path: Path, statistic: str) -> Path:
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 
-    colours = {"hot": "#b2182b", "cold": "#2166ac", "ns": "#f0f0f0"}
+    colours = {"hot": "#b2182b", "cold": "#2166ac", "ns": "#f0f0f0", "nodata": "#bdbdbd"}
     cls = out["class"].astype("str")
-    key = cls.where(cls.isin(["hot", "cold"]), "ns")
+    key = cls.where(cls.isin(["hot", "cold"]), "ns").where(cls != "no data", "nodata")
     fig, ax = plt.subplots(figsize=(8, 8), dpi=120)
     out.plot(ax=ax, color=key.map(colours).to_numpy(), edgecolor="#999999", linewidth=0.2)
+    data = out[(key != "nodata").to_numpy()]
+    if len(data) and len(data) < len(out):  # zoom to the areas with data
+        x0, y0, x1, y1 = data.total_bounds
+        pad = 0.1 * max(x1 - x0, y1 - y0, 500.0)
+        ax.set_xlim(x0 - pad, x1 + pad)
+        ax.set_ylim(y0 - pad, y1 + pad)
     ax.set_axis_off()
     n = key.value_counts()
     ax.legend(handles=[Patch(color=colours[k], label=f"{lab} ({int(n.get(k, 0))})") for k, lab in
-                       (("hot", "hot spot"), ("cold", "cold spot"), ("ns", "not significant"))],
+                       (("hot", "hot spot"), ("cold", "cold spot"), ("ns", "not significant"),
+                                     ("nodata", "no data (outside the data's coverage)")) if k != "nodata" or n.get(k)],
               loc="lower left", frameon=False)
     ax.set_title(f"{'Getis-Ord Gi*' if statistic.lower().startswith('g') else 'Local Moran'} hot and cold spots")
     fig.tight_layout()

@@ -63,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     table_format(args.output, write=True, allowed=("csv", "parquet", "gpkg"))  # refuse a bad suffix before any work
+    if getattr(args, "review", None) is not None:
+        table_format(args.review, write=True, allowed=("csv", "parquet", "gpkg"))
     df = _read(args.input, args.sep, args.encoding)
     # the address columns are checked before the gazetteer is loaded (seconds for a large one)
     cols: Any = address_columns(df, args.column[0] if args.column and len(args.column) == 1 else args.column,

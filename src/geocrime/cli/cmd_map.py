@@ -40,6 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from .. import maps
     from ..errors import FileFormatError, InputError
     from . import emit
@@ -65,19 +67,26 @@ def _run(args: argparse.Namespace) -> int:
     if args.layer or args.areas:
         from .cmd_analyse import _assign
         from ..analysis import aggregate
+        from ..analysis.aggregate import area_totals
 
         pts, bnd = _assign(pts, args.areas, args.code_column, args.layer)
-        counts = aggregate(pts, by=["area"], areas=bnd["code"], unknown_areas="drop")
-        values = counts.set_index("area")["count"]
+        counts = aggregate(pts, by=["area"], areas=bnd["code"], unknown_areas="drop",
+                           coverage_units=bnd.attrs.get("coverage_units"))
+        values = area_totals(counts, "area")  # NaN where no source has data: drawn as "no data", not 0
         kw.update(areas=bnd, values=values, value_label="incidents", area_id="code",
                   area_name="name" if "name" in bnd.columns else "code")
         layers.append("counts per area")
         summary["areas"] = int(len(bnd))
+        summary["areas_no_data"] = int(values.reindex(bnd["code"].astype("string")).isna().sum())
         if args.hotspots:
             from ..analysis import getis_ord
 
-            y = values.reindex(bnd["code"].astype("string")).fillna(0).to_numpy()
-            kw["hotspots"] = getis_ord(y, bnd, permutations=999, seed=12345)
+            y = values.reindex(bnd["code"].astype("string")).to_numpy(dtype=float)
+            cov = ~pd.isna(y)  # hot spots among the areas with data only
+            sub = bnd[cov].reset_index(drop=True)
+            res = getis_ord(y[cov], sub, permutations=999, seed=12345)
+            kw["hotspots"] = sub.assign(**{"class": res.classes})
+            summary["hotspots"] = {str(k): int(v) for k, v in res.counts().items()}
             layers.append("hotspots")
     kw["heat"] = bool(args.heat)
     if args.heat:
