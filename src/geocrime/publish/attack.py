@@ -42,6 +42,7 @@ __all__ = ["TABLE_KNOWLEDGE", "TableAttack", "PointAttack", "published_cells", "
            "area_parents"]
 
 ALL = "*"
+_CAP = 1e6  # upper bound on every unknown in the attacker's LPs; reaching it means "unbounded"
 
 #: What :func:`table_attack` assumes the attacker knows (reported with its results).
 TABLE_KNOWLEDGE = (
@@ -243,7 +244,7 @@ def table_attack(
             one = np.flatnonzero(nnz == 1)
             np.maximum.at(lb, ag.indices[ag.indptr[one]], bg[one])
             ag, bg = ag[nnz > 1], bg[nnz > 1]
-        bounds = np.c_[lb, np.full(len(cols), np.inf)]
+        bounds = np.c_[lb, np.full(len(cols), _CAP)]  # a finite cap keeps every LP bounded
         rows_t = a_t[ti][:, cols].tocsr()
 
         def lp(c: np.ndarray) -> np.ndarray | None:
@@ -282,6 +283,7 @@ def table_attack(
                 hi_seen[i] = np.inf
             else:
                 hi_seen[i] = row @ x
+        unb |= hi_seen >= _CAP / 2  # reached the cap: unbounded
         out_lo[ti] = base[tgt[ti]] + lo_seen
         out_hi[ti] = np.where(unb, np.inf, base[tgt[ti]] + hi_seen)
     res = cells.iloc[tgt][["layer", "area_code", "month", "crime_type"]].reset_index(drop=True)
