@@ -99,6 +99,8 @@ def test_map_from_police_uk_and_from_a_geocoded_file(city_files, tmp_path, capsy
     assert rc == 0, err
     s = json.loads(out)
     assert s["layers"] == ["points", "counts per area"] and s["located"] > 100
+    # City of London Police data on London's 704 wards: the wards of other boroughs are no data, not 0
+    assert s["areas"] == 704 and 650 < s["areas_no_data"] < 704
     html = (tmp_path / "m.html").read_text(encoding="utf-8")
     assert "leaflet" in html.lower() and len(html) > 50_000
     # a geocoded file (geocrime enrich layout: gc_lon/gc_lat, a date column, 'category')
@@ -137,6 +139,10 @@ def test_hotspots_plot_png_and_gpkg_out(city_files, tmp_path, capsys):
     import geopandas as gpd
 
     g = gpd.read_file(tmp_path / "h.gpkg")
-    assert {"code", "z", "p_sim", "class"} <= set(g.columns) and len(g) == json.loads(out)["areas"]
+    s = json.loads(out)
+    assert {"code", "z", "p_sim", "class"} <= set(g.columns) and len(g) == s["areas"] == 704
+    # only the wards the City's data covers are tested; the rest are written as "no data", never as cold spots
+    assert (g["class"] == "no data").sum() == s["areas_no_data"] and s["areas_tested"] + s["areas_no_data"] == 704
+    assert 20 <= s["areas_tested"] <= 40 and g.loc[g["class"] == "no data", "z"].isna().all()
     rc, _, err = _run(["hotspots", city_files[-1], "--layer", "ward_2024", "--plot", tmp_path / "h.html"], capsys)
     assert rc == 1 and "use a .png" in err
