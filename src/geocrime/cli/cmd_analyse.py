@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     b = sub.add_parser(
         "backtest",
-        help="score hotspot predictors (default: boosted vs retrospective KDE vs last month): hit rate, PAI, PEI, RRI",
+        help="score hotspot predictors (default: blend vs retrospective KDE vs last month): hit rate, PAI, PEI, RRI",
         description="Rolling-origin backtest over the months in the CSVs on a square grid clipped to a boundary.",
     )
     b.add_argument("csv", nargs="+", type=Path, help="incident file(s): police.uk street CSVs or any geocoded file")
@@ -49,8 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="shares of the study area to flag (default 0.01 0.05 0.10)")
     b.add_argument("--origin-shifts", action="store_true", help="also score grids shifted by half a cell")
     b.add_argument("--crime-type", default=None, help="only this police.uk crime type (e.g. Burglary)")
-    b.add_argument("--method", nargs="+", choices=sorted(_METHODS), default=["boosted", "retrospective_kde",
-                   "naive_last_month"], help="predictors to score (default: boosted, the Met dev-backtest winner, "
+    b.add_argument("--method", nargs="+", choices=sorted(_METHODS), default=["blend", "retrospective_kde",
+                   "naive_last_month"], help="predictors to score (default: blend, the Met dev-backtest winner, "
                    "against retrospective_kde and naive_last_month)")
     b.add_argument("--out", type=Path, help="write the tidy score table to this file (.csv or .parquet)")
     b.add_argument("--plot", type=Path, help="save a PNG plot of PAI and hit rate against coverage")
