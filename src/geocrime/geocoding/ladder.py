@@ -105,7 +105,7 @@ def streets(street: np.ndarray, district: np.ndarray, todo: np.ndarray, places: 
     p, q = _in_district(p, q, district, gaz)
     m = places["mask"][q]
     bad = (m != 0) & ((m & p["bits"].to_numpy()) == 0)
-    bad |= outside_districts(places, q, p["district"].to_numpy(dtype=object))
+    bad |= outside_districts(places, q, p["district"].to_numpy(dtype=object), gaz)
     bad &= district[q] == ""  # a postcode district in the text already chose the rows
     if inside is not None:
         bad |= ~inside[p["row"].to_numpy()]

@@ -143,17 +143,25 @@ def within_entries(gaz: Any, within: Any) -> np.ndarray | None:
 DISTRICT_KINDS = ("locality",)
 
 
-def outside_districts(places: dict[str, np.ndarray], q: np.ndarray, district: np.ndarray) -> np.ndarray:
-    """True where an entry's postcode ``district`` lies outside the districts of the locality or post
-    town named by query ``q`` (per pair; False without such a place or without a district)."""
+def outside_districts(places: dict[str, np.ndarray], q: np.ndarray, district: np.ndarray, gaz: Any) -> np.ndarray:
+    """True where an entry's postcode ``district`` (per pair: strings, or integer codes of
+    ``gaz.vocab['pc_district']``) lies outside the districts of the locality named by query ``q``
+    (False without such a place or without a district)."""
     allowed = places["districts"][q]
-    use = (allowed != "") & np.isin(places["kind"][q], DISTRICT_KINDS) & (district != "")
+    use = (allowed != "") & np.isin(places["kind"][q], DISTRICT_KINDS)
     out = np.zeros(len(q), dtype=bool)
-    if use.any():
-        key = pd.Series(allowed[use].astype(str)) + "#" + pd.Series(district[use].astype(str))
-        codes, uniq = pd.factorize(key)
-        bad = np.array([d not in a.split("|") for a, d in (u.split("#") for u in uniq)], dtype=bool)
-        out[use] = bad[codes]
+    if not use.any():
+        return out
+    voc = gaz.vocab["pc_district"]
+    d = np.asarray(district)[use]
+    dcode = d.astype(np.int64) if d.dtype.kind in "iu" else voc.get_indexer(d.astype(object)).astype(np.int64)
+    acode, auniq = pd.factorize(allowed[use])
+    key = acode.astype(np.int64) * (len(voc) + 2) + (dcode + 1)
+    ukey, inv = np.unique(key, return_inverse=True)
+    sets = [set(voc.get_indexer(a.split("|")).tolist()) for a in auniq]
+    ua, ud = ukey // (len(voc) + 2), ukey % (len(voc) + 2) - 1
+    bad = np.array([dd > 0 and dd not in sets[a] for a, dd in zip(ua.tolist(), ud.tolist())], dtype=bool)
+    out[use] = bad[inv.ravel()]
     return out
 
 
@@ -163,7 +171,7 @@ def pair_conflict(places: dict[str, np.ndarray], qi: np.ndarray, gi: np.ndarray,
     districts of the locality it names, or outside ``within``."""
     m = places["mask"][qi]
     bad = (m != 0) & ((m & entry_bits(gaz)[gi]) == 0)
-    bad |= outside_districts(places, qi, gaz.k["pc_district"][gi])
+    bad |= outside_districts(places, qi, gaz.kcode["pc_district"][gi], gaz)
     if inside is not None:
         bad |= ~inside[gi]
     return bad
