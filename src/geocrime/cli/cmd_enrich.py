@@ -106,6 +106,11 @@ def _run(args: argparse.Namespace) -> int:
         prefix=args.prefix, chunksize=args.chunksize, sep=sep, encoding=args.encoding, engine=args.engine,
         scheduler=args.scheduler, workers=args.workers, resume=not args.no_resume, progress=not args.no_progress,
     )
+    import sys
+
+    fmt = {"csv": "CSV", "parquet": "Parquet"}.get(m["output"]["format"], m["output"]["format"])
+    print(f"geocrime enrich: wrote {m['output']['path']} ({fmt}, {m['rows_out']:,} rows) and "
+          f"{m['output']['path']}.manifest.json", file=sys.stderr)
     if args.json:
         emit(m, True)
     else:

@@ -37,7 +37,7 @@ def register(sub: Any) -> None:
     p.add_argument("--no-areas", action="store_true", help="skip the ward/LSOA evaluation")
     p.add_argument("--backend", default="rules", choices=["rules", "libpostal", "auto"])
     p.add_argument("--jobs", "-j", type=int, default=1)
-    p.add_argument("--save", type=Path, default=None, help="write the geocoded queries here (Parquet)")
+    p.add_argument("--save", type=Path, default=None, help="write the geocoded queries here (.parquet, .csv or .gpkg)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run)
 
@@ -120,6 +120,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.gds is not None or args.police_style is not None:
         return _run_sets(args)
+    if args.save:
+        from ..inputs import table_format
+
+        table_format(args.save, write=True, allowed=("csv", "parquet", "gpkg"))  # before the long run
     bounds = None if args.no_areas else Boundaries.from_registry(["ward_2022", "lsoa_2021"])
     if args.results is not None:
         from ..inputs import read_table
@@ -132,7 +136,11 @@ def run(args: argparse.Namespace) -> int:
                                        postcode="drop" if args.no_postcode else "mixed", boundaries=bounds,
                                        backend=args.backend, n_jobs=args.jobs)
         if args.save:
-            res.to_parquet(args.save)
+            import sys
+
+            from ..inputs import write_table
+
+            print(f"geocrime evaluate: {write_table(res, args.save, allowed=('csv', 'parquet', 'gpkg'))}", file=sys.stderr)
     else:
         raise InputError("give --results FILE, or --fhrs FILE and --gazetteer DIR")
     if args.json:
