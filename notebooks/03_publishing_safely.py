@@ -5,12 +5,15 @@
 # about the people who live there. geocrime has one door to the public: the **publish gate**.
 #
 # * It snaps every incident to an **anonymous map point** whose catchment holds at least *k*
-#   addresses (police.uk's rule, k = 8), and keeps only the month and the crime category.
-# * It counts per area (borough, ward) and month, **suppresses** small counts (1 to 4) and adds
-#   **complementary** suppression so that totals minus published cells cannot reveal them, then
-#   audits every suppressed cell by linear programming.
+#   distinct address *places* (police.uk's rule, k = 8; thirty shops at one station coordinate are
+#   one place), reaches at least 100 m from the point, and whose published position is at least
+#   10 m from every address and incident; only the month and the crime category survive.
+# * It counts per area (borough, ward) and month, **suppresses** small counts (1 to 4), adds
+#   **complementary** suppression, and audits the whole **`Release`** (every table and total that
+#   will be published, with earlier releases) by linear programming: each suppressed cell must stay
+#   a range at least 5 wide even for a reader who knows zeros are published (so hidden cells are >= 1).
 # * It returns `GatedData`, the only type the public writers (`write_tiles`,
-#   `write_public_page`) accept.
+#   `write_public_page`, `write_tables`) accept, holding only what the release lists.
 #
 # This notebook builds a release for two boroughs, reads the disclosure report, and then **attacks
 # the release** the way a curious journalist or a motivated neighbour would.
@@ -37,14 +40,16 @@ from geocrime.areas import Boundaries, assign_areas
 from geocrime.config import data_dir
 from geocrime.errors import PublishError
 from geocrime.publish import (
-    GatedData, build_map_points, gate, snap_incidents, write_disclosure_report, write_public_page, write_tiles,
+    GatedData, Release, build_map_points, gate, snap_incidents, write_disclosure_report, write_public_page,
+    write_tables, write_tiles,
 )
+from geocrime.publish.attack import published_cells, table_attack
 
 DATA = data_dir(required=True)
 OUT = Path(tempfile.mkdtemp(prefix="geocrime-nb03-"))
 BOROUGHS = {"E09000023": "Lewisham", "E09000011": "Greenwich"}
 THRESHOLD = 5  # area counts 1..4 are suppressed
-K = 8          # every map point's catchment holds >= 8 addresses
+K = 8          # every map point's catchment holds >= 8 distinct address places
 pd.set_option("display.width", 140)
 
 # %% [markdown]
@@ -71,8 +76,8 @@ print(f"{len(crimes):,} burglaries (all London); {len(addresses):,} postcode uni
 
 # %%
 mp = build_map_points(addresses, boroughs=boroughs, k=K, id_col="Postcode")
-print(mp.points[["map_point_id", "borough", "n_addresses"]].describe())
-mp.points[["map_point_id", "borough", "n_addresses", "geometry"]].head()
+print(mp.points[["n_places", "n_addresses", "radius_m", "clearance_m"]].describe().round(1))
+mp.points[["map_point_id", "borough", "n_places", "radius_m", "clearance_m", "geometry"]].head()
 
 # %% [markdown]
 # How far does snapping move an incident? (`snap_incidents` is the gate's internal step; its
@@ -91,7 +96,8 @@ print("metres moved by snapping:", moved.describe(percentiles=[0.5, 0.9]).round(
 # ## 3. Through the gate
 
 # %%
-gated = gate(crimes, mp, bounds, k=K, threshold=THRESHOLD, layers=("borough", "ward_2024"))
+release = Release(tables=("borough", "ward_2024"), totals=True)  # everything that will be public
+gated = gate(crimes, mp, bounds, k=K, threshold=THRESHOLD, release=release)
 print(type(gated).__name__, "| point columns:", list(gated.points.columns))
 gated.points.head()
 
@@ -116,6 +122,8 @@ display(Markdown(md_path.read_text(encoding="utf-8")))
 # %%
 tiles = write_tiles(gated, OUT / "tiles")
 page = write_public_page(gated, OUT / "page", tiles=tiles)
+tables = write_tables(gated, OUT / "tables")
+print("tables:", {k: v.name for k, v in tables.items()})
 print(tiles)
 print("page:", page)
 sorted(p.relative_to(OUT / "page").as_posix() for p in (OUT / "page").iterdir())
@@ -201,15 +209,17 @@ print("metres from each published point to the nearest incident:",
       nearest.groupby(level=0)["m"].min().describe(percentiles=[0.01, 0.5]).round(1).to_dict())
 
 # %% [markdown]
-# A published point a few metres from an incident is expected (both are on streets), but it is
-# the *map point*, built from addresses, and it stands for a catchment of at least K addresses.
-# Check that guarantee on what was published:
+# No published point is within 10 m of an incident (the gate moves a map point off any incident
+# position inside its catchment). And each stands for a catchment of at least K distinct places
+# reaching at least 100 m. Check those guarantees on what was published:
 
 # %%
+assert nearest.groupby(level=0)["m"].min().min() >= 10
 published_ids = set(gated.points["map_point_id"])
-catch = mp.points.set_index("map_point_id").loc[sorted(published_ids), "n_addresses"]
-print(f"{len(published_ids)} published map points; smallest catchment {catch.min():.0f} addresses (K = {K})")
-assert catch.min() >= K
+catch = mp.points.set_index("map_point_id").loc[sorted(published_ids)]
+print(f"{len(published_ids)} published map points; smallest catchment {catch['n_places'].min():.0f} places "
+      f"(K = {K}), smallest radius {catch['radius_m'].min():.0f} m")
+assert catch["n_places"].min() >= K and catch["radius_m"].min() >= 100
 
 # %% [markdown]
 # ### Attack 4: differencing, borough total minus published wards
@@ -243,10 +253,14 @@ narrowed = groups["cell_min"].gt(1) | groups["cell_max"].lt(THRESHOLD - 1)
 print("groups where the bounds narrow the suppressed cells below 1..4:", int(narrowed.sum()))
 
 # %% [markdown]
-# Narrowing is not disclosure: knowing a suppressed ward had "2 to 4" burglaries that month is
-# what suppression is meant to allow. The gate's own audit does the full version of this attack
-# (a linear programme over every published cell, total and point count) and reports the smallest
-# feasible width per month in the disclosure report above.
+# That is the quick version. The library's own attacker (`geocrime.publish.attack.table_attack`) does
+# the full one: a linear programme over every published cell of every table and total at once, with
+# "suppressed >= 1". A cell is *exposed* if it is pinned, confined to 1..4, or narrower than 5.
+
+# %%
+att = table_attack(gated)
+print(att.summary())
+att.cells.head()
 
 # %% [markdown]
 # Not a privacy leak but a correctness one, found on the way: the ward table also lists wards
@@ -276,14 +290,21 @@ print("published wards whose points add up to the ward count:",
       f"{(shown['points_sum'].fillna(0) == shown['count']).mean():.0%}")
 
 # %% [markdown]
-# ### Attack 6: difference two months
+# ### Attack 6: difference two releases
 #
-# Each month is its own release with its own suppression; nothing is summed over months, so
-# publishing January and then January-February cannot be differenced. The totals table has no
-# multi-month rows:
+# Publish January, then January-February with a cross-month total. The second release is gated
+# with the first as `previous`, so the audit sees both; the attacker reads both.
 
 # %%
-print("months in the totals:", sorted(gated.totals["month"].unique()))
+jan = crimes[crimes["Month"] == "2024-01"]
+janfeb = crimes[crimes["Month"].isin(["2024-01", "2024-02"])]
+r1 = gate(jan, mp, bounds, threshold=THRESHOLD, release=release)
+r2 = gate(janfeb, mp, bounds, threshold=THRESHOLD,
+          release=Release(tables=("borough", "ward_2024"), cross_month=True, previous=(r1,)))
+both = pd.concat([published_cells(r1), published_cells(r2)]).sort_values("suppressed")
+both = both.drop_duplicates(["layer", "area_code", "month", "crime_type"])
+print("cross-month totals:", r2.params["cross_month_totals"])
+print("attack on both releases:", table_attack(r2, cells=both).summary())
 
 # %% [markdown]
 # ## 7. What the gate does not protect against
@@ -291,9 +312,9 @@ print("months in the totals:", sorted(gated.totals["month"].unique()))
 # * **Someone who already knows.** A neighbour who knows a burglary happened on their street that
 #   month learns little new, but can confirm it from a map point with count 1. This is the same
 #   residual risk police.uk accepts.
-# * **Linking with other releases.** The gate protects this release. A force publishing the same
-#   incidents at another geography (say, LSOAs) in a *separate* release must run both through one
-#   gate call, or the two sets of suppressed cells can be differenced against each other.
+# * **Linking with other releases.** The gate protects this release and the releases passed as
+#   `Release(previous=...)`. A force publishing the same incidents elsewhere (another geography, an
+#   older release not passed in) can be differenced against this one.
 # * **Rare categories.** With several crime categories, a category with few crimes in a borough can
 #   force heavy suppression; check the report's suppression counts before release.
 # * **Deliberate bypass.** The `GatedData` type prevents accidents; it is not a security boundary
