@@ -72,7 +72,7 @@ def test_demo_maps_have_a_basemap_a_legend_and_no_false_zeros(demo: tuple[Path, 
     html = (out / "internal_map.html").read_text(encoding="utf-8")
     assert "OpenStreetMap contributors" in html and "CARTO" in html  # basemap attribution
     assert "L.heatLayer" not in html  # two data layers by default: choropleth + clustered points
-    assert "Boroughs and names (offline)" in html  # the reference layer for when tiles are unreachable
+    assert "gc-label" in html and "Westminster" in html  # reference layer: borough names without tiles
     # counts: the City records every type, the Met extract only burglary -> Met wards' other types are no data
     assert s["analysis"]["rows_no_data"] > 0.5 * s["analysis"]["ward_month_rows"]
     data = json.loads((out / "public" / "page-data.js").read_text(encoding="utf-8").split("=", 1)[1].rstrip().rstrip(";"))

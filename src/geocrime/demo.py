@@ -289,7 +289,8 @@ def _screenshots(out: Path, internal: Path, page: Path) -> dict[str, str]:
     for name, html in (("internal_map", internal), ("public_page", page)):
         png = out / f"{name}.png"
         try:
-            run = render_in_chromium(html.parent, html.name, screenshot=png, window=(1400, 900))
+            # a generous virtual-time budget: on a loaded machine the incident tiles can take a while
+            run = render_in_chromium(html.parent, html.name, screenshot=png, window=(1400, 900), budget_ms=20_000)
             shots[name] = str(png) if run.screenshot else f"not taken (chromium exit {run.returncode})"
         except Exception as exc:  # a missing browser must not lose the demo's data outputs
             shots[name] = f"not taken: {exc}"

@@ -23,9 +23,11 @@
   map.fitBounds([[b[1], b[0]], [b[3], b[2]]]);
 
   // ---- basemap (street tiles, with attribution; the only requests leaving the page)
-  if (D.basemap) {
-    L.tileLayer(D.basemap.url, { attribution: D.basemap.attribution, subdomains: "abcd", maxZoom: 20,
-                                 crossOrigin: false, referrerPolicy: "no-referrer" }).addTo(map);
+  // added once the incident tiles have loaded (or after 3 s), so the data never waits for street tiles
+  var basemap = D.basemap ? L.tileLayer(D.basemap.url, { attribution: D.basemap.attribution, subdomains: "abcd",
+                                                         maxZoom: 20, referrerPolicy: "no-referrer" }) : null;
+  function addBasemap() {
+    if (basemap && !map.hasLayer(basemap)) { basemap.addTo(map); basemap.bringToBack(); }
   }
 
   // ---- selectors
@@ -149,6 +151,8 @@
   } else if (D.tiles && D.tiles.format === "png") {
     tiles = L.tileLayer(D.tiles.url, { pane: "incidents", minZoom: D.tiles.minzoom, maxNativeZoom: D.tiles.maxzoom, maxZoom: D.maxzoom + 2 }).addTo(map);
   }
+  if (tiles && tiles.once && !fromDisk) { tiles.once("load", addBasemap); window.setTimeout(addBasemap, 3000); }
+  else { addBasemap(); }
   var overlays = {}; overlays["Wards"] = areas; if (tiles) { overlays["Incidents (map points)"] = tiles; }
   L.control.layers(null, overlays, { collapsed: false }).addTo(map);
 
