@@ -376,6 +376,10 @@ case("cli_aggregate_police_cp1252_declared", "cli", "the same with --encoding cp
       "argv": ["aggregate", "{in}", "--layer", "ward_2024", "--out", "{tmp}/out.csv", "--encoding", "cp1252"]},
      {"exit": 0, "written": True})
 
+case("cli_aggregate_header_only", "cli", "a month with no crimes (header only) through aggregate: said plainly, not 'no month column'",
+     {"file": "police_header_only.csv", "argv": ["aggregate", "{in}", "--layer", "ward_2024", "--out", "{tmp}/out.csv"]},
+     {"exit": 1, "stderr": "no records (a header and no rows): nothing to aggregate", "written": False})
+
 json.dump({"about": "geocrime bad-input corpus: each case is a real-world failure with its expected outcome; run by tests/test_bad_inputs.py",
            "cases": C}, open(__import__("pathlib").Path(__file__).with_name("cases.json"), "w", encoding="utf-8"), ensure_ascii=True, indent=1)
 print(len(C))

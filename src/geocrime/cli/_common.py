@@ -31,6 +31,11 @@ def read_incidents(args: argparse.Namespace, paths: Sequence[Path] | None = None
                 type_column=getattr(args, "type_column", None), notes=notes)
     for n in notes:
         note(args.command, n)
+    if len(pts) == 0:
+        from ..errors import InputError
+
+        names = ", ".join(p.name for p in (paths if paths is not None else args.csv))
+        raise InputError(f"{names}: no records (a header and no rows): nothing to {args.command}")
     return pts
 
 
