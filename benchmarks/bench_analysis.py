@@ -12,8 +12,8 @@
    Baseline: a straightforward fold (events->cells by geopandas sjoin against the cell polygons,
    exact per-pair cKDTree kernel sums for the KDE and prospective surfaces) timed on one fold and
    multiplied by 12.
-2b. The same 100,000 events, 12 folds, the three learned predictors (BoostedHotspot, the default;
-   BlendedHotspot; SEPPHotspot) on the 250 m London grid (target: under 30 s). Baseline: the three
+2b. The same 100,000 events, 12 folds, the three learned predictors (BlendedHotspot, the default;
+   BoostedHotspot; SEPPHotspot) on the 250 m London grid (target: under 30 s). Baseline: the three
    classic predictors (ProspectiveHotspot, RetrospectiveKDE, NaiveLastPeriod) on the same grid and
    folds in the same run; also the fit + predict time of one fold per learned predictor.
 3. KDE of 1,000,000 points on the 50 m London grid (quartic, 250 m, edge-corrected to the
@@ -192,7 +192,7 @@ def bench_learned(pts, boroughs) -> None:
     grid.inside()
     classic = {"prospective": ProspectiveHotspot(), "retrospective_kde": RetrospectiveKDE(),
                "naive_last_month": NaiveLastPeriod()}
-    learned = {"boosted (default)": BoostedHotspot(), "blend": BlendedHotspot(), "sepp": SEPPHotspot()}
+    learned = {"blend (default)": BlendedHotspot(), "boosted": BoostedHotspot(), "sepp": SEPPHotspot()}
     base_w, base_c, _ = _tc(backtest, ev, classic, grid, coverages=(0.01, 0.05, 0.10))
     ours_w, ours_c, res = _tc(backtest, ev, learned, grid, coverages=(0.01, 0.05, 0.10))
     n_folds = res.table["fold"].nunique()

@@ -1,6 +1,6 @@
 """Analysis: counts, rates and harm per area and period; grids and hexagons; KDE; Getis-Ord Gi* and
-local Moran's I (via PySAL esda); hotspot prediction (learned: BoostedHotspot, the default,
-BlendedHotspot, SEPPHotspot; classic: ProspectiveHotspot, RetrospectiveKDE, NaiveLastPeriod);
+local Moran's I (via PySAL esda); hotspot prediction (learned: BlendedHotspot, the default,
+BoostedHotspot, SEPPHotspot; classic: ProspectiveHotspot, RetrospectiveKDE, NaiveLastPeriod);
 backtests with hit rate / PAI / PEI / RRI and bootstrap intervals; select_predictor; near-repeat
 Knox test.
 
@@ -9,16 +9,16 @@ place each event at the middle of its month unless a ``date`` column is given.
 
 Example (police.uk points with ward codes from ``geocrime.assign_areas``)::
 
-    from geocrime.analysis import (aggregate, SquareGrid, kde, getis_ord, BoostedHotspot,
+    from geocrime.analysis import (aggregate, SquareGrid, kde, getis_ord, BlendedHotspot,
                                    RetrospectiveKDE, NaiveLastPeriod, backtest, knox_test)
     counts = aggregate(points, by=["ward_2024", "month", "crime_type"], areas=wards, harm=True)
     grid = SquareGrid.from_extent(boroughs, 250)            # 250 m cells; inside = centre in boundary
     surface = kde(points, grid, bandwidth=400)              # .density (per km²), .transform
     gi = getis_ord("count", areas=lsoa_counts_gdf, denominator="households")   # .z .p_sim .q .classes
-    risk = BoostedHotspot().fit(points[points.month < "2024-06"], grid=grid).predict(grid)
-    result = backtest(points, {"boosted": BoostedHotspot(), "kde": RetrospectiveKDE(),
+    risk = BlendedHotspot().fit(points[points.month < "2024-06"], grid=grid).predict(grid)
+    result = backtest(points, {"blend": BlendedHotspot(), "kde": RetrospectiveKDE(),
                                "naive": NaiveLastPeriod()}, grid, coverages=(0.01, 0.05, 0.10))
-    result.summary(); result.intervals(); result.compare("boosted", "kde"); result.plot("backtest.png")
+    result.summary(); result.intervals(); result.compare("blend", "kde"); result.plot("backtest.png")
     knox = knox_test(burglaries, distance_bands=(0, 100, 200, 400))        # .table()
 """
 from __future__ import annotations

@@ -203,7 +203,11 @@ class BacktestResult:
     def _bootstrap(self, n_boot: int, seed: int) -> dict[str, Any]:
         if not self.test_counts or not self.top_cells:
             raise AnalysisError("this result holds no per-cell data for a bootstrap (made by an older backtest?)")
-        return _bootstrap_scores(self.table, self.test_counts, self.top_cells, int(n_boot), int(seed))
+        cache = self.__dict__.setdefault("_boot_cache", {})  # intervals() and compare() share draws
+        key = (int(n_boot), int(seed))
+        if key not in cache:
+            cache[key] = _bootstrap_scores(self.table, self.test_counts, self.top_cells, int(n_boot), int(seed))
+        return cache[key]
 
     def origin_sensitivity(self) -> pd.DataFrame:
         """Per method and coverage: PAI mean over folds for each origin, then min/max/std across origins."""

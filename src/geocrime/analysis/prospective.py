@@ -16,7 +16,7 @@ grid). Higher risk = should be patrolled first. Any object with these two method
 
 These are the classic methods and the baselines. The learned predictors, which beat them on the
 fixed Met burglary protocol (``benchmarks/bench_hotspot_protocol.py``), are
-:class:`geocrime.analysis.BoostedHotspot` (the default), :class:`geocrime.analysis.BlendedHotspot`
+:class:`geocrime.analysis.BlendedHotspot` (the default), :class:`geocrime.analysis.BoostedHotspot`
 and :class:`geocrime.analysis.SEPPHotspot`.
 
 **Time resolution.** police.uk publishes month only. Unless events have a ``date`` column, each event
