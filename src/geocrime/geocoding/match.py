@@ -57,8 +57,10 @@ def _street_elsewhere(dec: Decision, codes: dict[str, np.ndarray], qc: pd.DataFr
     the street layer holds that street name as several separate streets in the area the record
     allows ("12 High Road, London": the premises gazetteer holding one 12 High Road does not make
     it the one meant). Such rows become ``ambiguous_street``."""
+    from . import params
+
     acc = np.flatnonzero(dec.accept)
-    if not len(acc):
+    if not len(acc) or not params.NUMBER_STREET_NEEDS_UNIQUE_STREET:
         return
     bp = dec.bpair[acc]
     sep = np.zeros(len(acc), dtype=bool)
