@@ -410,7 +410,7 @@ def suppress(
         done = np.isfinite(width)
         ok = done & (width >= threshold - 1e-7)
         proven[sidx[ok]] = True
-        widths.extend(width[done].tolist())
+        widths.extend(width[ok].tolist())  # seen widths of the cells proven wide (lower bounds)
         fail = sidx[done & ~ok]
         if len(fail) == 0:
             break
