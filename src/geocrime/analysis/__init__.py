@@ -25,18 +25,26 @@ from __future__ import annotations
 
 from ._common import AnalysisWarning
 from .aggregate import MISSING_TYPE, aggregate, period_change
-from .backtest import (DEFAULT_COVERAGES, BacktestResult, backtest, plot_backtest, rank_cells, score_hotspots,
-                       study_cells, summarise_backtest)
+from .backtest import (
+    DEFAULT_COVERAGES,
+    BacktestResult,
+    backtest,
+    plot_backtest,
+    rank_cells,
+    score_hotspots,
+    study_cells,
+    summarise_backtest,
+)
 from .blend import BlendedHotspot
 from .boosted import BoostedHotspot
-from .select import SelectionResult, select_predictor
-from .sepp import SEPPHotspot
 from .grids import HexGrid, SquareGrid, assign_cells, grid_of, hex_grid, square_grid
 from .harm import DEFAULT_HARM_VERSION, HarmTable, default_harm_table, harm_weights
 from .hotspots import HotspotResult, fdr_adjust, getis_ord, local_moran, spatial_weights
 from .kde import KDEResult, kde, kde_cells
 from .nearrepeat import KnoxResult, knox_test
 from .prospective import NaiveLastPeriod, ProspectiveHotspot, RetrospectiveKDE
+from .select import SelectionResult, select_predictor
+from .sepp import SEPPHotspot
 
 __all__ = [
     "AnalysisWarning",
