@@ -208,15 +208,21 @@ def parse_many(
 def _with_places(res: pd.DataFrame, lex: PlaceLexicon) -> pd.DataFrame:
     """The parse (one row per distinct text) with the place columns of its locality and town; a
     bare street that is itself a place name ("Peckham", no number) names that place too."""
-    loc = res["locality"].astype(object)
-    town = res["town"].astype(object)
-    both = loc.notna() & town.notna()
-    text = loc.where(loc.notna(), town)
-    text = text.where(~both, loc.astype("str") + ", " + town.astype("str"))
-    bare = text.isna() & res["street"].notna() & res["house_number"].isna() & res["landmark"].isna()
-    text = text.where(~bare, res["street"])
-    found = lex.find(text)
-    return pd.concat([res, found.set_axis(res.index)], axis=1)
+    loc = res["locality"].to_numpy(dtype=object)
+    town = res["town"].to_numpy(dtype=object)
+    has_l, has_t = pd.notna(loc), pd.notna(town)
+    text = np.where(has_l, loc, town)
+    both = np.flatnonzero(has_l & has_t)
+    if len(both):
+        text[both] = [f"{a}, {b}" for a, b in zip(loc[both], town[both])]
+    street = res["street"].to_numpy(dtype=object)
+    bare = ~has_l & ~has_t & pd.notna(street) & pd.isna(res["house_number"].to_numpy(dtype=object)) \
+        & pd.isna(res["landmark"].to_numpy(dtype=object))
+    text[bare] = street[bare]
+    found = lex.find(pd.Series(text, dtype=object))
+    for c in PLACE_FIELDS:
+        res[c] = found[c].to_numpy()
+    return res
 
 
 def parse(text: Any, backend: Backend = "auto", placeholders: Placeholders = DEFAULT_PLACEHOLDERS) -> Address:

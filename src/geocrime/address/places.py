@@ -52,8 +52,7 @@ PLACE_KINDS: tuple[str, ...] = ("county", "borough", "post_town", "locality")
 PLACE_COLUMNS: tuple[str, ...] = ("name", "kind", "boroughs", "districts", "x", "y", "radius_m")
 
 _RANK = {"borough": 0, "post_town": 1, "locality": 2, "county": 3}
-_PREFIX = (r"^(?:the\s+)?(?:(?:london|royal)\s+borough\s+of|lb\s+of|borough\s+of|city\s+of\s+(?=westminster)|"
-           r"lb|rb|l\s*b)\s+")
+_PREFIX = r"^(?:the\s+)?(?:(?:london|royal)\s+borough\s+of|lb\s+of|borough\s+of|lb|rb|l\s*b)\s+"
 
 
 def place_key(texts: pd.Series | Any) -> pd.Series:
@@ -63,7 +62,10 @@ def place_key(texts: pd.Series | Any) -> pd.Series:
     from . import _rx
 
     s = texts if isinstance(texts, pd.Series) else pd.Series(texts, dtype=object)
-    s = _rx.to_str(s)
+    try:  # the C path for text; anything else (numbers, bytes) through to_str
+        s = s.fillna("").astype("str") if s.dtype == object else _rx.to_str(s)
+    except (TypeError, ValueError, UnicodeEncodeError):
+        s = _rx.to_str(s)
     non_ascii = _rx.contains(s, r"[^\x00-\x7f]")
     if non_ascii.any():
         import unicodedata
@@ -77,6 +79,7 @@ def place_key(texts: pd.Series | Any) -> pd.Series:
     s = _rx.replace(s, r"[^a-z0-9]+", " ").str.strip()
     s = _rx.replace(s, r"\bst\b", "saint")
     s = _rx.replace(s, _PREFIX, "")
+    s = _rx.replace(s, r"^city\s+of\s+westminster$", "westminster")
     s = _rx.replace(s, r"\s+(?:borough|council|borough\s+council)$", "")
     return s.str.strip()
 
@@ -201,6 +204,29 @@ class PlaceLexicon:
         #: the last word of every name, lower case as written and as keyed (a cheap screen)
         self.last_words = frozenset(t["name"].str.lower().str.split().str[-1].dropna()) | frozenset(
             k.split()[-1] for k in keys if k)
+        self._last_words_arrow: Any = None
+
+    def ends_with_place_word(self, texts: pd.Series) -> np.ndarray:
+        """Boolean array: the text's last one, two or three words (after a space) are a place name as
+        written or keyed (a cheap screen before the place split; pyarrow, no Python loop)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if self._last_words_arrow is None:
+            names = set(self.table["name"].str.lower().str.replace(r"\s+", " ", regex=True)) | set(self.keys)
+            self._last_words_arrow = pa.array(sorted(names), type=pa.string())
+        if not len(texts):
+            return np.zeros(0, dtype=bool)
+        arr = pc.utf8_lower(pa.array(texts.astype(object).fillna("").to_numpy(dtype=object), type=pa.string()))
+        arr = pc.replace_substring_regex(pc.utf8_trim(arr, " ,."), r"\s+", " ")
+        hit = None
+        # the last one, two or three words are a whole place name
+        for k in (1, 2, 3):
+            pat = r"\s(?P<w>[^\s]+" + r"(?:\s[^\s]+)" * (k - 1) + r")$"
+            last = pc.struct_field(pc.extract_regex(arr, pat), "w")
+            h = pc.fill_null(pc.is_in(last, value_set=self._last_words_arrow), False)
+            hit = h if hit is None else pc.or_(hit, h)
+        return np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
 
     def __len__(self) -> int:
         return len(self.table)
@@ -248,28 +274,48 @@ class PlaceLexicon:
 
     def _find_distinct(self, u: pd.Series) -> pd.DataFrame:
         # every comma part looked up at once
-        parts = u.str.split(",").explode()
-        pcodes, puniq = pd.factorize(parts.astype(object).fillna("").to_numpy(dtype=object))
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        n = len(u)
+        arr = pa.array(u.to_numpy(dtype=object), type=pa.string())
+        lists = pc.split_pattern(arr, ",")
+        owner = np.asarray(pc.list_parent_indices(lists).to_numpy(zero_copy_only=False), dtype=np.int64)
+        flat = pc.list_flatten(lists)
+        pcodes, puniq = pd.factorize(np.asarray(flat.to_numpy(zero_copy_only=False), dtype=object))
         pk = place_key(pd.Series(np.asarray(puniq, dtype=object), dtype=object))
         pi = self.keys.get_indexer(pk.to_numpy(dtype=object))[pcodes] if len(pcodes) else np.zeros(0, np.int64)
-        owner = parts.index.to_numpy()
         found = pi >= 0
-        per: dict[int, list[int]] = {}
-        for o, k in zip(owner[found], pi[found]):
-            per.setdefault(int(o), []).append(int(k))
-        n = len(u)
+        # the names found per text (in text order, up to 4) as one integer: texts naming the same places
+        # resolve once
+        fo, fk = owner[found], pi[found].astype(np.int64)
+        nth = pd.Series(fo).groupby(fo, sort=False).cumcount().to_numpy() if len(fo) else np.zeros(0, np.int64)
+        use = nth < 4
+        base = np.int64(len(self.keys) + 1)
+        code = np.zeros(n, dtype=np.int64)
+        np.add.at(code, fo[use], (fk[use] + 1) * base ** nth[use])
+        rows = np.flatnonzero(code)
+        cid, cuniq = pd.factorize(code[rows])
+        res = [self._resolve(self._decode(int(c), int(base))) for c in cuniq]
         cols: dict[str, Any] = {
             "place": np.full(n, None, dtype=object), "place_kind": np.full(n, None, dtype=object),
             "place_boroughs": np.full(n, "", dtype=object), "place_districts": np.full(n, "", dtype=object),
             "place_x": np.full(n, np.nan), "place_y": np.full(n, np.nan), "place_radius_m": np.full(n, np.nan),
         }
-        for o, ks in per.items():
-            r = self._resolve(tuple(ks))
-            for c, v in zip(PLACE_FIELDS, r):
-                cols[c][o] = v
+        for j, c in enumerate(PLACE_FIELDS):
+            vals = np.array([r[j] for r in res], dtype=cols[c].dtype) if res else np.zeros(0, cols[c].dtype)
+            cols[c][rows] = vals[cid]
         idx = pd.RangeIndex(n)
         return pd.DataFrame({c: pd.Series(v, index=idx, dtype=object if v.dtype == object else "float64")
                              for c, v in cols.items()}, index=idx)
+
+    @staticmethod
+    def _decode(code: int, base: int) -> tuple[int, ...]:
+        out = []
+        while code:
+            code, d = divmod(code, base)
+            out.append(d - 1)
+        return tuple(out)
 
     def _resolve(self, ks: tuple[int, ...]) -> tuple[Any, ...]:
         """Combine the meanings of the names ``ks`` (key positions, in text order)."""

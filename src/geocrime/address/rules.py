@@ -466,12 +466,11 @@ def split_trailing_place(street: pd.Series, locality: pd.Series, lexicon: Any = 
     has = street.notna() & (street.astype(object).fillna("").astype("str").str.len() > 0)
     if not has.any():
         return street, locality
-    ss = street[has].astype("str").str.strip(" ,.")
-    # screen: the last word must end some place name, and a street-type word must come before it
-    last = ss.str.rsplit(" ", n=1).str[-1].str.lower()
-    cand = ss[last.isin(lex.last_words).to_numpy()]
+    ss = street[has].astype("str")
+    # screen: the last word ends some place name (a set lookup in C), a street-type word comes before it
+    cand = ss[lex.ends_with_place_word(ss)]
     if len(cand):
-        cand = cand[_rx.contains(cand, rf"\b{_TRAIL_TYPES}\.?\s+[a-z]")]
+        cand = cand[_rx.contains(cand, rf"\b{_TRAIL_TYPES}\.?\s+[a-z]")].str.strip(" ,.")
     for pat in (_TRAILING_LAZY, _TRAILING_GREEDY):
         if not len(cand):
             break
