@@ -380,6 +380,10 @@ case("cli_aggregate_header_only", "cli", "a month with no crimes (header only) t
      {"file": "police_header_only.csv", "argv": ["aggregate", "{in}", "--layer", "ward_2024", "--out", "{tmp}/out.csv"]},
      {"exit": 1, "stderr": "no records (a header and no rows): nothing to aggregate", "written": False})
 
+case("cli_geocode_semicolon_said_comma", "cli", "a semicolon file with --sep ',' forced: the missing-column message says which delimiter the header has",
+     {"file": "cli_semicolon.csv", "argv": ["geocode", "{in}", "{tmp}/out.csv", "-g", "{gaz}", "--sep", ","]},
+     {"exit": 1, "stderr": "the header looks semicolon-delimited ('id;address'): pass --sep ';'", "written": False})
+
 json.dump({"about": "geocrime bad-input corpus: each case is a real-world failure with its expected outcome; run by tests/test_bad_inputs.py",
            "cases": C}, open(__import__("pathlib").Path(__file__).with_name("cases.json"), "w", encoding="utf-8"), ensure_ascii=True, indent=1)
 print(len(C))

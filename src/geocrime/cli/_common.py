@@ -51,3 +51,19 @@ def require(pts: Any, column: str, flag: str, what: str) -> None:
 
 def said(command: str, text: str) -> None:
     print(f"geocrime {command}: {text}", file=sys.stderr)
+
+
+def address_column(df: Any, columns: Any, flag: str) -> Any:
+    """:func:`geocrime.geocoding.address_columns` with the delimiter hint when the header did not split
+    (a semicolon file read with ``--sep ,``)."""
+    from ..errors import MissingColumnsError
+    from ..geocoding import address_columns
+    from ..inputs import _missing_hint
+
+    try:
+        return address_columns(df, columns, flag=flag)
+    except MissingColumnsError as e:
+        hint = _missing_hint(df, (df.attrs.get("source") or {}).get("sep"))
+        if not hint:
+            raise
+        raise MissingColumnsError(str(e) + hint, list(map(str, df.columns))) from None

@@ -61,9 +61,9 @@ def _preflight(args: argparse.Namespace) -> tuple[str | None, str, tuple[str, st
     address column (found by name when -c is not given), coordinates (swapped, BNG in lon/lat, nowhere
     in Great Britain). Returns (columns, sep, coords, crs) for :func:`enrich_file`."""
     from ..errors import InputError
-    from ..geocoding import address_columns
     from ..inputs import diagnose_points, find_coordinates, read_points, read_table, sniff_sep, table_format
     from . import note
+    from ._common import address_column
 
     table_format(args.output, write=True, allowed=("csv", "parquet"))
     fmt = table_format(args.input)
@@ -76,7 +76,7 @@ def _preflight(args: argparse.Namespace) -> tuple[str | None, str, tuple[str, st
     preview = read_table(args.input, sep=sep, encoding=args.encoding, nrows=10_000)
     columns = args.columns
     if args.gazetteer and not columns:
-        columns = address_columns(preview, None, flag="--columns")
+        columns = address_column(preview, None, flag="--columns")
     coords = tuple(args.coords.split(",")) if args.coords else None
     crs = args.crs
     if not args.gazetteer and (args.layers or args.boundary_file):

@@ -58,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from ..gazetteer import Gazetteer
-    from ..geocoding import DEFAULT_THRESHOLD, address_columns, geocode
+    from ..geocoding import DEFAULT_THRESHOLD, geocode
+    from ._common import address_column
     from ..inputs import table_format
 
     t0 = time.perf_counter()
@@ -67,8 +68,8 @@ def run(args: argparse.Namespace) -> int:
         table_format(args.review, write=True, allowed=("csv", "parquet", "gpkg"))
     df = _read(args.input, args.sep, args.encoding)
     # the address columns are checked before the gazetteer is loaded (seconds for a large one)
-    cols: Any = address_columns(df, args.column[0] if args.column and len(args.column) == 1 else args.column,
-                                flag="--column")
+    cols: Any = address_column(df, args.column[0] if args.column and len(args.column) == 1 else args.column,
+                               flag="--column")
     gaz = Gazetteer.load(args.gazetteer)
     bounds = None
     if args.areas:
