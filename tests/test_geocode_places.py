@@ -91,6 +91,9 @@ def test_within_borough_codes_and_polygon(gaz):
     free = [c for c in others if c not in held][0]
     none = geocode([row["street"]], gaz, within=[free])
     assert none["match_level"].iloc[0] not in ("street", "premises")
+    # a point that is no gazetteer entry (a borough the text names) is kept inside within= too
+    out = geocode(["Nash Road, Camden"], gaz, within=["E09000002"])
+    assert out["match_level"].iloc[0] == "none" and out["reason"].iloc[0] == "place_conflict"
 
 
 def test_comparison_levels_declared_once():

@@ -59,6 +59,7 @@ def _work(args: tuple[Any, Any, str, float, float, bool]) -> pd.DataFrame:
     gaz = _WORKER["gaz"]
     bounds = _WORKER["boundaries"] if use_b else None
     inside = _WORKER.get("inside")
+    wtest = _WORKER.get("within_test")
     if texts is not None and len(texts) > 1:
         # identical records are geocoded once (police data repeats a lot)
         try:
@@ -67,10 +68,10 @@ def _work(args: tuple[Any, Any, str, float, float, bool]) -> pd.DataFrame:
             codes, uniq = None, None
         if codes is not None and len(uniq) < len(texts):
             u = pd.Series(np.asarray(uniq, dtype=object), dtype=object)
-            res = _match(_parse(u, None, backend), gaz, threshold, margin, bounds, inside=inside)[0]
+            res = _match(_parse(u, None, backend), gaz, threshold, margin, bounds, inside=inside, within_test=wtest)[0]
             return res.iloc[codes].set_axis(texts.index)
     parsed = _parse(texts, comp, backend)
-    return _match(parsed, gaz, threshold, margin, bounds, inside=inside)[0]
+    return _match(parsed, gaz, threshold, margin, bounds, inside=inside, within_test=wtest)[0]
 
 
 def _prepare(gazetteer: Any, boundaries: Any, within: Any) -> Any:
@@ -170,7 +171,10 @@ def geocode(
         from tqdm import tqdm
 
         bar = tqdm(total=n, unit="rec", desc="geocode", file=__import__("sys").stderr)
+    from .places import within_test
+
     _WORKER["gaz"], _WORKER["boundaries"], _WORKER["inside"] = gazetteer, boundaries, inside
+    _WORKER["within_test"] = within_test(within)
     results: list[pd.DataFrame] = []
     try:
         if n_jobs > 1 and len(chunks) > 1:
@@ -270,7 +274,10 @@ def geocode_one(text: Any, gazetteer: Any, boundaries: Any = None, backend: str 
         text = None if isinstance(text, float) and np.isnan(text) else text
     parsed = _parse(pd.Series([text], dtype=object), None, backend)
     inside = _prepare(gazetteer, None, within)
-    out, extra = _match(parsed, gazetteer, threshold, margin, boundaries, keep_pairs=True, inside=inside)
+    from .places import within_test
+
+    out, extra = _match(parsed, gazetteer, threshold, margin, boundaries, keep_pairs=True, inside=inside,
+                        within_test=within_test(within))
     res = {k: (None if (isinstance(v, float) and np.isnan(v)) else (v.item() if hasattr(v, "item") else v))
            for k, v in out.iloc[0].items()}
     res["parsed"] = {k: (None if pd.isna(v) else v) for k, v in parsed.iloc[0].items()}

@@ -22,9 +22,11 @@ from .places import pair_conflict, query_places
 
 
 def _match(parsed: pd.DataFrame, gaz: Any, threshold: float, margin: float, boundaries: Any = None,
-           keep_pairs: bool = False, inside: np.ndarray | None = None) -> tuple[pd.DataFrame, dict[str, Any] | None]:
+           keep_pairs: bool = False, inside: np.ndarray | None = None,
+           within_test: Any = None) -> tuple[pd.DataFrame, dict[str, Any] | None]:
     """Geocode a parsed batch against ``gaz``. ``inside``: per gazetteer entry, inside the caller's
-    ``within=`` area (None: everywhere). Returns (output columns, the candidate pairs when ``keep_pairs``)."""
+    ``within=`` area (None: everywhere); ``within_test``: the same area as a point test, for points
+    that are not entries (junction, locality, borough). Returns (output columns, the candidate pairs when ``keep_pairs``)."""
     n = len(parsed)
     status = parsed["parse_status"].astype("str").to_numpy(dtype=object) if n else np.zeros(0, object)
     ok = np.isin(status, ["ok", "truncated"])
@@ -38,6 +40,8 @@ def _match(parsed: pd.DataFrame, gaz: Any, threshold: float, margin: float, boun
     _street_elsewhere(dec, pairs["codes"], qc, places, gaz, inside)
     _far_from_postcode(dec, pairs["codes"], qc, gaz)
     lad = _climb(qc, places, dec, gaz, ok, inside, parsed)
+    if within_test is not None:
+        _outside_within(lad, within_test)
     reason = _reasons(parsed, status, ok, qc, dec, lad)
     out = _output(parsed.index, lad, dec, pairs, gaz, reason)
     if boundaries is not None:
@@ -184,6 +188,20 @@ def _landmark_junction(parsed: pd.DataFrame | None, qc: pd.DataFrame, rest: np.n
     return lm_conf, j_amb
 
 
+def _outside_within(lad: dict[str, Any], test: Any) -> None:
+    """Drop (in place) points that are not gazetteer entries and lie outside ``within=``."""
+    pt = (lad["row"] < 0) & np.isfinite(lad["x"])
+    if not pt.any():
+        return
+    bad = np.zeros(len(pt), bool)
+    bad[pt] = ~np.asarray(test(lad["x"][pt], lad["y"][pt]), dtype=bool)
+    lad["level"][bad] = "none"
+    for k in ("x", "y", "unc"):
+        lad[k][bad] = np.nan
+    lad["label"][bad] = None
+    lad["outside_within"] = bad
+
+
 def _reasons(parsed: pd.DataFrame, status: np.ndarray, ok: np.ndarray, qc: pd.DataFrame, dec: Decision,
              lad: dict[str, Any]) -> np.ndarray:
     """Why a row is not a premises match (or why it is placed nowhere)."""
@@ -207,6 +225,8 @@ def _reasons(parsed: pd.DataFrame, status: np.ndarray, ok: np.ndarray, qc: pd.Da
     reason[dec.off_postcode] = "postcode_disagrees"
     reason[fell & lad["junction_ambiguous"] & (level != "junction")] = "ambiguous"
     reason[fell & lad["landmark_conflict"] & (level != "landmark")] = "place_conflict"
+    if "outside_within" in lad:
+        reason[lad["outside_within"]] = "place_conflict"
     reason[fell & (dec.conflict | (off_street & sr["conflict"] & ~sr["ambiguous"]))] = "place_conflict"
     blank = lambda c: qc[c].to_numpy(dtype=object) == ""  # noqa: E731
     reason[ok & (level == "none") & ~dec.has & blank("street") & blank("pc_district") & blank("bname")

@@ -111,6 +111,41 @@ def query_places(parsed: pd.DataFrame) -> dict[str, np.ndarray]:
     }
 
 
+class WithinTest:
+    """``within`` as a point test (EPSG:27700): borough bits or a prepared polygon."""
+
+    def __init__(self, bits: int | None = None, geom: Any = None) -> None:
+        self.bits, self.geom = bits, geom
+
+    def __call__(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        if self.geom is not None:
+            import shapely
+
+            return shapely.contains_xy(self.geom, x, y)
+        rows = borough_layer().lookup("borough", x, y)
+        b = np.where(rows >= 0, np.left_shift(np.int64(1), np.maximum(rows, 0).astype(np.int64)), 0)
+        return (b & np.int64(self.bits)) != 0
+
+
+def within_test(within: Any) -> "WithinTest | None":
+    """The point test of ``within`` (see :func:`within_entries`), or None."""
+    if within is None:
+        return None
+    if isinstance(within, str) or (isinstance(within, Sequence) and all(isinstance(w, str) for w in within)):
+        codes = [within] if isinstance(within, str) else list(within)
+        return WithinTest(bits=int(_bits_of_codes(np.array(["|".join(codes)], dtype=object))[0]))
+    import shapely
+
+    geom = within
+    if hasattr(within, "geometry") or hasattr(within, "union_all"):
+        crs = getattr(within, "crs", None)
+        if crs is not None and crs.to_epsg() != 27700:
+            within = within.to_crs(27700)
+        geom = within.union_all() if hasattr(within, "union_all") else within.geometry.union_all()
+    shapely.prepare(geom)
+    return WithinTest(geom=geom)
+
+
 def within_entries(gaz: Any, within: Any) -> np.ndarray | None:
     """Boolean per gazetteer entry: inside the caller's ``within`` (borough codes — a str or a
     sequence of E09 codes — or a shapely polygon / GeoSeries / GeoDataFrame in EPSG:27700), or None
