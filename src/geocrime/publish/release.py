@@ -43,8 +43,9 @@ class Release:
     points:
         Publish map-point counts (and the tiles built from them, at every zoom in ``tile_zooms``).
     tile_zooms:
-        Zooms public tiles may be written at. Tiles hold only sums of published points, so they add
-        nothing to the audited system; the zooms are recorded so the release says what is public.
+        Zooms public tiles may be written at (default all, 0..22). Tiles hold only sums of published
+        points, so they add nothing to the audited system; the zooms are recorded so the release
+        says what is public, and a narrower list makes the writer refuse other zooms.
     previous:
         Releases already public (``GatedData`` from earlier gate calls): their cells are equations in
         this release's audit, and months they published are re-published with the same figures.
@@ -54,7 +55,7 @@ class Release:
     totals: bool = True
     cross_month: bool = False
     points: bool = True
-    tile_zooms: tuple[int, ...] = tuple(range(8, 17))
+    tile_zooms: tuple[int, ...] = TILE_ZOOMS
     previous: tuple[Any, ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
