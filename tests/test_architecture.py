@@ -56,7 +56,6 @@ LONG_FUNCTION_EXCEPTIONS = {
     ("analysis/aggregate.py", "aggregate"): "UX helper (analysis/aggregate.py): split pending",
     ("address/rules.py", "parse_series"): "address owner: one vectorised pass of ordered rules; split pending",
     ("maps.py", "_elements"): "UX helper (maps.py): split pending",
-    ("demo.py", "run_demo"): "UX helper (demo.py): named in issue 16, split pending",
     ("publish/mappoints.py", "build_map_points"): "publication helper: split pending",
     ("publish/gate.py", "gate"): "publication helper: split pending",
     ("publish/tiles.py", "write_tiles"): "publication helper: split pending",
@@ -64,7 +63,6 @@ LONG_FUNCTION_EXCEPTIONS = {
     ("publish/suppression.py", "build_cell_system"): "publication helper: split pending",
     ("publish/suppression.py", "audit_intervals"): "publication helper: being rewritten, split pending",
     ("analysis/backtest.py", "backtest"): "hotspot helper: split pending",
-    ("gazetteer/core.py", "from_sources"): "geocoding helpers (gazetteer): named in issue 16, split pending",
 }
 
 
