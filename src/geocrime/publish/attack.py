@@ -238,6 +238,10 @@ def table_attack(
         be = b_eq[eq_comp == c]
         ag = a_ge[ge_comp == c][:, cols] if suppressed_ge1 else None
         bg = b_ge[ge_comp == c] if suppressed_ge1 else None
+        if ae.shape[0] == 0:  # no published equation bounds these unknowns: every cell unbounded above
+            out_lo[ti] = base[tgt[ti]] + np.asarray(a_t[ti][:, cols] @ lo_b[cols]).ravel()
+            out_hi[ti] = np.inf
+            continue
         lb = lo_b[cols].copy()
         if ag is not None and ag.shape[0]:  # one-unknown ">= 1" rows are bounds
             nnz = np.diff(ag.indptr)
