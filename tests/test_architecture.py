@@ -53,7 +53,6 @@ MAX_FUNCTION_LINES = 80
 #: Known functions over MAX_FUNCTION_LINES outside geocoding/, each (module path, function) -> why
 #: it is still long and who owns the split. The lead trims this list as the splits land.
 LONG_FUNCTION_EXCEPTIONS = {
-    ("analysis/aggregate.py", "aggregate"): "UX helper (analysis/aggregate.py): split pending",
     ("address/rules.py", "parse_series"): "address owner: one vectorised pass of ordered rules; split pending",
     ("maps.py", "_elements"): "UX helper (maps.py): split pending",
     ("publish/mappoints.py", "build_map_points"): "publication helper: split pending",

@@ -345,18 +345,52 @@ def aggregate(
     ``n_no_area``, ``n_no_period``, ``n_unknown_area``, ``n_outside_coverage`` (incidents in rows
     no source covers: not in any count), ``coverage`` (one summary per source), ``harm_version``.
     """
+    by = _check_args(incidents, by, unknown_areas)
+    work, kinds = _key_columns(incidents, by, areas)
+    keep, stats = _rows_with_keys(work, kinds)
+    levels = {key: _universe(work, key, kind, keep, areas, periods, crime_types, unknown_areas, stats)
+              for key, kind in kinds.items()}
+    _warn_not_counted(stats)
+    counts, flat = _count(work.loc[keep], by, levels)
+    covs = _coverages(coverage, work, kinds, keep, _source_values(incidents, source), areas, coverage_units,
+                      coverage_share)
+    covered = _covered_mask(levels, by, kinds, covs) if covs is not None and len(counts) else np.ones(len(counts), bool)
+    out = _table(counts, covered, levels, by, stats)
+    harm_version = _add_harm(out, incidents.loc[keep], flat, covered, harm, harm_missing)
+    out = out.reset_index()
+    area_keys = [k for k, kind in kinds.items() if kind == "area"]
+    if population is not None:
+        _add_rates(out, population, area_keys)
+    period_keys = [k for k, kind in kinds.items() if kind == "period"]
+    if change and period_keys:
+        out = _add_change(out, by, period_keys[0])
+    out = out.sort_values(by, kind="stable").reset_index(drop=True)
+    stats["n_counted"] = int(keep.sum()) - stats["n_outside_coverage"]
+    out.attrs.update(stats)
+    out.attrs["coverage"] = [c.summary() for c in covs] if covs is not None else "all"
+    out.attrs["harm_version"] = harm_version
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# aggregate's steps
+# ---------------------------------------------------------------------------------------------
+
+def _check_args(incidents: Any, by: Any, unknown_areas: str) -> list[str]:
     if not isinstance(incidents, pd.DataFrame):
         raise InputError(f"incidents must be a (Geo)DataFrame; got {type(incidents).__name__}")
-    if isinstance(by, str):
-        by = [by]
-    by = list(by)
+    by = [by] if isinstance(by, str) else list(by)
     if not by:
         raise InputError("by must name at least one column")
     if unknown_areas not in ("error", "drop", "keep"):
         raise InputError(f"unknown_areas must be 'error', 'drop' or 'keep'; got {unknown_areas!r}")
+    return by
 
+
+def _key_columns(incidents: pd.DataFrame, by: list[str], areas: Any) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The normalised grouping keys (month periods, stripped types, area codes, grid cells) and
+    the kind of each key: ``period``, ``type``, ``area`` (the first other key) or ``other``."""
     work = pd.DataFrame(index=incidents.index)
-    src = _source_values(incidents, source)
     kinds: dict[str, str] = {}
     for key in by:
         norm = str(key).strip().lower().replace(" ", "_")
@@ -383,10 +417,13 @@ def aggregate(
             kinds[key] = "area" if "area" not in kinds.values() else "other"
             col = incidents[key]
             work[key] = col if pd.api.types.is_integer_dtype(col) else col.astype("string").str.strip()
+    return work, kinds
 
-    n_input = len(work)
+
+def _rows_with_keys(work: pd.DataFrame, kinds: dict[str, str]) -> tuple[pd.Series, dict[str, int]]:
+    """Rows with every key present, and the counts of rows missing one (by kind)."""
     keep = pd.Series(True, index=work.index)
-    stats = {"n_input": n_input, "n_no_area": 0, "n_no_period": 0, "n_unknown_area": 0}
+    stats = {"n_input": len(work), "n_no_area": 0, "n_no_period": 0, "n_unknown_area": 0}
     for key, kind in kinds.items():
         na = work[key].isna()
         if kind == "period":
@@ -396,143 +433,148 @@ def aggregate(
         else:
             stats["n_missing_key"] = stats.get("n_missing_key", 0) + int((na & keep).sum())
         keep &= ~na
+    return keep, stats
 
-    # universes
-    levels: dict[str, pd.Index] = {}
-    for key, kind in kinds.items():
-        seen = work.loc[keep, key]
-        if kind == "period":
-            if periods is not None:
-                lv = pd.Index(month_periods(pd.Series(list(periods))).astype("string"))
-                if lv.isna().any():
-                    raise InputError(f"periods must be 'YYYY-MM' strings; got {list(periods)[:5]}")
-            elif len(seen):
-                p = month_periods(seen)
-                lv = pd.Index(pd.period_range(p.min(), p.max(), freq="M").astype("string"))
-            else:
-                lv = pd.Index([], dtype="string")
-        elif kind == "type":
-            if crime_types is not None:
-                lv = pd.Index(pd.unique(pd.Series(list(crime_types), dtype="string").str.strip()))
-            else:
-                lv = pd.Index(sorted(pd.unique(seen.dropna())))
-        elif kind == "area" and areas is not None:
-            lv = _area_universe(areas, key)
-            if pd.api.types.is_integer_dtype(seen) and not pd.api.types.is_integer_dtype(lv):
-                lv = pd.Index(pd.to_numeric(lv, errors="raise"))
-            elif not pd.api.types.is_integer_dtype(seen):
-                lv = pd.Index(lv.astype("string"))
+
+def _universe(work: pd.DataFrame, key: str, kind: str, keep: pd.Series, areas: Any, periods: Any,
+              crime_types: Any, unknown_areas: str, stats: dict[str, int]) -> pd.Index:
+    """The levels of one key (given or from the data); values outside it raise, or for areas are
+    dropped/kept as ``unknown_areas`` says (``keep`` and ``stats`` updated in place)."""
+    seen = work.loc[keep, key]
+    if kind == "period":
+        if periods is not None:
+            lv = pd.Index(month_periods(pd.Series(list(periods))).astype("string"))
+            if lv.isna().any():
+                raise InputError(f"periods must be 'YYYY-MM' strings; got {list(periods)[:5]}")
+        elif len(seen):
+            p = month_periods(seen)
+            lv = pd.Index(pd.period_range(p.min(), p.max(), freq="M").astype("string"))
+        else:
+            lv = pd.Index([], dtype="string")
+    elif kind == "type":
+        if crime_types is not None:
+            lv = pd.Index(pd.unique(pd.Series(list(crime_types), dtype="string").str.strip()))
         else:
             lv = pd.Index(sorted(pd.unique(seen.dropna())))
-            if kind == "area" and len(lv):
-                warn(f"aggregate: no areas= universe given for {key!r}: only the {len(lv)} codes seen in the data "
-                     "are listed, so areas with no incident at all are missing; pass areas=<Boundaries layer/codes>")
-        if lv.has_duplicates:
-            lv = lv.drop_duplicates()
-        # values outside the universe
-        outside = keep & ~work[key].isin(lv) & work[key].notna()
-        if outside.any():
-            bad = sorted(map(str, pd.unique(work.loc[outside, key])))
-            if kind == "area":
-                if unknown_areas == "error":
-                    raise AnalysisError(
-                        f"{int(outside.sum())} incident(s) have {key} code(s) not in the area universe: {bad[:10]}"
-                        f"{' ...' if len(bad) > 10 else ''}; check the boundary vintage, or pass "
-                        "unknown_areas='drop' (report and drop) or 'keep' (add them)"
-                    )
-                if unknown_areas == "keep":
-                    lv = lv.append(pd.Index(bad, dtype=lv.dtype))
-                else:
-                    stats["n_unknown_area"] += int(outside.sum())
-                    keep &= ~outside
-            else:
-                raise AnalysisError(
-                    f"{int(outside.sum())} incident(s) have {key} value(s) outside the given universe: {bad[:10]}; "
-                    f"add them to {'periods' if kind == 'period' else 'crime_types'} or filter the incidents first"
-                )
-        levels[key] = lv
+    elif kind == "area" and areas is not None:
+        lv = _area_universe(areas, key)
+        if pd.api.types.is_integer_dtype(seen) and not pd.api.types.is_integer_dtype(lv):
+            lv = pd.Index(pd.to_numeric(lv, errors="raise"))
+        elif not pd.api.types.is_integer_dtype(seen):
+            lv = pd.Index(lv.astype("string"))
+    else:
+        lv = pd.Index(sorted(pd.unique(seen.dropna())))
+        if kind == "area" and len(lv):
+            warn(f"aggregate: no areas= universe given for {key!r}: only the {len(lv)} codes seen in the data "
+                 "are listed, so areas with no incident at all are missing; pass areas=<Boundaries layer/codes>")
+    if lv.has_duplicates:
+        lv = lv.drop_duplicates()
+    outside = keep & ~work[key].isin(lv) & work[key].notna()
+    if not outside.any():
+        return lv
+    bad = sorted(map(str, pd.unique(work.loc[outside, key])))
+    if kind != "area":
+        raise AnalysisError(
+            f"{int(outside.sum())} incident(s) have {key} value(s) outside the given universe: {bad[:10]}; "
+            f"add them to {'periods' if kind == 'period' else 'crime_types'} or filter the incidents first")
+    if unknown_areas == "error":
+        raise AnalysisError(
+            f"{int(outside.sum())} incident(s) have {key} code(s) not in the area universe: {bad[:10]}"
+            f"{' ...' if len(bad) > 10 else ''}; check the boundary vintage, or pass "
+            "unknown_areas='drop' (report and drop) or 'keep' (add them)")
+    if unknown_areas == "keep":
+        return lv.append(pd.Index(bad, dtype=lv.dtype))
+    stats["n_unknown_area"] += int(outside.sum())
+    keep.loc[outside] = False  # in place: the caller's row mask
+    return lv
 
+
+def _warn_not_counted(stats: dict[str, int]) -> None:
     dropped = stats["n_no_area"] + stats["n_no_period"] + stats["n_unknown_area"] + stats.get("n_missing_key", 0)
     if dropped:
         other = f", empty other key: {stats['n_missing_key']}" if stats.get("n_missing_key") else ""
-        warn(f"aggregate: {dropped} of {n_input} incident(s) not counted "
+        warn(f"aggregate: {dropped} of {stats['n_input']} incident(s) not counted "
              f"(no area: {stats['n_no_area']}, no month: {stats['n_no_period']}, unknown area: {stats['n_unknown_area']}"
              f"{other})")
 
-    sel = work.loc[keep]
-    codes = []
-    for key in by:
-        c = pd.Categorical(sel[key], categories=levels[key])
-        codes.append(np.asarray(c.codes, dtype=np.int64))
+
+def _count(sel: pd.DataFrame, by: list[str], levels: dict[str, pd.Index]) -> tuple[np.ndarray, np.ndarray]:
+    """Counts over the full product of the levels (flat, C order of ``by``) and each row's cell."""
+    codes = [np.asarray(pd.Categorical(sel[key], categories=levels[key]).codes, dtype=np.int64) for key in by]
     shape = tuple(len(levels[k]) for k in by)
     size = int(np.prod(shape)) if shape else 0
     flat = np.ravel_multi_index(codes, shape) if size and len(sel) else np.zeros(0, dtype=np.int64)
-    counts = np.bincount(flat, minlength=size).astype(np.int64)
-    index = pd.MultiIndex.from_product([levels[k] for k in by], names=by)
-    covs = _coverages(coverage, work, kinds, keep, src, areas, coverage_units, coverage_share)
-    covered = _covered_mask(levels, by, kinds, covs) if covs is not None and size else np.ones(size, bool)
+    return np.bincount(flat, minlength=size).astype(np.int64), flat
+
+
+def _table(counts: np.ndarray, covered: np.ndarray, levels: dict[str, pd.Index], by: list[str],
+           stats: dict[str, int]) -> pd.DataFrame:
+    """``count`` (int64, or Int64 with <NA> where no source covers) and ``covered`` per cell."""
     stats["n_outside_coverage"] = int(counts[~covered].sum())
     if stats["n_outside_coverage"]:
         warn(f"aggregate: {stats['n_outside_coverage']} incident(s) fall in area/month/type combinations no source "
              "covers (e.g. a force's records over its border); those rows read <NA> (no data); pass coverage= "
              "to declare what each source covers")
+    index = pd.MultiIndex.from_product([levels[k] for k in by], names=by)
     out = pd.DataFrame({"count": counts}, index=index)
     if not covered.all():
         out["count"] = pd.array(np.where(covered, counts, 0), dtype="Int64")
         out.loc[~covered, "count"] = pd.NA
     out["covered"] = covered
+    return out
 
-    harm_version = None
-    if harm is not None and harm is not False:
-        table = HarmTable.default() if harm is True else harm
-        if not isinstance(table, HarmTable):
-            raise InputError("harm must be True (default table) or a HarmTable")
-        w = harm_weights(incidents.loc[keep], table, missing=harm_missing).to_numpy(dtype="float64")
-        out["harm"] = np.bincount(flat, weights=np.nan_to_num(w), minlength=size) if size else np.zeros(0)
-        if np.isnan(w).any():  # 'nan' policy: a cell containing an unweighted incident has unknown harm
-            has_nan = np.bincount(flat, weights=np.isnan(w).astype(float), minlength=size) > 0
-            out.loc[has_nan, "harm"] = np.nan
-        out.loc[~covered, "harm"] = np.nan
-        harm_version = table.version
 
-    out = out.reset_index()
-    area_keys = [k for k, kind in kinds.items() if kind == "area"]
-    if population is not None:
-        if not area_keys:
-            raise InputError("population needs an area column in by")
-        pop = _population_series(population, area_keys[0])
-        out["population"] = out[area_keys[0]].astype("string").map(pop).astype("float64")
-        missing_pop = out["population"].isna() | (out["population"] <= 0)
-        if missing_pop.any():
-            n = out.loc[missing_pop, area_keys[0]].nunique()
-            warn(f"aggregate: {n} area(s) have no (or zero) population; their rate_per_1000 is NaN")
-        cnt = out["count"].astype("float64") if out["count"].dtype.kind == "i" else \
-            out["count"].to_numpy(dtype="float64", na_value=np.nan)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out["rate_per_1000"] = np.where(missing_pop, np.nan, cnt / out["population"].to_numpy() * 1000.0)
+def _add_harm(out: pd.DataFrame, counted: pd.DataFrame, flat: np.ndarray, covered: np.ndarray, harm: Any,
+              harm_missing: str) -> str | None:
+    """``harm`` (sum of weights per cell; NaN where no source covers); returns the table version."""
+    if harm is None or harm is False:
+        return None
+    table = HarmTable.default() if harm is True else harm
+    if not isinstance(table, HarmTable):
+        raise InputError("harm must be True (default table) or a HarmTable")
+    size = len(out)
+    w = harm_weights(counted, table, missing=harm_missing).to_numpy(dtype="float64")
+    out["harm"] = np.bincount(flat, weights=np.nan_to_num(w), minlength=size) if size else np.zeros(0)
+    if np.isnan(w).any():  # 'nan' policy: a cell containing an unweighted incident has unknown harm
+        has_nan = np.bincount(flat, weights=np.isnan(w).astype(float), minlength=size) > 0
+        out.loc[has_nan, "harm"] = np.nan
+    out.loc[~covered, "harm"] = np.nan
+    return table.version
 
-    period_keys = [k for k, kind in kinds.items() if kind == "period"]
-    if change and period_keys:
-        pk = period_keys[0]
-        others = [k for k in by if k != pk]
-        out = out.sort_values(others + [pk], kind="stable")
-        grp = out.groupby(others, sort=False, observed=True)["count"] if others else out["count"]
-        prev = grp.shift(1)
-        out["count_prev"] = prev.astype("Int64")
-        out["count_change"] = (out["count"] - prev).astype("Int64")
-        cur = pd.to_numeric(out["count"]).astype("float64")
-        prevf = pd.to_numeric(prev).astype("float64")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            pct = (cur - prevf) / prevf * 100.0
-        out["pct_change"] = pct.where(prevf > 0)
-        if "harm" in out:
-            hg = out.groupby(others, sort=False, observed=True)["harm"] if others else out["harm"]
-            out["harm_change"] = out["harm"] - hg.shift(1)
-    out = out.sort_values(by, kind="stable").reset_index(drop=True)
-    stats["n_counted"] = int(keep.sum()) - stats["n_outside_coverage"]
-    out.attrs.update(stats)
-    out.attrs["coverage"] = [c.summary() for c in covs] if covs is not None else "all"
-    out.attrs["harm_version"] = harm_version
+
+def _add_rates(out: pd.DataFrame, population: Any, area_keys: list[str]) -> None:
+    """``population`` and ``rate_per_1000`` (NaN where the population or the count is unknown)."""
+    if not area_keys:
+        raise InputError("population needs an area column in by")
+    pop = _population_series(population, area_keys[0])
+    out["population"] = out[area_keys[0]].astype("string").map(pop).astype("float64")
+    missing_pop = out["population"].isna() | (out["population"] <= 0)
+    if missing_pop.any():
+        n = out.loc[missing_pop, area_keys[0]].nunique()
+        warn(f"aggregate: {n} area(s) have no (or zero) population; their rate_per_1000 is NaN")
+    cnt = out["count"].astype("float64") if out["count"].dtype.kind == "i" else \
+        out["count"].to_numpy(dtype="float64", na_value=np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["rate_per_1000"] = np.where(missing_pop, np.nan, cnt / out["population"].to_numpy() * 1000.0)
+
+
+def _add_change(out: pd.DataFrame, by: list[str], pk: str) -> pd.DataFrame:
+    """Change from the previous period of the same other keys: count_prev, count_change,
+    pct_change (NaN when the previous count is 0 or unknown) and harm_change."""
+    others = [k for k in by if k != pk]
+    out = out.sort_values(others + [pk], kind="stable")
+    grp = out.groupby(others, sort=False, observed=True)["count"] if others else out["count"]
+    prev = grp.shift(1)
+    out["count_prev"] = prev.astype("Int64")
+    out["count_change"] = (out["count"] - prev).astype("Int64")
+    cur = pd.to_numeric(out["count"]).astype("float64")
+    prevf = pd.to_numeric(prev).astype("float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = (cur - prevf) / prevf * 100.0
+    out["pct_change"] = pct.where(prevf > 0)
+    if "harm" in out:
+        hg = out.groupby(others, sort=False, observed=True)["harm"] if others else out["harm"]
+        out["harm_change"] = out["harm"] - hg.shift(1)
     return out
 
 
