@@ -110,8 +110,12 @@ def _esc(v: Any) -> str:
 # ---------------------------------------------------------------------------------------------
 
 def _elements() -> dict[str, type]:
-    """Build the folium element classes lazily (no folium import at module import time)."""
-    from branca.element import MacroElement
+    """The folium element classes, built lazily (no folium import at module import time)."""
+    return {"IncidentPoints": _incident_points_class(), "Heat": _heat_class(), "MonthSlider": _month_slider_class(),
+            "Note": _note_class(), "Labels": _labels_class()}
+
+
+def _incident_points_class() -> type:
     from folium.map import Layer
     from jinja2 import Template
 
@@ -164,6 +168,13 @@ var {{ this.get_name() }} = (function () {
             self._name = "IncidentPoints"
             self.payload = _safe_json(payload)
 
+    return IncidentPoints
+
+
+def _heat_class() -> type:
+    from folium.map import Layer
+    from jinja2 import Template
+
     class Heat(Layer):
         _template = Template("""
 {% macro script(this, kwargs) %}
@@ -190,6 +201,13 @@ var {{ this.get_name() }} = (function () {
             super().__init__(name=name, overlay=True, control=True, show=show)
             self._name = "Heat"
             self.payload = _safe_json(payload)
+
+    return Heat
+
+
+def _month_slider_class() -> type:
+    from branca.element import MacroElement
+    from jinja2 import Template
 
     class MonthSlider(MacroElement):
         _template = Template("""
@@ -227,6 +245,13 @@ var {{ this.get_name() }} = (function () {
             self.months = _safe_json(months)
             self.targets = targets
 
+    return MonthSlider
+
+
+def _note_class() -> type:
+    from branca.element import MacroElement
+    from jinja2 import Template
+
     class Note(MacroElement):
         """A legend or note box: title + rows of (colour, label), all via textContent."""
 
@@ -262,6 +287,13 @@ var {{ this.get_name() }} = (function () {
             self._name = "Note"
             self.payload = _safe_json({"title": title, "rows": rows or [], "text": text, "position": position})
 
+    return Note
+
+
+def _labels_class() -> type:
+    from branca.element import MacroElement
+    from jinja2 import Template
+
     class Labels(MacroElement):
         """Place names as text (textContent, never markup): borough names ("b") up to zoom 13, area
         names ("a") from zoom 13, so labels stay legible at every scale."""
@@ -293,8 +325,7 @@ var {{ this.get_name() }} = (function () {
             self._name = "Labels"
             self.payload = _safe_json(labels)
 
-    return {"IncidentPoints": IncidentPoints, "Heat": Heat, "MonthSlider": MonthSlider, "Note": Note,
-            "Labels": Labels}
+    return Labels
 
 
 @lru_cache(maxsize=1)
