@@ -41,6 +41,16 @@ class Decision:
     ambiguous: np.ndarray
     bgi: np.ndarray
     ncand: np.ndarray
+    #: accepted by the scores but withdrawn: the street name is several streets in the allowed area
+    street_elsewhere: np.ndarray | None = None
+    #: accepted by the scores but withdrawn: far from the postcode unit the record gives
+    off_postcode: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.street_elsewhere is None:
+            self.street_elsewhere = np.zeros(len(self.best), dtype=bool)
+        if self.off_postcode is None:
+            self.off_postcode = np.zeros(len(self.best), dtype=bool)
 
 
 def _rank(qi: np.ndarray, gi: np.ndarray, s: np.ndarray, qs: dict, gaz: Any, n: int) -> np.ndarray:
