@@ -214,11 +214,18 @@ def _with_places(res: pd.DataFrame, lex: PlaceLexicon) -> pd.DataFrame:
     text = np.where(has_l, loc, town)
     both = np.flatnonzero(has_l & has_t)
     if len(both):
-        text[both] = [f"{a}, {b}" for a, b in zip(loc[both], town[both])]
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        joined = pc.binary_join_element_wise(pa.array(loc[both], type=pa.string()), pa.array(town[both], type=pa.string()), ", ")
+        text[both] = np.asarray(joined.to_numpy(zero_copy_only=False), dtype=object)
     street = res["street"].to_numpy(dtype=object)
     bare = ~has_l & ~has_t & pd.notna(street) & pd.isna(res["house_number"].to_numpy(dtype=object)) \
         & pd.isna(res["landmark"].to_numpy(dtype=object))
-    text[bare] = street[bare]
+    bare = np.flatnonzero(bare)
+    if len(bare):  # a bare street that is itself a place name ("Peckham"): a set lookup first
+        bare = bare[lex.written_as_name(pd.Series(street[bare], dtype=object))]
+        text[bare] = street[bare]
     found = lex.find(pd.Series(text, dtype=object))
     for c in PLACE_FIELDS:
         res[c] = found[c].to_numpy()

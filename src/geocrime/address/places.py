@@ -206,25 +206,47 @@ class PlaceLexicon:
             k.split()[-1] for k in keys if k)
         self._last_words_arrow: Any = None
 
-    def ends_with_place_word(self, texts: pd.Series) -> np.ndarray:
-        """Boolean array: the text's last one, two or three words (after a space) are a place name as
-        written or keyed (a cheap screen before the place split; pyarrow, no Python loop)."""
+    def _names_arrow(self) -> Any:
         import pyarrow as pa
-        import pyarrow.compute as pc
 
         if self._last_words_arrow is None:
             names = set(self.table["name"].str.lower().str.replace(r"\s+", " ", regex=True)) | set(self.keys)
             self._last_words_arrow = pa.array(sorted(names), type=pa.string())
+        return self._last_words_arrow
+
+    @staticmethod
+    def _lower_arrow(texts: pd.Series) -> Any:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arr = pc.utf8_lower(pa.array(texts.astype(object).fillna("").to_numpy(dtype=object), type=pa.string()))
+        return pc.replace_substring_regex(pc.utf8_trim(arr, " ,."), r"\s+", " ")
+
+    def written_as_name(self, texts: pd.Series) -> np.ndarray:
+        """Boolean array: the whole text, lower-cased, is a place name as written or keyed (pyarrow; a
+        cheap screen, :meth:`is_place` is the full test)."""
+        import pyarrow.compute as pc
+
         if not len(texts):
             return np.zeros(0, dtype=bool)
-        arr = pc.utf8_lower(pa.array(texts.astype(object).fillna("").to_numpy(dtype=object), type=pa.string()))
-        arr = pc.replace_substring_regex(pc.utf8_trim(arr, " ,."), r"\s+", " ")
+        hit = pc.fill_null(pc.is_in(self._lower_arrow(texts), value_set=self._names_arrow()), False)
+        return np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
+
+    def ends_with_place_word(self, texts: pd.Series) -> np.ndarray:
+        """Boolean array: the text's last one, two or three words (after a space) are a place name as
+        written or keyed (a cheap screen before the place split; pyarrow, no Python loop)."""
+        import pyarrow.compute as pc
+
+        if not len(texts):
+            return np.zeros(0, dtype=bool)
+        arr = self._lower_arrow(texts)
+        names = self._names_arrow()
         hit = None
         # the last one, two or three words are a whole place name
         for k in (1, 2, 3):
             pat = r"\s(?P<w>[^\s]+" + r"(?:\s[^\s]+)" * (k - 1) + r")$"
             last = pc.struct_field(pc.extract_regex(arr, pat), "w")
-            h = pc.fill_null(pc.is_in(last, value_set=self._last_words_arrow), False)
+            h = pc.fill_null(pc.is_in(last, value_set=names), False)
             hit = h if hit is None else pc.or_(hit, h)
         return np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
 

@@ -463,12 +463,12 @@ def split_trailing_place(street: pd.Series, locality: pd.Series, lexicon: Any = 
     lex = lexicon if lexicon is not None else places.default_places()
     street = street.astype(object).copy()
     locality = locality.astype(object).copy()
-    has = street.notna() & (street.astype(object).fillna("").astype("str").str.len() > 0)
+    has = street.notna()
     if not has.any():
         return street, locality
-    ss = street[has].astype("str")
+    ss = street[has]
     # screen: the last word ends some place name (a set lookup in C), a street-type word comes before it
-    cand = ss[lex.ends_with_place_word(ss)]
+    cand = ss[lex.ends_with_place_word(ss)].astype("str")
     if len(cand):
         cand = cand[_rx.contains(cand, rf"\b{_TRAIL_TYPES}\.?\s+[a-z]")].str.strip(" ,.")
     for pat in (_TRAILING_LAZY, _TRAILING_GREEDY):
