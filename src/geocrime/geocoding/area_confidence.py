@@ -23,9 +23,16 @@ def _area_tables(gaz: Any, boundaries: Any) -> dict[str, Any]:
     """Per gazetteer row: ward/LSOA code (int category codes) and, for aggregate rows, the share of
     their members in that area; cached on the gazetteer per boundaries object."""
     key = ("tables", id(boundaries))
+    memo = getattr(gaz, "memo", None)
+    if callable(memo):  # the public Gazetteer.memo
+        return memo(key, lambda: _build_area_tables(gaz, boundaries))
     cache = gaz._areas_cache
-    if key in cache:
-        return cache[key]
+    if key not in cache:
+        cache[key] = _build_area_tables(gaz, boundaries)
+    return cache[key]
+
+
+def _build_area_tables(gaz: Any, boundaries: Any) -> dict[str, Any]:
     codes = gaz.area_codes(boundaries)
     t = gaz.table
     out: dict[str, Any] = {}
@@ -53,7 +60,6 @@ def _area_tables(gaz: Any, boundaries: Any) -> dict[str, Any]:
             share[rows.index.to_numpy()] = np.where(np.isfinite(sh), sh, 0.5)
         share[lv == "postcode_unit"] = UNIT_AREA_CONFIDENCE
         out[kind] = (cats, inv.astype(np.int32), share)
-    cache[key] = out
     return out
 
 
@@ -69,10 +75,16 @@ def _segmax(qi: np.ndarray, v: np.ndarray, n: int) -> np.ndarray:
 def _gaz_texts(gaz: Any) -> dict[str, np.ndarray]:
     """:func:`geocrime.geocoding.compare.record_texts` of every gazetteer entry, computed once (cached on the
     gazetteer; built before workers fork)."""
+    def build() -> dict[str, np.ndarray]:
+        f = {c: gaz.k[c] for c in ("bname", "street", "place", "place2")}
+        return {**_scoring.record_texts(f), **_scoring.entry_texts(f)}
+
+    memo = getattr(gaz, "memo", None)
+    if callable(memo):  # the public Gazetteer.memo
+        return memo("texts", build)
     cache = gaz._areas_cache
     if "texts" not in cache:
-        f = {c: gaz.k[c] for c in ("bname", "street", "place", "place2")}
-        cache["texts"] = {**_scoring.record_texts(f), **_scoring.entry_texts(f)}
+        cache["texts"] = build()
     return cache["texts"]
 
 

@@ -89,7 +89,7 @@ def evaluate(results: pd.DataFrame, truth: pd.DataFrame | None = None, boundarie
                          "recall": float(ok.sum() / n) if n else None})
         rep["thresholds"] = rows
     if boundaries is not None:
-        from ..areas._points import point_codes
+        from ..areas import point_codes
 
         codes = point_codes(tx, ty, boundaries)
         for kind in ("ward", "lsoa"):

@@ -234,9 +234,6 @@ def landmarks(landmark: np.ndarray, todo: np.ndarray, places: dict[str, np.ndarr
     if not t.any():
         return row, conflict
     r = _lut(gaz, "landmark", landmark[t].astype(object))
-    if (r < 0).any():  # TfL names carry a line code ("Victoria LU") that landmark_key keeps (17b_requests.md)
-        miss = r < 0
-        r[miss] = _lut(gaz, "landmark", (landmark[t][miss].astype(str) + " lu").astype(object))
     i = np.flatnonzero(t)
     ok = r >= 0
     bits = np.zeros(len(r), np.int64)

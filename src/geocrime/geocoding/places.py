@@ -26,9 +26,9 @@ _MEMO: "weakref.WeakKeyDictionary[Any, dict[str, Any]]" = weakref.WeakKeyDiction
 
 
 def _memo(gaz: Any) -> dict[str, Any]:
-    m = getattr(gaz, "memo", None)  # Gazetteer.memo (issue 17a) when present
-    if isinstance(m, dict):
-        return m
+    m = getattr(gaz, "memo", None)  # the public Gazetteer.memo(key, build) when present
+    if callable(m):
+        return m("geocoding", dict)
     return _MEMO.setdefault(gaz, {})
 
 
