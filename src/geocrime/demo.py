@@ -109,29 +109,38 @@ def _load_data(step: _Steps, summary: dict[str, Any]) -> _Data:
     return _Data(paths=paths, boundaries=boundaries, met=met, city=city, incidents=incidents)
 
 
-#: Extra registry sources for the demo gazetteer (beside FSA premises, Code-Point Open units and
-#: police.uk streets). LEAD: add the geocoding helpers' sources here (registry names), and read
-#: them in ``_gazetteer_sources`` below.
-GAZETTEER_EXTRA_SOURCES: tuple[str, ...] = ()
+#: Registry sources of the demo gazetteer beside FSA premises, Code-Point Open units and police.uk
+#: streets: the postcode -> street layer (development data: it never reaches a published output) and
+#: the TfL stations as landmarks. Localities come from the packaged place lexicon.
+STREETS = "streets_london_ppd"
+LANDMARKS = "landmarks_london_stations"
+GAZETTEER_EXTRA_SOURCES: tuple[str, ...] = (STREETS, LANDMARKS)
 
 
 def _gazetteer_sources(d: _Data) -> list[Any]:
     """The gazetteer's input tables, one reader call per source."""
-    from .gazetteer import read_codepoint, read_fhrs, streets_from_police_uk
+    from .gazetteer import (
+        localities_from_places,
+        read_codepoint,
+        read_fhrs,
+        read_landmarks,
+        read_streets_ppd,
+        streets_from_police_uk,
+    )
 
     fhrs = read_fhrs(d.paths[FHRS])
     cp = read_codepoint(d.paths[CODEPOINT])
     streets = streets_from_police_uk(sorted(Path(d.paths[MET_BURGLARY]).glob("*.csv")), cp)
-    sources = [fhrs, streets, cp]
-    # LEAD: extra sources (GAZETTEER_EXTRA_SOURCES) are read and appended here
-    return sources
+    street_layer = read_streets_ppd(d.paths[STREETS], cp)
+    landmarks = read_landmarks(d.paths[LANDMARKS])
+    return [fhrs, streets, street_layer, cp, landmarks, localities_from_places()]
 
 
 def _gazetteer_step(step: _Steps, d: _Data, out: Path, summary: dict[str, Any]) -> Any:
     from .gazetteer import Gazetteer
 
-    gaz = step("build gazetteer (FSA premises + Code-Point Open + police.uk streets)",
-               lambda: Gazetteer.from_sources(_gazetteer_sources(d)))
+    gaz = step("build gazetteer (FSA premises, police.uk and postcode streets, Code-Point Open, TfL stations, "
+               "localities)", lambda: Gazetteer.from_sources(_gazetteer_sources(d), boundaries=d.boundaries))
     gaz.save(out / "gazetteer")
     summary["gazetteer"] = {"rows": int(len(gaz.table)),
                             "build_seconds": round(float(getattr(gaz, "build_seconds", 0.0)), 2),
