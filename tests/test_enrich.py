@@ -361,3 +361,28 @@ def test_public_entry_point_is_callable(data: Path, city_files: list[Path]) -> N
     out = geocrime.enrich(raw, boundaries=b, coords=("Longitude", "Latitude"))
     assert len(out) == 200 and out["gc_ward_2022"].notna().sum() > 150
     assert geocrime.enrichment.enrich_file is enrich_file
+
+
+def test_enrich_within_keeps_matches_inside_the_force_area(data: Path, q: pd.DataFrame, in_memory: pd.DataFrame) -> None:
+    """``within=`` (borough codes a force covers) reaches the geocoder: rows whose match lies in another
+    borough lose their point and say why; rows inside keep exactly the match they had."""
+    from geocrime.areas import Boundaries
+
+    sub = q.iloc[:400]
+    base = in_memory.iloc[:400]
+    placed = base["gc_match_level"].astype(str).eq("premises").to_numpy()
+    xy = base[["gc_x", "gc_y"]].to_numpy(dtype=float)
+    boroughs = np.asarray(Boundaries.from_registry(["borough"]).codes("borough", xy[:, 0], xy[:, 1]), dtype=object)
+    inside = pd.Series(boroughs[placed]).value_counts().index[0]  # the borough holding most of the matches
+    out = enrich(sub, gazetteer=ed.gazetteer(data), columns="address", within=[inside])
+    assert len(out) == len(sub) and out.index.equals(sub.index)
+    ins = placed & (boroughs == inside)
+    outs = placed & (boroughs != inside)
+    assert ins.sum() > 10 and outs.sum() > 10
+    np.testing.assert_array_equal(out["gc_gazetteer_id"].to_numpy()[ins], base["gc_gazetteer_id"].to_numpy()[ins])
+    assert not out.loc[outs, "gc_match_level"].astype(str).eq("premises").any()
+    reasons = out.loc[outs, "gc_reason"].astype(str)
+    # the match outside is withdrawn because of the place; a weaker candidate inside may be what is left
+    assert reasons.isin(["place_conflict", "below_threshold"]).all(), reasons.value_counts()
+    assert (reasons == "place_conflict").mean() > 0.9, reasons.value_counts()
+    assert out["gc_match_probability"].between(0, 1).sum() > 0

@@ -28,6 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(default: detected lon/lat or easting/northing)")
     p.add_argument("--crs", default=None, help="CRS of the coordinates (default: guessed from the values: British "
                    "National Grid metres when most lie outside +-180/+-90, else lon/lat)")
+    p.add_argument("--within", default=None, metavar="CODES", help="borough (LAD) codes the force covers, comma-"
+                   "separated, e.g. E09000022,E09000028: a match outside them is never accepted")
     p.add_argument("--backend", default="rules", choices=["rules", "libpostal", "auto"], help="address parser")
     p.add_argument("--chunksize", type=int, default=100_000, help="rows per chunk (memory grows with this, not the file)")
     p.add_argument("--sep", default=None, help="CSV delimiter (default: sniffed from the header: , ; tab |)")
@@ -102,6 +104,7 @@ def _run(args: argparse.Namespace) -> int:
     b = _boundaries(args.boundary_file) if args.boundary_file else None
     m = enrich_file(
         args.input, args.output, gazetteer=args.gazetteer, boundaries=b, layers=args.layers, columns=columns,
+        within=[c.strip() for c in args.within.split(",") if c.strip()] if args.within else None,
         coords=coords, crs=crs, backend=args.backend,
         prefix=args.prefix, chunksize=args.chunksize, sep=sep, encoding=args.encoding, engine=args.engine,
         scheduler=args.scheduler, workers=args.workers, resume=not args.no_resume, progress=not args.no_progress,

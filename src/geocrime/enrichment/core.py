@@ -24,6 +24,7 @@ _GEOCODE_TYPES: dict[str, pa.DataType] = {
     "uncertainty_m": pa.float64(), "score": pa.float64(), "runner_up_score": pa.float64(), "margin": pa.float64(),
     "ambiguous": pa.bool_(), "faults": pa.string(), "n_candidates": pa.int32(), "candidate_id": pa.int64(),
     "gazetteer_id": pa.int64(), "matched_address": pa.string(), "reason": pa.string(),
+    "match_probability": pa.float64(),
 }
 # the geocoder's own area estimate (geocrime.geocoding: the likeliest area over the candidates, with its
 # probability), renamed to the scheme "<layer>_geocoder" / "<layer>_confidence" (e.g. gc_ward_2024_geocoder),
@@ -66,7 +67,8 @@ class EnrichSettings:
     ``layers``: boundary layer names; ``coords``: ``(x, y)`` coordinate columns used when there is no
     gazetteer (``None``: detected by :func:`geocrime._geo.as_points`); ``crs``: their CRS (``None``:
     lon/lat unless the values look like BNG metres); ``backend``/``threshold``/``margin``: passed to
-    :func:`geocrime.geocoding.geocode`; ``prefix``: of every added column.
+    :func:`geocrime.geocoding.geocode`; ``within``: borough (LAD) codes the force covers (a match
+    outside them is never accepted; see ``geocode(within=)``); ``prefix``: of every added column.
     """
 
     columns: tuple[str, ...] = ()
@@ -78,6 +80,7 @@ class EnrichSettings:
     margin: float | None = None
     prefix: str = PREFIX
     geocode: bool = True
+    within: tuple[str, ...] = ()
 
 
 @dataclass
@@ -162,6 +165,7 @@ def make_context(
     margin: float | None = None,
     prefix: str = PREFIX,
     hashes: bool = True,
+    within: str | Sequence[str] | None = None,
 ) -> EnrichContext:
     """Resolve the arguments of :func:`enrich` / :func:`enrich_file` into an :class:`EnrichContext`.
 
@@ -192,7 +196,8 @@ def make_context(
         threshold = float(_gc.DEFAULT_THRESHOLD if threshold is None else threshold)
         margin = float(_gc.DEFAULT_MARGIN if margin is None else margin)
     s = EnrichSettings(columns=cols, layers=layer_t, coords=tuple(coords) if coords else None, crs=crs_s,
-                       backend=backend, threshold=threshold, margin=margin, prefix=prefix, geocode=gaz is not None)
+                       backend=backend, threshold=threshold, margin=margin, prefix=prefix, geocode=gaz is not None,
+                       within=_as_tuple(within))
     bh = _boundaries_hash(boundaries, layer_t) if boundaries is not None and hashes else {}
     if boundaries is not None and layer_t:
         boundaries.prepare(list(layer_t))
@@ -263,6 +268,8 @@ def _enrich_frame(df: pd.DataFrame, ctx: EnrichContext, added_only: bool = False
             kw["threshold"] = s.threshold
         if s.margin is not None:
             kw["margin"] = s.margin
+        if s.within:
+            kw["within"] = list(s.within)
         cols = list(s.columns)
         g = geocode(pd.DataFrame({c: df[c] for c in cols}, index=df.index), ctx.gazetteer,
                     columns=cols[0] if len(cols) == 1 else cols, boundaries=ctx.boundaries, backend=s.backend,
@@ -361,13 +368,15 @@ def enrich(
     threshold: float | None = None,
     margin: float | None = None,
     prefix: str = PREFIX,
+    within: str | Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Geocode, assign areas and flag placeholders for every row of ``df`` (in memory).
 
     ``gazetteer``: a :class:`~geocrime.gazetteer.Gazetteer` or the path of a saved one (``None``:
     coordinates already present — areas only, from ``coords`` or detected lon/lat / easting/northing
     columns). ``boundaries``: :class:`~geocrime.areas.Boundaries` (``None``: ``layers`` loaded from the
-    registry). ``columns``: the address column(s). Returns a DataFrame: the input columns untouched,
+    registry). ``columns``: the address column(s). ``within``: borough (LAD) codes the force covers;
+    a match outside them is never accepted (``reason`` ``place_conflict``). Returns a DataFrame: the input columns untouched,
     same index and order, then the ``gc_*`` columns described in the module docstring (coordinates in
     EPSG:27700 metres and EPSG:4326 degrees). Raises :class:`MissingColumnsError` for an absent column
     and :class:`InputError` when an added column would overwrite an input column.
@@ -375,7 +384,7 @@ def enrich(
     if not isinstance(df, pd.DataFrame):
         raise InputError(f"enrich expects a pandas DataFrame, got {type(df).__name__}")
     ctx = make_context(gazetteer, boundaries, layers, columns, coords, crs, backend, threshold, margin, prefix,
-                       hashes=False)
+                       hashes=False, within=within)
     _check_input(df.columns, ctx.settings, "input DataFrame")
     return _enrich_frame(pd.DataFrame(df), ctx)
 

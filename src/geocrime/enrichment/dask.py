@@ -228,6 +228,7 @@ def enrich_dask(
     threshold: float | None = None,
     margin: float | None = None,
     prefix: str = PREFIX,
+    within: str | Sequence[str] | None = None,
 ) -> Any:
     """Lazy :func:`geocrime.enrich` over a ``dask.dataframe.DataFrame``.
 
@@ -262,7 +263,8 @@ def enrich_dask(
             client = _gc()
         except ValueError:
             raise InputError("no dask client: pass client= (see geocrime.distributed.get_client)") from None
-    ctx = make_context(gazetteer, boundaries, layers, columns, coords, crs, backend, threshold, margin, prefix)
+    ctx = make_context(gazetteer, boundaries, layers, columns, coords, crs, backend, threshold, margin, prefix,
+                       within=within)
     _check_input(ddf.columns, ctx.settings, "input dask DataFrame")
     gpath = str(Path(gazetteer).resolve()) if isinstance(gazetteer, (str, Path)) else None
     wctx = client.scatter(_worker_context(ctx, gpath), broadcast=True, hash=False)

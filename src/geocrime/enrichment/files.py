@@ -125,6 +125,7 @@ def enrich_file(
     threshold: float | None = None,
     margin: float | None = None,
     prefix: str = PREFIX,
+    within: str | Sequence[str] | None = None,
     chunksize: int = DEFAULT_CHUNKSIZE,
     sep: str = ",",
     encoding: str | None = None,
@@ -179,7 +180,8 @@ def enrich_file(
     fmt, ofmt = _check_paths(input, output, engine, format, output_format)
     scan = scan_input(input, fmt, encoding)
     t["scan"] = time.perf_counter()
-    ctx = make_context(gazetteer, boundaries, layers, columns, coords, crs, backend, threshold, margin, prefix)
+    ctx = make_context(gazetteer, boundaries, layers, columns, coords, crs, backend, threshold, margin, prefix,
+                       within=within)
     gaz_path = str(Path(gazetteer).resolve()) if isinstance(gazetteer, (str, os.PathLike)) else None
     t["load"] = time.perf_counter()
     s = ctx.settings

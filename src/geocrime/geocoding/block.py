@@ -45,10 +45,13 @@ def _coded(q: dict[str, np.ndarray], qi: np.ndarray, gi: np.ndarray, gaz: Any) -
 
 
 def compare_pairs(q: dict[str, np.ndarray], qi: np.ndarray, gi: np.ndarray, gaz: Any, n: int, threshold: float,
-                  margin: float, conflict: np.ndarray | None = None) -> dict[str, Any]:
+                  margin: float, conflict: np.ndarray | None = None,
+                  outside: np.ndarray | None = None) -> dict[str, Any]:
     """Comparison levels (``codes``: family -> level code per pair), scores (``s``), the per-pair
     texts (``qs``) and coded entry fields (``gv``) of the candidate pairs. ``conflict``: pairs in
-    ``PLACE.conflict`` (see :mod:`geocrime.geocoding.places`)."""
+    ``PLACE.conflict`` by the text's place words (see :mod:`geocrime.geocoding.places`); an exact postcode
+    unit in the text overrides them. ``outside``: pairs outside the caller's ``within=`` area, always in
+    ``PLACE.conflict`` (a force's own area is not overridden by anything the text says)."""
     qv, gv = _coded(q, qi, gi, gaz)
     qs = _scoring.gathered(q, qi, _TEXT_FIELDS)  # gathered per pair only where a comparison needs the text
     gs = _scoring.gathered(gaz.k, gi, _TEXT_FIELDS)
@@ -59,6 +62,8 @@ def compare_pairs(q: dict[str, np.ndarray], qi: np.ndarray, gi: np.ndarray, gaz:
     if conflict is not None and conflict.any():
         # a postcode unit written in the text places the entry better than its place words do
         conflict = conflict & (codes["POSTCODE"] != _scoring.LEVELS["POSTCODE"].index("exact"))
+    if outside is not None:
+        conflict = outside if conflict is None else (conflict | outside)
     if conflict is not None and conflict.any():
         codes["PLACE"] = codes["PLACE"].copy()
         codes["PLACE"][conflict] = _scoring.LEVELS["PLACE"].index("conflict")

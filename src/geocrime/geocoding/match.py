@@ -34,8 +34,9 @@ def _match(parsed: pd.DataFrame, gaz: Any, threshold: float, margin: float, boun
     q = query_fields(qc)
     places = query_places(parsed)
     qi, gi = retrieve(qc, ok, gaz)
-    conflict = pair_conflict(places, qi, gi, gaz, inside)
-    pairs = compare_pairs(q, qi, gi, gaz, n, threshold, margin, conflict)
+    conflict = pair_conflict(places, qi, gi, gaz, None)  # the text's own place words
+    outside = None if inside is None else ~inside[gi]  # the caller's within=: never overridden
+    pairs = compare_pairs(q, qi, gi, gaz, n, threshold, margin, conflict, outside)
     dec = decide(qi, gi, pairs, gaz, n, threshold, margin)
     _street_elsewhere(dec, pairs["codes"], qc, places, gaz, inside)
     _far_from_postcode(dec, pairs["codes"], qc, gaz)
