@@ -231,7 +231,9 @@ def _streets(sp: pd.DataFrame, prem: pd.DataFrame, units: pd.DataFrame) -> tuple
     streets["k_hn_num"] = -1
     streets["k_hn_end"] = -1
     streets["postcode"] = streets["k_pc_district"]
-    members = allp[allp["_own"]].drop(columns=["_own"]).assign(members=1)
+    # street points without a street key (road numbers "A402") stay, unlinked
+    unkeyed = sp[sp["k_street"] == ""].assign(_cluster=-1)
+    members = pd.concat([allp[allp["_own"]].drop(columns=["_own"]), unkeyed], ignore_index=True).assign(members=1)
     streets = streets.drop(columns=["_own"])
     # premises link to their street cluster too (by canonical street + point, merged in _assemble)
     prem_link = allp.loc[~allp["_own"], ["k_street", "x", "y", "_cluster"]]
