@@ -176,7 +176,7 @@ pd.DataFrame(report["thresholds"])
 #
 # Nothing is lost: records that did not reach premises level say why in `reason`
 # (`ambiguous` = two candidates too close to call, which geocrime reports instead of guessing;
-# `below_threshold`; `no_candidates`; `empty`; `placeholder`...).
+# `below_threshold`; `not_in_gazetteer`; `place_conflict`; `ambiguous_street`; `empty`; `placeholder`...).
 
 # %%
 result["reason"].value_counts(dropna=False)

@@ -108,7 +108,8 @@ def test_cli_aggregate_and_backtest(shared_data, met_burglary_files, tmp_path, c
                "--coverage", "0.05", "--plot", str(png), "--json"])
     assert rc == 0
     res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert res["folds"] == 2 and res["prospective@5%"]["pai"] > 1
+    # the default methods: the dev-backtest winner (blend) against two classic baselines
+    assert res["folds"] == 2 and res["blend@5%"]["pai"] > 1 and res["retrospective_kde@5%"]["pai"] > 1
     assert png.stat().st_size > 10_000
     # errors are reported, not raised
     rc = main(["backtest", str(met_burglary_files[0]), "--boundary", str(tmp_path / "nope.shp")])

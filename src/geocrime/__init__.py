@@ -44,6 +44,11 @@ _EXPORTS: dict[str, str] = {
     "getis_ord": "geocrime.analysis",
     "local_moran": "geocrime.analysis",
     "ProspectiveHotspot": "geocrime.analysis",
+    "BlendedHotspot": "geocrime.analysis",
+    "SEPPHotspot": "geocrime.analysis",
+    "BoostedHotspot": "geocrime.analysis",
+    "select_predictor": "geocrime.analysis",
+    "Coverage": "geocrime.analysis",
     "backtest": "geocrime.analysis",
     "knox_test": "geocrime.analysis",
     # maps and publishing
