@@ -435,14 +435,39 @@ _XY_CANDIDATES = (("EASTING", "NORTHING", BNG), ("easting", "northing", BNG), ("
                   ("Longitude", "Latitude", "EPSG:4326"))
 
 
+#: other names people write for a landmark (keys of :func:`geocrime.address.places.landmark_key`):
+#: a landmark row whose key is on the left also gets a row for each name on the right
+LANDMARK_ALIASES: dict[str, tuple[str, ...]] = {
+    "kings cross saint pancras": ("kings cross", "saint pancras"),
+    "bank and monument": ("bank", "monument"),
+    "heathrow terminals 123": ("heathrow terminals 2 and 3", "heathrow terminal 2", "heathrow terminal 3", "heathrow central"),
+    "heathrow terminals 2 and 3": ("heathrow terminal 2", "heathrow terminal 3", "heathrow central"),
+}
+
+
+def _with_aliases(df: pd.DataFrame, aliases: Mapping[str, Sequence[str]]) -> pd.DataFrame:
+    """Extra rows (same point) for the other names of a landmark; ``alias_of`` keeps the key used."""
+    from ..address.places import landmark_key
+
+    key = landmark_key(df["name"])
+    extra = []
+    for k, names in aliases.items():
+        hit = df[(key == k).to_numpy()]
+        for nm in names:
+            extra.append(hit.assign(name=nm.title(), building_name=hit["name"]))
+    return pd.concat([df, *extra], ignore_index=True) if extra else df
+
+
 def read_landmarks(path: str | Path, name: str | None = None, x: str | None = None, y: str | None = None,
                    crs: str | None = None, kind: str = "station", radius_m: float = LANDMARK_RADIUS_M,
-                   source: str | None = None) -> pd.DataFrame:
+                   source: str | None = None, aliases: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:
     """Landmarks from any CSV of name + point (the TfL stations file works as it is): ``name`` / ``x`` /
     ``y`` name the columns (found among ``NAME``/``name``, ``EASTING``/``NORTHING``, ``x``/``y``,
     ``lon``/``lat`` when not given); ``crs`` of x/y (EPSG:27700 or EPSG:4326; guessed from the values
     when not given). Rows are level ``landmark`` with ``name`` and ``building_name`` the landmark's
-    name, ``landmark_kind`` ``kind`` and radius ``radius_m`` metres."""
+    name, ``landmark_kind`` ``kind`` and radius ``radius_m`` metres. ``aliases`` (default
+    :data:`LANDMARK_ALIASES`): other names of a landmark ("Kings Cross" for King's Cross St. Pancras,
+    "Bank" for Bank and Monument) become extra rows at the same point (``building_name`` = the listed name)."""
     path = Path(path)
     raw = _read_csv(path, "landmark", dtype=str, keep_default_na=False)
     name = name or next((c for c in _NAME_CANDIDATES if c in raw.columns), None)
@@ -466,7 +491,8 @@ def read_landmarks(path: str | Path, name: str | None = None, x: str | None = No
                        "landmark_kind": kind, "radius": float(radius_m),
                        "source_id": raw[sid] if sid else np.arange(len(raw)).astype(str)})
     ok = np.isfinite(xs) & np.isfinite(ys) & (df["name"] != "").to_numpy()
-    return _finish_source(df[ok].reset_index(drop=True), source or path.stem, "landmark")
+    df = _with_aliases(df[ok].reset_index(drop=True), LANDMARK_ALIASES if aliases is None else aliases)
+    return _finish_source(df, source or path.stem, "landmark")
 
 
 def read_localities(path: str | Path, radius_m: float = LOCALITY_RADIUS_M) -> pd.DataFrame:
