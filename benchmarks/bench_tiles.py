@@ -12,6 +12,14 @@ suppression), and the gated points are written as tiles. Timed per stage. Baseli
   map point per zoom (the naive loop), on all gated map points at z8-z16.
 
 Run: ``.venv/bin/python benchmarks/bench_tiles.py [--n 1000000] [--months 6] [--json]``
+
+``--gate-demo`` instead times the publish gate on the demo's release (police.uk Met burglary + City of
+London, the months both cover (six), borough + ward_2024 tables with totals, map points from the
+206,570 Code-Point + FHRS addresses) with the current code and with the gate as it was before issue 19
+(``--old-commit``, default 9b10de6, loaded from git into a temporary package) IN THE SAME RUN, and
+prints both times and their ratio. ``--old-months N`` limits the old gate to N months when it is too
+slow to wait for (its time is then scaled by months, marked as such). ``--attack`` also runs
+``geocrime.publish.attack`` on both releases (exposed cells and points by attack).
 """
 from __future__ import annotations
 
@@ -48,14 +56,116 @@ def synth(n: int, months: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFram
     return inc, cp
 
 
+OLD_COMMIT = "9b10de61c520ae05c1eee4ff18095d36ee7d3287"
+
+
+def _old_publish(commit: str):
+    """The publish package as of ``commit``, loaded from git into a temporary package ``oldpub``."""
+    import importlib
+    import re
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    tmp = Path(tempfile.mkdtemp(prefix="oldpub_"))
+    pkg = tmp / "oldpub"
+    pkg.mkdir()
+    for f in ("__init__", "_types", "gate", "mappoints", "suppression", "disclosure"):
+        src = subprocess.run(["git", "show", f"{commit}:src/geocrime/publish/{f}.py"], cwd=root, check=True,
+                             capture_output=True, text=True).stdout
+        src = re.sub(r"from \.\.(\w)", r"from geocrime.\1", src).replace("from .. import", "from geocrime import")
+        (pkg / f"{f}.py").write_text(src)
+    sys.path.insert(0, str(tmp))
+    return importlib.import_module("oldpub")
+
+
+def _demo_inputs():
+    import geopandas as gpd
+
+    from geocrime._geo import lonlat_to_bng
+    from geocrime.config import data_dir
+
+    d = data_dir(required=True)
+    cp = pd.read_csv(d / "codepoint_open_london_postcodes" / "codepo_london_E09.csv.gz", usecols=["Postcode", "Eastings", "Northings"])
+    fh = pd.read_csv(d / "fhrs_london_dev" / "fhrs_london_16la_2020-11-15.csv", usecols=["FHRSID", "Longitude", "Latitude"]).dropna()
+    fx, fy = lonlat_to_bng(fh["Longitude"], fh["Latitude"])
+    addr = gpd.GeoDataFrame(
+        {"address_id": np.r_["cp:" + cp["Postcode"].astype(str).to_numpy(), "fhrs:" + fh["FHRSID"].astype(str).to_numpy()]},
+        geometry=gpd.points_from_xy(np.r_[cp["Eastings"].to_numpy(float), fx], np.r_[cp["Northings"].to_numpy(float), fy]),
+        crs=27700)
+    met = pd.concat([pd.read_csv(f, dtype="string") for f in sorted((d / "policeuk_met_burglary_street").glob("*.csv"))])
+    city = pd.concat([pd.read_csv(f, dtype="string") for f in sorted((d / "policeuk_city_of_london_street").glob("*.csv"))])
+    months = sorted(set(met["Month"]) & set(city["Month"]))
+    inc = pd.concat([met, city], ignore_index=True)
+    return addr, inc[inc["Month"].isin(months)].reset_index(drop=True), months
+
+
+def gate_demo(a) -> dict:
+    """The demo's gate, current code vs the code before issue 19, same run."""
+    from geocrime.areas import Boundaries
+    from geocrime.publish import Release, build_map_points, gate
+
+    addr, inc, months = _demo_inputs()
+    bnd = Boundaries.from_registry(["borough", "ward_2024"])
+    out: dict = {"addresses": int(len(addr)), "incidents": int(len(inc)), "months": months}
+    t = time.perf_counter()
+    mp = build_map_points(addr, bnd, k=8, id_col="address_id")
+    out["new_map_points_s"] = round(time.perf_counter() - t, 2)
+    t = time.perf_counter()
+    g = gate(inc, mp, bnd, release=Release(tables=("borough", "ward_2024"), totals=True))
+    out["new_gate_s"] = round(time.perf_counter() - t, 2)
+    out["new_audit"] = g.report["suppression"]["audit"]
+    old = _old_publish(a.old_commit)
+    t = time.perf_counter()
+    mpo = old.build_map_points(addr, k=8, id_col="address_id")
+    out["old_map_points_s"] = round(time.perf_counter() - t, 2)
+    om = months[: a.old_months] if a.old_months else months
+    t = time.perf_counter()
+    go = old.gate(inc[inc["Month"].isin(om)], mpo, bnd)
+    out["old_gate_s"] = round(time.perf_counter() - t, 2)
+    out["old_gate_months"] = len(om)
+    out["old_gate_s_six_months"] = round(out["old_gate_s"] * len(months) / len(om), 2)
+    out["ratio_old_over_new_gate"] = round(out["old_gate_s_six_months"] / out["new_gate_s"], 2)
+    out["gate_under_20s"] = out["new_gate_s"] < 20
+    if a.attack:
+        out["attack"] = {"old": _attack(go, mpo, addr, inc), "new": _attack(g, mp, addr, inc)}
+    return out
+
+
+def _attack(g, mp, addr, inc) -> dict:
+    from geocrime._geo import lonlat_to_bng
+    from geocrime.publish.attack import point_attack, table_attack
+
+    res = {}
+    for name, kw in (("ward_table_only", dict(layers=["ward_2024"], totals=False)),
+                     ("ward_and_borough_tables", dict(layers=["ward_2024", "borough"], totals=False)),
+                     ("all_tables_and_totals", dict(layers=None, totals=True))):
+        res[name] = table_attack(g, **kw).summary()
+    axy = np.c_[addr.geometry.x.to_numpy(), addr.geometry.y.to_numpy()]
+    ix, iy = lonlat_to_bng(pd.to_numeric(inc["Longitude"], errors="coerce").to_numpy(float),
+                           pd.to_numeric(inc["Latitude"], errors="coerce").to_numpy(float))
+    ok = np.isfinite(ix) & np.isfinite(iy)
+    px, py = lonlat_to_bng(g.points["lon"].to_numpy(float), g.points["lat"].to_numpy(float))
+    pub = pd.DataFrame({"map_point_id": g.points["map_point_id"].to_numpy(), "x": px, "y": py})
+    res["points"] = point_attack(pub, axy, mp.address_point.to_numpy(), np.r_[axy, np.c_[ix[ok], iy[ok]]], k=8).summary()
+    return res
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--gate-demo", action="store_true", help="time the demo's gate: current code vs before issue 19")
+    ap.add_argument("--old-commit", default=OLD_COMMIT)
+    ap.add_argument("--old-months", type=int, default=0)
+    ap.add_argument("--attack", action="store_true")
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--months", type=int, default=6)
     ap.add_argument("--minzoom", type=int, default=8)
     ap.add_argument("--maxzoom", type=int, default=16)
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
+    if a.gate_demo:
+        res = gate_demo(a)
+        print(json.dumps(res, indent=1, default=str))
+        return 0
 
     import geopandas as gpd
     import mercantile
