@@ -203,6 +203,8 @@ def _streets(sp: pd.DataFrame, prem: pd.DataFrame, units: pd.DataFrame) -> tuple
     radius the farthest member's distance plus that member's own radius (so it covers the street's
     extent in that borough), and the source ``street_point`` rows with ``_cluster`` set."""
     prem_pts = prem.assign(level="street_point", source="premises")[sp.columns.intersection(prem.columns)] if len(prem) else sp.iloc[:0]
+    # a premises point counts with the premises radius (its own may be the spread of merged duplicates)
+    prem_pts = prem_pts.assign(radius=PREMISES_RADIUS_M)
     allp = pd.concat([sp.assign(_own=True), prem_pts.assign(_own=False)], ignore_index=True)
     allp = allp[allp["k_street"] != ""].reset_index(drop=True)
     allp["radius"] = allp["radius"].fillna(PREMISES_RADIUS_M).astype(float)
