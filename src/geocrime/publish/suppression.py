@@ -247,8 +247,6 @@ def audit_intervals(
     todo = np.arange(nt) if todo is None else np.asarray(todo)
     if len(todo) == 0:
         return lo, hi, 0
-    a_ub = -targets if ge1 else None
-    b_ub = (t_rhs - 1.0) if ge1 else None
     # unknowns that matter: those in audited targets' blocks
     link = sparse.vstack([a_eq, targets]).tocsr()
     adj = link.T @ link
@@ -393,7 +391,6 @@ def suppress(
     n_atoms = sys.incidence.shape[1]
     lower = np.zeros(n_atoms) if atom_lower is None else np.asarray(atom_lower, float)
     upper = np.full(n_atoms, np.inf) if atom_upper is None else np.asarray(atom_upper, float)
-    supp_audit = supp
     inc = sys.incidence.tocsr()
     gm = sys.group_members.tocsr()
     gmT = gm.T.tocsr()
