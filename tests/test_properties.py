@@ -279,7 +279,8 @@ def mutated(draw: Any, lines: list[str]) -> Any:
     return t
 
 
-MATCH_LEVELS = {"premises", "street", "postcode_unit", "postcode_sector", "postcode_district", "area", "none"}
+MATCH_LEVELS = {"premises", "landmark", "junction", "street", "postcode_unit", "postcode_sector", "locality",
+                "postcode_district", "borough", "area", "none"}
 
 
 @settings(max_examples=n(100), suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
