@@ -299,21 +299,7 @@ def gate(
     secret:
         Key for choosing complementary partners (default: derived from the data, never published).
     """
-    if isinstance(incidents, GatedData):
-        raise PublishError("these incidents have already been through the gate")
-    if not isinstance(incidents, pd.DataFrame):
-        raise InputError(f"incidents must be a DataFrame, got {type(incidents).__name__}")
-    if not isinstance(map_points, MapPoints):
-        raise InputError("map_points must come from geocrime.publish.build_map_points()")
-    mk = int(map_points.params["k"])
-    if k is not None and k > mk:
-        raise PublishError(f"map points were built with k={mk} < requested k={k}: rebuild them with k={k}")
-    if threshold < 1 or point_threshold < 1:
-        raise InputError("threshold and point_threshold must be >= 1")
-    if release is None:
-        release = Release(tables=tuple(layers))
-    elif not isinstance(release, Release):
-        raise InputError("release must be a geocrime.publish.Release")
+    mk, release = _check_gate_args(incidents, map_points, release, k, threshold, point_threshold, layers)
     layers = list(release.tables)
 
     snapped = snap_incidents(incidents, map_points, month_col=month_col, type_col=type_col)
@@ -325,18 +311,7 @@ def gate(
     codes.index = mpp["map_point_id"].to_numpy()
     months, crime_types, spans = _periods(s, release)
 
-    # atoms: month x (combination of area codes of a map point) x crime type
-    combo = codes[layers].drop_duplicates().sort_values(layers).reset_index(drop=True)
-    combo["_atom"] = np.arange(len(combo))
-    mp_combo = pd.Series(codes[layers].merge(combo, on=layers, how="left")["_atom"].to_numpy(), index=codes.index)
-    n_c, n_t, n_m = len(combo), len(crime_types), len(months)
-    pc = s.groupby(["map_point_id", "month", "crime_type"], sort=True).size().rename("count").reset_index()
-    aidx = ((pd.Index(months).get_indexer(pc["month"]) * n_c + mp_combo.loc[pc["map_point_id"]].to_numpy()) * n_t
-            + pd.Index(crime_types).get_indexer(pc["crime_type"]))
-    vals = np.bincount(aidx, weights=pc["count"].to_numpy(float), minlength=n_m * n_c * n_t)
-    grid = pd.MultiIndex.from_product([months, np.arange(n_c), crime_types], names=["month", "_atom", "crime_type"])
-    atoms = grid.to_frame(index=False).merge(combo, on="_atom", how="left")
-    atoms["count"] = vals
+    atoms, pc, aidx, vals, n_c, n_t = _atoms(s, codes, layers, months, crime_types)
     sysm = build_cell_system(atoms, layers, areas, crime_types, months, spans=spans, totals=release.totals)
     initial = _previous(sysm, release)
 
@@ -355,12 +330,7 @@ def gate(
     cells.loc[supp, "count"] = pd.NA
     info.update(_month_info(cells, months, pc, pub, aidx, n_c, n_t, threshold))
     points = _points(pc[pub], xy, mpp)
-    area_counts = {}
-    for layer in layers:
-        lf = cells[(cells["layer"] == layer) & (cells["crime_type"] != ALL) & cells["month"].isin(months)]
-        area_counts[layer] = lf[["area_code", "month", "crime_type", "count", "suppressed"]].reset_index(drop=True)
-    tot = cells[(cells["layer"] == "all") | (cells["crime_type"] == ALL) | ~cells["month"].isin(months)]
-    totals = tot[["layer", "area_code", "month", "crime_type", "count", "suppressed"]].reset_index(drop=True)
+    area_counts, totals = _area_tables(cells, layers, months)
     area_geometries = {l: gg.to_crs(WGS84) for l, gg in geoms.items() if l in layers}
     params = {
         "k": mk,
@@ -386,6 +356,60 @@ def gate(
                      area_geometries=area_geometries, params=params, report=report, totals=totals,
                      release=release, cells=cells[["layer", "area_code", "month", "crime_type", "count", "suppressed"]],
                      _token=_GATE_TOKEN)
+
+
+def _check_gate_args(incidents: Any, map_points: Any, release: Any, k: int | None, threshold: int,
+                     point_threshold: int, layers: tuple[str, ...] | list[str]) -> tuple[int, Release]:
+    """Validate :func:`gate`'s arguments; return the map points' k and the release (default from ``layers``)."""
+    if isinstance(incidents, GatedData):
+        raise PublishError("these incidents have already been through the gate")
+    if not isinstance(incidents, pd.DataFrame):
+        raise InputError(f"incidents must be a DataFrame, got {type(incidents).__name__}")
+    if not isinstance(map_points, MapPoints):
+        raise InputError("map_points must come from geocrime.publish.build_map_points()")
+    mk = int(map_points.params["k"])
+    if k is not None and k > mk:
+        raise PublishError(f"map points were built with k={mk} < requested k={k}: rebuild them with k={k}")
+    if threshold < 1 or point_threshold < 1:
+        raise InputError("threshold and point_threshold must be >= 1")
+    if release is None:
+        release = Release(tables=tuple(layers))
+    elif not isinstance(release, Release):
+        raise InputError("release must be a geocrime.publish.Release")
+    return mk, release
+
+
+def _atoms(s: pd.DataFrame, codes: pd.DataFrame, layers: list[str], months: list[str], crime_types: list[str],
+           ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray, int, int]:
+    """The atoms: month x (combination of area codes of a map point) x crime type, with their counts.
+
+    Returns the atoms table, the per map point/month/type counts ``pc``, each of its rows' atom index
+    ``aidx``, the atom counts ``vals`` and the number of area combinations and crime types.
+    """
+    combo = codes[layers].drop_duplicates().sort_values(layers).reset_index(drop=True)
+    combo["_atom"] = np.arange(len(combo))
+    mp_combo = pd.Series(codes[layers].merge(combo, on=layers, how="left")["_atom"].to_numpy(), index=codes.index)
+    n_c, n_t, n_m = len(combo), len(crime_types), len(months)
+    pc = s.groupby(["map_point_id", "month", "crime_type"], sort=True).size().rename("count").reset_index()
+    aidx = ((pd.Index(months).get_indexer(pc["month"]) * n_c + mp_combo.loc[pc["map_point_id"]].to_numpy()) * n_t
+            + pd.Index(crime_types).get_indexer(pc["crime_type"]))
+    vals = np.bincount(aidx, weights=pc["count"].to_numpy(float), minlength=n_m * n_c * n_t)
+    grid = pd.MultiIndex.from_product([months, np.arange(n_c), crime_types], names=["month", "_atom", "crime_type"])
+    atoms = grid.to_frame(index=False).merge(combo, on="_atom", how="left")
+    atoms["count"] = vals
+    return atoms, pc, aidx, vals, n_c, n_t
+
+
+def _area_tables(cells: pd.DataFrame, layers: list[str], months: list[str],
+                 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Split the gated cells into one table per layer (monthly, by crime type) and the totals table."""
+    area_counts = {}
+    for layer in layers:
+        lf = cells[(cells["layer"] == layer) & (cells["crime_type"] != ALL) & cells["month"].isin(months)]
+        area_counts[layer] = lf[["area_code", "month", "crime_type", "count", "suppressed"]].reset_index(drop=True)
+    tot = cells[(cells["layer"] == "all") | (cells["crime_type"] == ALL) | ~cells["month"].isin(months)]
+    totals = tot[["layer", "area_code", "month", "crime_type", "count", "suppressed"]].reset_index(drop=True)
+    return area_counts, totals
 
 
 def _warn_no_map_point(snapped: pd.DataFrame) -> None:
