@@ -57,7 +57,6 @@ LONG_FUNCTION_EXCEPTIONS = {
     ("publish/mappoints.py", "build_map_points"): "publication helper: split pending",
     ("publish/tiles.py", "write_tiles"): "publication helper: split pending",
     ("publish/attack.py", "table_attack"): "publication helper: new module, split pending",
-    ("publish/suppression.py", "build_cell_system"): "publication helper: split pending",
     ("publish/suppression.py", "audit_intervals"): "publication helper: being rewritten, split pending",
     ("analysis/backtest.py", "backtest"): "hotspot helper: split pending",
 }

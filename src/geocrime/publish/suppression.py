@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -94,15 +94,7 @@ def build_cell_system(
     multi = len(crime_types) > 1 and totals
     mx = list(months) + list(spans)
     tx = list(crime_types) + ([ALL] if multi else [])
-    # one row per cell: layer, area, month, type
-    recs = [pd.DataFrame({"layer": "all", "area_code": ALL, "parent": ""}, index=[0])] if totals else []
-    for layer in layers:
-        a = areas[layer]
-        recs.append(pd.DataFrame({"layer": layer, "area_code": a["area_code"].astype(str).to_numpy(),
-                                  "parent": a["parent"].astype(str).to_numpy()}))
-    base = pd.concat(recs, ignore_index=True)
-    mt = pd.MultiIndex.from_product([mx, tx], names=["month", "crime_type"]).to_frame(index=False)
-    cells = base.merge(mt, how="cross")[["layer", "area_code", "month", "crime_type", "parent"]]
+    cells = _cell_rows(layers, areas, mx, tx, totals)
     # integer keys: (layer-area id, month id, type id)
     la = pd.Index((cells["layer"] + "|" + cells["area_code"]).unique())
     mi, ti = pd.Index(mx), pd.Index(tx)
@@ -110,6 +102,30 @@ def build_cell_system(
     def key(layer_area: np.ndarray, month: np.ndarray, ctype: np.ndarray) -> np.ndarray:
         return (la.get_indexer(layer_area).astype(np.int64) * len(mx) + mi.get_indexer(month)) * len(tx) + ti.get_indexer(ctype)
 
+    inc = _incidence(atoms, cells, layers, key, spans, multi, totals)
+    vals = atoms["count"].to_numpy(dtype=float)
+    cells["count"] = np.rint(inc @ vals).astype(np.int64)
+    gmem, tot = _group_matrix(cells, layers, spans, multi, totals)
+    return CellSystem(cells=cells.reset_index(drop=True), incidence=inc, atom_values=vals, group_members=gmem,
+                      group_total=np.asarray(tot, dtype=np.int64), fixed=np.zeros(len(cells), bool))
+
+
+def _cell_rows(layers: list[str], areas: dict[str, pd.DataFrame], mx: list[str], tx: list[str],
+               totals: bool) -> pd.DataFrame:
+    """One row per cell: ``layer, area_code, month, crime_type, parent`` (every area x month x type)."""
+    recs = [pd.DataFrame({"layer": "all", "area_code": ALL, "parent": ""}, index=[0])] if totals else []
+    for layer in layers:
+        a = areas[layer]
+        recs.append(pd.DataFrame({"layer": layer, "area_code": a["area_code"].astype(str).to_numpy(),
+                                  "parent": a["parent"].astype(str).to_numpy()}))
+    base = pd.concat(recs, ignore_index=True)
+    mt = pd.MultiIndex.from_product([mx, tx], names=["month", "crime_type"]).to_frame(index=False)
+    return base.merge(mt, how="cross")[["layer", "area_code", "month", "crime_type", "parent"]]
+
+
+def _incidence(atoms: pd.DataFrame, cells: pd.DataFrame, layers: list[str], key: Callable[..., np.ndarray],
+               spans: dict[str, list[str]], multi: bool, totals: bool) -> sparse.csr_matrix:
+    """The sparse (n_cells x n_atoms) 0/1 matrix: which atoms each cell sums (``key`` gives a cell's integer key)."""
     ckey = key((cells["layer"] + "|" + cells["area_code"]).to_numpy(), cells["month"].to_numpy(), cells["crime_type"].to_numpy())
     order = np.argsort(ckey)
     n_atoms = len(atoms)
@@ -132,10 +148,12 @@ def build_cell_system(
                 rr.append(pos)
                 cc.append(sel)
     rr, cc = np.concatenate(rr), np.concatenate(cc)
-    inc = sparse.csr_matrix((np.ones(len(rr)), (rr, cc)), shape=(len(cells), n_atoms))
-    vals = atoms["count"].to_numpy(dtype=float)
-    cells["count"] = np.rint(inc @ vals).astype(np.int64)
-    # groups: total cell + member cells
+    return sparse.csr_matrix((np.ones(len(rr)), (rr, cc)), shape=(len(cells), n_atoms))
+
+
+def _group_matrix(cells: pd.DataFrame, layers: list[str], spans: dict[str, list[str]], multi: bool,
+                  totals: bool) -> tuple[sparse.csr_matrix, list[int]]:
+    """The additive groups: sparse (n_groups x n_cells) member matrix and each group's total cell."""
     gm_r, gm_c, tot = [], [], []
     idx = pd.Series(np.arange(len(cells)), index=pd.MultiIndex.from_frame(cells[["layer", "area_code", "month", "crime_type"]]))
 
@@ -172,8 +190,7 @@ def build_cell_system(
     gr = np.concatenate(gm_r) if gm_r else np.zeros(0, np.int64)
     gc = np.concatenate(gm_c) if gm_c else np.zeros(0, np.int64)
     gmem = sparse.csr_matrix((np.ones(len(gr)), (gr, gc)), shape=(len(tot), len(cells)))
-    return CellSystem(cells=cells.reset_index(drop=True), incidence=inc, atom_values=vals, group_members=gmem,
-                      group_total=np.asarray(tot, dtype=np.int64), fixed=np.zeros(len(cells), bool))
+    return gmem, tot
 
 
 def _rank(sys: CellSystem, secret: bytes) -> np.ndarray:
