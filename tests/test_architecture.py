@@ -58,7 +58,6 @@ LONG_FUNCTION_EXCEPTIONS = {
     ("publish/tiles.py", "write_tiles"): "publication helper: split pending",
     ("publish/attack.py", "table_attack"): "publication helper: new module, split pending",
     ("publish/suppression.py", "audit_intervals"): "publication helper: being rewritten, split pending",
-    ("analysis/backtest.py", "backtest"): "hotspot helper: split pending",
 }
 
 

@@ -322,23 +322,8 @@ def backtest(
         if not (hasattr(p, "fit") and hasattr(p, "predict")):
             raise InputError(f"predictor {name!r} has no fit/predict methods")
     base = grid_of(grid)
-    per = _period_labels(events, freq, date_column)
-    x, y = _xy(events)
-    ok = np.isfinite(x) & np.isfinite(y) & ~pd.isna(per)
-    if (~ok).any():
-        warn(f"backtest: {int((~ok).sum())} event(s) without location or period are left out")
-    ev = events.loc[ok]
-    per = per[ok]
-    x, y = x[ok], y[ok]
-    if len(ev) == 0:
-        raise AnalysisError("backtest: no events with a location and a period")
-    all_periods = pd.period_range(per.min(), per.max(), freq=per.freq)
-    test_periods = list(all_periods[min_train_periods:])
-    if folds is not None:
-        test_periods = test_periods[-int(folds):]
-    if not test_periods:
-        raise AnalysisError(f"backtest: {len(all_periods)} period(s) of data; need more than "
-                            f"min_train_periods={min_train_periods} to form a fold")
+    ev, per, x, y = _located_events(events, freq, date_column)
+    test_periods = _test_periods(per, min_train_periods, folds)
     w_harm = None
     if harm is not None and harm is not False:
         table = HarmTable.default() if harm is True else harm
@@ -378,40 +363,85 @@ def backtest(
         for name, p in predictors.items():
             est = p.clone() if hasattr(p, "clone") else p
             fitted[name] = _fit(est, train_ev, t_end, base)
-        for s_idx, (s, g) in enumerate(grids.items()):
-            cid = cells[s]
-            ins = inside[s]
-            n_cells = g.n_cells
-            tc = np.bincount(cid[test & (cid >= 0)], minlength=n_cells)[ins]
-            pc = np.bincount(cid[prev & (cid >= 0)], minlength=n_cells)[ins]
-            th = None
-            if w_harm is not None:
-                m = test & (cid >= 0)
-                th = np.bincount(cid[m], weights=w_harm[m], minlength=n_cells)[ins]
-            for name, est in fitted.items():
-                risk = np.asarray(est.predict(g), dtype="float64")
-                if risk.shape[0] != n_cells:
-                    raise AnalysisError(f"predictor {name!r} returned {risk.shape[0]} values for {n_cells} cells")
-                # tie-break stream fixed per (seed, fold, origin, method): adding a method or an
-                # origin shift does not change the others' scores
-                rng = np.random.default_rng([seed, fold, s_idx, names.index(name)])
-                sc = score_hotspots(risk[ins], tc, coverages, prev_counts=pc, test_harm=th, rng=rng, ties=ties,
-                                    cell_ids=ins)
-                if s_idx == 0:
-                    order = rank_cells(risk[ins], ties=ties, rng=np.random.default_rng([seed, fold, s_idx,
-                                                                                         names.index(name)]),
-                                       cell_ids=ins)
-                    top_cells[(name, fold)] = order[: k_max[s]].astype(np.int32)
-                    test_counts[fold] = tc
-                sc.insert(0, "method", name)
-                sc.insert(1, "fold", fold)
-                sc.insert(2, "test_period", str(tp))
-                sc.insert(3, "train_events", int(train.sum()))
-                sc["origin_dx"], sc["origin_dy"] = s
-                rows.append(sc)
+        rows += _score_fold(fold, tp, train, test, prev, fitted, grids, cells, inside, k_max, w_harm, coverages,
+                            seed=seed, ties=ties, names=names, top_cells=top_cells, test_counts=test_counts)
     if not rows:
         raise AnalysisError("backtest: no fold could be scored")
     return BacktestResult(pd.concat(rows, ignore_index=True), test_counts, top_cells)
+
+
+def _located_events(events: pd.DataFrame, freq: str, date_column: str | None,
+                    ) -> tuple[pd.DataFrame, pd.PeriodIndex, np.ndarray, np.ndarray]:
+    """The events with a location and a period (the others left out with a warning), their periods and x/y
+    (metres, EPSG:27700)."""
+    per = _period_labels(events, freq, date_column)
+    x, y = _xy(events)
+    ok = np.isfinite(x) & np.isfinite(y) & ~pd.isna(per)
+    if (~ok).any():
+        warn(f"backtest: {int((~ok).sum())} event(s) without location or period are left out")
+    ev = events.loc[ok]
+    per = per[ok]
+    x, y = x[ok], y[ok]
+    if len(ev) == 0:
+        raise AnalysisError("backtest: no events with a location and a period")
+    return ev, per, x, y
+
+
+def _test_periods(per: pd.PeriodIndex, min_train_periods: int, folds: int | None) -> list[pd.Period]:
+    """The periods tested: each with at least ``min_train_periods`` periods before it, the last ``folds``."""
+    all_periods = pd.period_range(per.min(), per.max(), freq=per.freq)
+    test_periods = list(all_periods[min_train_periods:])
+    if folds is not None:
+        test_periods = test_periods[-int(folds):]
+    if not test_periods:
+        raise AnalysisError(f"backtest: {len(all_periods)} period(s) of data; need more than "
+                            f"min_train_periods={min_train_periods} to form a fold")
+    return test_periods
+
+
+def _score_fold(fold: int, tp: pd.Period, train: np.ndarray, test: np.ndarray, prev: np.ndarray,
+                fitted: dict[str, Any], grids: dict[tuple[float, float], Any],
+                cells: dict[tuple[float, float], np.ndarray], inside: dict[tuple[float, float], np.ndarray],
+                k_max: dict[tuple[float, float], int], w_harm: np.ndarray | None, coverages: Sequence[float], *,
+                seed: int, ties: str, names: list[str], top_cells: dict[tuple[str, int], np.ndarray],
+                test_counts: dict[int, np.ndarray]) -> list[pd.DataFrame]:
+    """Score every fitted predictor of one fold on every grid origin; one score table per (origin, method).
+
+    Records the fold's top cells and test counts (unshifted grid) in ``top_cells`` and ``test_counts``.
+    """
+    rows = []
+    for s_idx, (s, g) in enumerate(grids.items()):
+        cid = cells[s]
+        ins = inside[s]
+        n_cells = g.n_cells
+        tc = np.bincount(cid[test & (cid >= 0)], minlength=n_cells)[ins]
+        pc = np.bincount(cid[prev & (cid >= 0)], minlength=n_cells)[ins]
+        th = None
+        if w_harm is not None:
+            m = test & (cid >= 0)
+            th = np.bincount(cid[m], weights=w_harm[m], minlength=n_cells)[ins]
+        for name, est in fitted.items():
+            risk = np.asarray(est.predict(g), dtype="float64")
+            if risk.shape[0] != n_cells:
+                raise AnalysisError(f"predictor {name!r} returned {risk.shape[0]} values for {n_cells} cells")
+            # tie-break stream fixed per (seed, fold, origin, method): adding a method or an
+            # origin shift does not change the others' scores
+            rng = np.random.default_rng([seed, fold, s_idx, names.index(name)])
+            sc = score_hotspots(risk[ins], tc, coverages, prev_counts=pc, test_harm=th, rng=rng, ties=ties,
+                                cell_ids=ins)
+            if s_idx == 0:
+                order = rank_cells(risk[ins], ties=ties, rng=np.random.default_rng([seed, fold, s_idx,
+                                                                                     names.index(name)]),
+                                   cell_ids=ins)
+                top_cells[(name, fold)] = order[: k_max[s]].astype(np.int32)
+                test_counts[fold] = tc
+            sc.insert(0, "method", name)
+            sc.insert(1, "fold", fold)
+            sc.insert(2, "test_period", str(tp))
+            sc.insert(3, "train_events", int(train.sum()))
+            sc["origin_dx"], sc["origin_dy"] = s
+            rows.append(sc)
+    return rows
 
 
 def _fit(est: Any, train: pd.DataFrame, t_end: pd.Timestamp, grid: Any) -> Any:
