@@ -286,24 +286,12 @@ def write_tiles(
     from .release import require_released
 
     require_released(gated, "write_tiles", points=True, zooms=range(int(minzoom), int(maxzoom) + 1))
-    fmt = str(format).lower()
-    if fmt not in FORMATS:
-        raise PublishError(f"unknown tile format {format!r}; use one of {FORMATS}")
-    if not (0 <= int(minzoom) <= int(maxzoom) <= 22):
-        raise PublishError(f"need 0 <= minzoom <= maxzoom <= 22, got {minzoom}..{maxzoom}")
-    if cell_px not in (1, 2, 4, 8, 16, 32, 64, 128, 256):
-        raise PublishError(f"cell_px must be a power of two dividing 256, got {cell_px}")
+    fmt = _check_tile_args(format, minzoom, maxzoom, cell_px)
     minzoom, maxzoom = int(minzoom), int(maxzoom)
     secs: dict[str, float] = {}
     t0 = time.perf_counter()
 
-    pts = gated.points
-    if crime_types is not None:
-        pts = pts[pts["crime_type"].isin(list(crime_types))]
-    pts = pts[pts["count"].fillna(0) > 0]
-    bad = ~(np.isfinite(pts["lon"].to_numpy(dtype="float64")) & np.isfinite(pts["lat"].to_numpy(dtype="float64")))
-    if bad.any():
-        raise PublishError(f"{int(bad.sum())} gated points have no finite lon/lat; the gate output is corrupt")
+    pts = _tile_points(gated, crime_types)
     lon, lat, counts, months = _point_table(pts)
     wx, wy = _mercator_world(lon, lat)
     secs["prepare"] = time.perf_counter() - t0
@@ -317,6 +305,55 @@ def write_tiles(
         (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())) if len(lon) else
         (-0.51, 51.28, 0.34, 51.70)  # Greater London, used only to centre an empty pyramid
     )
+    meta = _tile_metadata(gated, pts, fmt, ext, minzoom, maxzoom, bounds, months, min_count, point_zoom, cell_px)
+
+    levels = _levels(wx, wy, counts, minzoom, maxzoom, point_zoom, cell_px, min_count)
+    n_tiles, n_bytes, n_feat, pm_entries, t_enc, t_write = _encode_levels(levels, fmt, out, ext, months)
+    secs["encode"] = t_enc
+    a = time.perf_counter()
+    meta.update(tile_count=n_tiles, total_bytes=n_bytes, feature_count=n_feat)
+    if fmt == "pmtiles":
+        _write_pmtiles(out, pm_entries, meta, minzoom, maxzoom, bounds)
+        n_bytes_file = out.stat().st_size
+        meta["archive_bytes"] = n_bytes_file
+        out.with_suffix(".json").write_text(json.dumps(meta, indent=1, default=str))
+        url = None
+    else:
+        (out / "metadata.json").write_text(json.dumps(meta, indent=1, default=str))
+        url = meta["tiles"]
+    secs["write"] = t_write + time.perf_counter() - a
+    secs["total"] = time.perf_counter() - t0
+    return TileSet(out, fmt, minzoom, maxzoom, n_tiles, n_bytes, n_feat, months, bounds, url, meta, secs)
+
+
+def _check_tile_args(format: str, minzoom: int, maxzoom: int, cell_px: int) -> str:
+    """Validate :func:`write_tiles`' format, zoom range and cell size; return the format in lower case."""
+    fmt = str(format).lower()
+    if fmt not in FORMATS:
+        raise PublishError(f"unknown tile format {format!r}; use one of {FORMATS}")
+    if not (0 <= int(minzoom) <= int(maxzoom) <= 22):
+        raise PublishError(f"need 0 <= minzoom <= maxzoom <= 22, got {minzoom}..{maxzoom}")
+    if cell_px not in (1, 2, 4, 8, 16, 32, 64, 128, 256):
+        raise PublishError(f"cell_px must be a power of two dividing 256, got {cell_px}")
+    return fmt
+
+
+def _tile_points(gated: GatedData, crime_types: list[str] | None) -> pd.DataFrame:
+    """The gated points drawn: the chosen crime types, counts above 0, each with a finite lon/lat."""
+    pts = gated.points
+    if crime_types is not None:
+        pts = pts[pts["crime_type"].isin(list(crime_types))]
+    pts = pts[pts["count"].fillna(0) > 0]
+    bad = ~(np.isfinite(pts["lon"].to_numpy(dtype="float64")) & np.isfinite(pts["lat"].to_numpy(dtype="float64")))
+    if bad.any():
+        raise PublishError(f"{int(bad.sum())} gated points have no finite lon/lat; the gate output is corrupt")
+    return pts
+
+
+def _tile_metadata(gated: GatedData, pts: pd.DataFrame, fmt: str, ext: str, minzoom: int, maxzoom: int,
+                   bounds: tuple[float, float, float, float], months: list[str],
+                   min_count: int | Mapping[int, int] | None, point_zoom: int, cell_px: int) -> dict[str, Any]:
+    """The pyramid's metadata (``metadata.json``, or the PMTiles archive's metadata)."""
     mc = {z: _min_count_for(min_count, z) for z in range(minzoom, maxzoom + 1)}
     meta: dict[str, Any] = {
         "generator": "geocrime.publish.write_tiles",
@@ -336,13 +373,21 @@ def write_tiles(
         "format_note": FORMAT_NOTE,
         "tiles": None if fmt == "pmtiles" else f"{{z}}/{{x}}/{{y}}.{ext}",
     }
+    return meta
 
+
+def _encode_levels(levels: Iterator[_Level], fmt: str, out: Path, ext: str, months: list[str],
+                   ) -> tuple[int, int, int, list[tuple[int, bytes]], float, float]:
+    """Encode every tile of every level; write ``z/x/y.ext`` files, or collect PMTiles entries.
+
+    Returns tile count, tile bytes, feature count, the PMTiles entries and seconds encoding / writing.
+    """
     t_enc = t_write = 0.0
     n_tiles = n_bytes = n_feat = 0
     pm_entries: list[tuple[int, bytes]] = []
     if fmt == "pmtiles":
         from pmtiles.tile import zxy_to_tileid
-    for level in _levels(wx, wy, counts, minzoom, maxzoom, point_zoom, cell_px, min_count):
+    for level in levels:
         n_feat += len(level.tx)
         for x, y, idx in _tile_groups(level):
             a = time.perf_counter()
@@ -358,39 +403,31 @@ def write_tiles(
             t_write += time.perf_counter() - b
             n_tiles += 1
             n_bytes += len(data)
-    secs["encode"] = t_enc
-    a = time.perf_counter()
-    meta.update(tile_count=n_tiles, total_bytes=n_bytes, feature_count=n_feat)
-    if fmt == "pmtiles":
-        from pmtiles.tile import Compression, TileType
-        from pmtiles.writer import Writer
+    return n_tiles, n_bytes, n_feat, pm_entries, t_enc, t_write
 
-        pm_entries.sort(key=lambda e: e[0])
-        with open(out, "wb") as fh:
-            writer = Writer(fh)
-            for tid, data in pm_entries:
-                writer.write_tile(tid, data)
-            e7 = lambda v: int(round(v * 1e7))  # noqa: E731
-            header = {
-                "tile_type": TileType.MVT, "tile_compression": Compression.NONE,
-                "min_zoom": minzoom, "max_zoom": maxzoom,
-                "min_lon_e7": e7(bounds[0]), "min_lat_e7": e7(bounds[1]),
-                "max_lon_e7": e7(bounds[2]), "max_lat_e7": e7(bounds[3]),
-                "center_zoom": meta["center"][2], "center_lon_e7": e7(meta["center"][0]),
-                "center_lat_e7": e7(meta["center"][1]),
-            }
-            if pm_entries:
-                writer.finalize(header, {**meta, "vector_layers": [{"id": LAYER, "fields": {"count": "Number"}}]})
-        n_bytes_file = out.stat().st_size
-        meta["archive_bytes"] = n_bytes_file
-        out.with_suffix(".json").write_text(json.dumps(meta, indent=1, default=str))
-        url = None
-    else:
-        (out / "metadata.json").write_text(json.dumps(meta, indent=1, default=str))
-        url = meta["tiles"]
-    secs["write"] = t_write + time.perf_counter() - a
-    secs["total"] = time.perf_counter() - t0
-    return TileSet(out, fmt, minzoom, maxzoom, n_tiles, n_bytes, n_feat, months, bounds, url, meta, secs)
+
+def _write_pmtiles(out: Path, pm_entries: list[tuple[int, bytes]], meta: dict[str, Any], minzoom: int, maxzoom: int,
+                   bounds: tuple[float, float, float, float]) -> None:
+    """Write the collected tiles as one PMTiles archive at ``out`` (nothing is finalised when empty)."""
+    from pmtiles.tile import Compression, TileType
+    from pmtiles.writer import Writer
+
+    pm_entries.sort(key=lambda e: e[0])
+    with open(out, "wb") as fh:
+        writer = Writer(fh)
+        for tid, data in pm_entries:
+            writer.write_tile(tid, data)
+        e7 = lambda v: int(round(v * 1e7))  # noqa: E731
+        header = {
+            "tile_type": TileType.MVT, "tile_compression": Compression.NONE,
+            "min_zoom": minzoom, "max_zoom": maxzoom,
+            "min_lon_e7": e7(bounds[0]), "min_lat_e7": e7(bounds[1]),
+            "max_lon_e7": e7(bounds[2]), "max_lat_e7": e7(bounds[3]),
+            "center_zoom": meta["center"][2], "center_lon_e7": e7(meta["center"][0]),
+            "center_lat_e7": e7(meta["center"][1]),
+        }
+        if pm_entries:
+            writer.finalize(header, {**meta, "vector_layers": [{"id": LAYER, "fields": {"count": "Number"}}]})
 
 
 def read_tile_metadata(path: str | Path) -> dict[str, Any]:
