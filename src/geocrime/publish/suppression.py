@@ -265,43 +265,12 @@ def audit_intervals(
     if len(todo) == 0:
         return lo, hi, 0
     # unknowns that matter: those in audited targets' blocks
-    link = sparse.vstack([a_eq, targets]).tocsr()
-    adj = link.T @ link
-    _, comp = connected_components(adj, directed=False)
-    tcomp = np.array([comp[targets.indices[targets.indptr[i]]] if targets.indptr[i + 1] > targets.indptr[i] else -1
-                      for i in range(nt)])
-    const = tcomp < 0
-    lo[const & np.isin(np.arange(nt), todo)] = t_rhs[const & np.isin(np.arange(nt), todo)]
-    hi[const & np.isin(np.arange(nt), todo)] = t_rhs[const & np.isin(np.arange(nt), todo)]
-    todo = todo[~const[todo]]
+    todo, comp, tcomp = _audit_blocks(a_eq, targets, t_rhs, todo, lo, hi)
     if len(todo) == 0:
         return lo, hi, 0
     keep_c = np.isin(comp, np.unique(tcomp[todo]))
     cols = np.flatnonzero(keep_c)
-    row_live = lambda m: np.asarray(abs(m[:, cols]).sum(axis=1)).ravel() > 0  # noqa: E731
-    ae = a_eq[:, cols]
-    lr = row_live(a_eq)
-    ae, be = ae[lr], b_eq[lr]
-    tg = targets[:, cols].tocsr()
-    lb = lower[cols].astype(float).copy()
-    ub_rows = np.flatnonzero(row_live(targets)) if ge1 else np.zeros(0, int)
-    if ge1 and len(ub_rows):
-        # ">= 1" on a one-unknown cell is a bound; a row holding an unknown already >= its need is implied
-        need1 = 1.0 - t_rhs[ub_rows]
-        nnz = np.diff(tg.indptr)[ub_rows]
-        one = ub_rows[nnz == 1]
-        j = tg.indices[tg.indptr[one]]
-        np.maximum.at(lb, j, 1.0 - t_rhs[one])
-        multi = ub_rows[nnz > 1]
-        sub = tg[multi]
-        rowmax = np.zeros(len(multi))
-        if sub.nnz:
-            np.maximum.at(rowmax, np.repeat(np.arange(len(multi)), np.diff(sub.indptr)), lb[sub.indices])
-        ub_rows = multi[rowmax < 1.0 - t_rhs[multi] - 1e-9]
-        del need1
-    aub = (-tg[ub_rows]) if ge1 else None
-    bub = (t_rhs[ub_rows] - 1.0) if ge1 else None
-    bounds = np.c_[lb, np.maximum(np.minimum(upper[cols], _CAP), lb)]
+    ae, be, tg, ub_rows, aub, bub, bounds = _audit_lp(a_eq, b_eq, targets, t_rhs, lower, upper, cols, ge1)
     n_lp = 0
 
     def solve(c: np.ndarray) -> np.ndarray:
@@ -347,26 +316,83 @@ def audit_intervals(
     if _DEBUG:
         print("audit: targets", len(todo), "open after screening", int(open_.sum()), "lps", n_lp)
     if open_.sum() <= max_exact:
-        tc = tcomp[todo]
-        for direction in (1.0, -1.0):
-            pending = open_.copy()
-            while pending.any():
-                # one pending target per block, all blocks in one LP (blocks are independent)
-                _, first = np.unique(tc[pending], return_index=True)
-                pick = np.flatnonzero(pending)[first]
-                x = solve(direction * np.asarray(tt[pick].sum(axis=0)).ravel())
-                see(x)
-                v = tt[pick] @ x + t_rhs[todo[pick]]
-                if direction > 0:
-                    seen_lo[pick] = v
-                else:
-                    seen_hi[pick] = v
-                pending[pick] = False
-                pending &= still_open()
-            open_ = still_open()
+        _exact_extremes(solve, see, still_open, tt, tcomp[todo], t_rhs[todo], seen_lo, seen_hi, open_)
     # targets still open are reported with the range seen: narrower than ``need`` (conservative)
     lo[todo], hi[todo] = seen_lo, seen_hi
     return lo, hi, n_lp
+
+
+def _audit_blocks(a_eq: sparse.csr_matrix, targets: sparse.csr_matrix, t_rhs: np.ndarray, todo: np.ndarray,
+                  lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Independent blocks of unknowns (linked by equalities or targets) and each target's block (-1: constant).
+
+    Constant audited targets get ``lo = hi = t_rhs`` (in place); returns the audited targets left, the block
+    of each unknown and of each target.
+    """
+    nt = targets.shape[0]
+    link = sparse.vstack([a_eq, targets]).tocsr()
+    adj = link.T @ link
+    _, comp = connected_components(adj, directed=False)
+    tcomp = np.array([comp[targets.indices[targets.indptr[i]]] if targets.indptr[i + 1] > targets.indptr[i] else -1
+                      for i in range(nt)])
+    const = tcomp < 0
+    lo[const & np.isin(np.arange(nt), todo)] = t_rhs[const & np.isin(np.arange(nt), todo)]
+    hi[const & np.isin(np.arange(nt), todo)] = t_rhs[const & np.isin(np.arange(nt), todo)]
+    todo = todo[~const[todo]]
+    return todo, comp, tcomp
+
+
+def _audit_lp(a_eq: sparse.csr_matrix, b_eq: np.ndarray, targets: sparse.csr_matrix, t_rhs: np.ndarray,
+              lower: np.ndarray, upper: np.ndarray, cols: np.ndarray, ge1: bool) -> tuple[Any, ...]:
+    """The audit LP restricted to the unknowns ``cols``: equalities ``ae x = be``, targets ``tg``, the ``>= 1``
+    rows not implied by bounds (``ub_rows``, as ``aub x <= bub``) and the bounds of each unknown."""
+    row_live = lambda m: np.asarray(abs(m[:, cols]).sum(axis=1)).ravel() > 0  # noqa: E731
+    ae = a_eq[:, cols]
+    lr = row_live(a_eq)
+    ae, be = ae[lr], b_eq[lr]
+    tg = targets[:, cols].tocsr()
+    lb = lower[cols].astype(float).copy()
+    ub_rows = np.flatnonzero(row_live(targets)) if ge1 else np.zeros(0, int)
+    if ge1 and len(ub_rows):
+        # ">= 1" on a one-unknown cell is a bound; a row holding an unknown already >= its need is implied
+        need1 = 1.0 - t_rhs[ub_rows]
+        nnz = np.diff(tg.indptr)[ub_rows]
+        one = ub_rows[nnz == 1]
+        j = tg.indices[tg.indptr[one]]
+        np.maximum.at(lb, j, 1.0 - t_rhs[one])
+        multi = ub_rows[nnz > 1]
+        sub = tg[multi]
+        rowmax = np.zeros(len(multi))
+        if sub.nnz:
+            np.maximum.at(rowmax, np.repeat(np.arange(len(multi)), np.diff(sub.indptr)), lb[sub.indices])
+        ub_rows = multi[rowmax < 1.0 - t_rhs[multi] - 1e-9]
+        del need1
+    aub = (-tg[ub_rows]) if ge1 else None
+    bub = (t_rhs[ub_rows] - 1.0) if ge1 else None
+    bounds = np.c_[lb, np.maximum(np.minimum(upper[cols], _CAP), lb)]
+    return ae, be, tg, ub_rows, aub, bub, bounds
+
+
+def _exact_extremes(solve: Callable[[np.ndarray], np.ndarray], see: Callable[[np.ndarray], None],
+                    still_open: Callable[[], np.ndarray], tt: sparse.csr_matrix, tc: np.ndarray, rhs: np.ndarray,
+                    seen_lo: np.ndarray, seen_hi: np.ndarray, open_: np.ndarray) -> None:
+    """Exact min and max of the ``open_`` targets (values ``tt @ x + rhs``, block ``tc``), into ``seen_lo``/``seen_hi``."""
+    for direction in (1.0, -1.0):
+        pending = open_.copy()
+        while pending.any():
+            # one pending target per block, all blocks in one LP (blocks are independent)
+            _, first = np.unique(tc[pending], return_index=True)
+            pick = np.flatnonzero(pending)[first]
+            x = solve(direction * np.asarray(tt[pick].sum(axis=0)).ravel())
+            see(x)
+            v = tt[pick] @ x + rhs[pick]
+            if direction > 0:
+                seen_lo[pick] = v
+            else:
+                seen_hi[pick] = v
+            pending[pick] = False
+            pending &= still_open()
+        open_ = still_open()
 
 
 def suppress(
