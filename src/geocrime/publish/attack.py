@@ -190,13 +190,7 @@ def table_attack(
     F, inc = _finest_system(cells, finest, parents)
     sup = cells["suppressed"].to_numpy(bool)
     cnt = pd.to_numeric(cells["count"], errors="coerce").to_numpy(float)
-    # finest cells published in the finest table are known exactly
-    fin_pub = ((cells["layer"] == finest).to_numpy() & ~sup & (cells["crime_type"] != ALL).to_numpy()
-               & (cells["month"] != ALL).to_numpy() & ~cells["month"].astype(str).str.contains("..", regex=False).to_numpy())
-    known = np.full(len(F), np.nan)
-    rows = inc[fin_pub]
-    jj = rows.indices[rows.indptr[:-1]] if rows.nnz else np.zeros(0, int)
-    known[jj] = cnt[fin_pub]
+    known = _known_finest(cells, finest, inc, sup, cnt, len(F))
     unk = np.isnan(known)
     kv = np.where(unk, 0.0, known)
     lower = np.zeros(len(F))
@@ -242,54 +236,86 @@ def table_attack(
             out_lo[ti] = base[tgt[ti]] + np.asarray(a_t[ti][:, cols] @ lo_b[cols]).ravel()
             out_hi[ti] = np.inf
             continue
-        lb = lo_b[cols].copy()
-        if ag is not None and ag.shape[0]:  # one-unknown ">= 1" rows are bounds
-            nnz = np.diff(ag.indptr)
-            one = np.flatnonzero(nnz == 1)
-            np.maximum.at(lb, ag.indices[ag.indptr[one]], bg[one])
-            ag, bg = ag[nnz > 1], bg[nnz > 1]
-        bounds = np.c_[lb, np.full(len(cols), _CAP)]  # a finite cap keeps every LP bounded
         rows_t = a_t[ti][:, cols].tocsr()
-
-        def lp(c: np.ndarray) -> np.ndarray | None:
-            nonlocal n_lp
-            n_lp += 1
-            r = linprog(c, A_ub=(-ag if ag is not None and ag.shape[0] else None),
-                        b_ub=(-bg if ag is not None and ag.shape[0] else None),
-                        A_eq=ae if ae.shape[0] else None, b_eq=be if ae.shape[0] else None,
-                        bounds=bounds, method="highs")
-            if r.status == 3:
-                return None
-            if r.status != 0:
-                raise ValueError(f"attack LP failed: {r.message}")
-            return r.x
-
-        lo_seen = np.full(len(ti), np.inf)
-        hi_seen = np.full(len(ti), -np.inf)
-        unb = np.zeros(len(ti), bool)
-        rng = np.random.default_rng(0)
-        ssum = np.asarray(rows_t.sum(axis=0)).ravel()
-        # screening: a few vertices prove most cells at least ``t`` wide (then no flag can apply)
-        for c in [ssum, -ssum] + [np.asarray(rows_t.T @ rng.choice([-1.0, 1.0], len(ti))).ravel() for _ in range(screens)]:
-            x = lp(c)
-            if x is None:
-                continue
-            v = rows_t @ x
-            np.minimum(lo_seen, v, out=lo_seen)
-            np.maximum(hi_seen, v, out=hi_seen)
-        for i in np.flatnonzero(~(hi_seen - lo_seen >= t)):
-            row = rows_t[i].toarray().ravel()
-            x = lp(row)
-            lo_seen[i] = row @ x
-            x = lp(-row)
-            if x is None:
-                unb[i] = True
-                hi_seen[i] = np.inf
-            else:
-                hi_seen[i] = row @ x
-        unb |= hi_seen >= _CAP / 2  # reached the cap: unbounded
+        lo_seen, hi_seen, unb, n = _block_intervals(ae, be, ag, bg, lo_b[cols].copy(), rows_t, t, screens)
+        n_lp += n
         out_lo[ti] = base[tgt[ti]] + lo_seen
         out_hi[ti] = np.where(unb, np.inf, base[tgt[ti]] + hi_seen)
+    return _table_attack_result(cells, tgt, out_lo, out_hi, t, suppressed_ge1, n_lp)
+
+
+def _known_finest(cells: pd.DataFrame, finest: str, inc: sparse.csr_matrix, sup: np.ndarray, cnt: np.ndarray,
+                  n_finest: int) -> np.ndarray:
+    """Value of each finest cell the finest table publishes (known exactly); NaN for the unknown ones."""
+    # finest cells published in the finest table are known exactly
+    fin_pub = ((cells["layer"] == finest).to_numpy() & ~sup & (cells["crime_type"] != ALL).to_numpy()
+               & (cells["month"] != ALL).to_numpy() & ~cells["month"].astype(str).str.contains("..", regex=False).to_numpy())
+    known = np.full(n_finest, np.nan)
+    rows = inc[fin_pub]
+    jj = rows.indices[rows.indptr[:-1]] if rows.nnz else np.zeros(0, int)
+    known[jj] = cnt[fin_pub]
+    return known
+
+
+def _block_intervals(ae: sparse.csr_matrix, be: np.ndarray, ag: sparse.csr_matrix | None, bg: np.ndarray | None,
+                     lb: np.ndarray, rows_t: sparse.csr_matrix, t: int, screens: int,
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Feasible interval of each suppressed cell (rows ``rows_t``) of one block of unknowns (lower bounds ``lb``).
+
+    Screening LPs first; exact min/max LPs only for cells not yet seen ``t`` wide. Returns the lowest and
+    highest values seen (without the known part), which cells are unbounded above, and the LPs solved.
+    """
+    n_lp = 0
+    if ag is not None and ag.shape[0]:  # one-unknown ">= 1" rows are bounds
+        nnz = np.diff(ag.indptr)
+        one = np.flatnonzero(nnz == 1)
+        np.maximum.at(lb, ag.indices[ag.indptr[one]], bg[one])
+        ag, bg = ag[nnz > 1], bg[nnz > 1]
+    bounds = np.c_[lb, np.full(len(lb), _CAP)]  # a finite cap keeps every LP bounded
+
+    def lp(c: np.ndarray) -> np.ndarray | None:
+        nonlocal n_lp
+        n_lp += 1
+        r = linprog(c, A_ub=(-ag if ag is not None and ag.shape[0] else None),
+                    b_ub=(-bg if ag is not None and ag.shape[0] else None),
+                    A_eq=ae if ae.shape[0] else None, b_eq=be if ae.shape[0] else None,
+                    bounds=bounds, method="highs")
+        if r.status == 3:
+            return None
+        if r.status != 0:
+            raise ValueError(f"attack LP failed: {r.message}")
+        return r.x
+
+    lo_seen = np.full(rows_t.shape[0], np.inf)
+    hi_seen = np.full(rows_t.shape[0], -np.inf)
+    unb = np.zeros(rows_t.shape[0], bool)
+    rng = np.random.default_rng(0)
+    ssum = np.asarray(rows_t.sum(axis=0)).ravel()
+    # screening: a few vertices prove most cells at least ``t`` wide (then no flag can apply)
+    for c in [ssum, -ssum] + [np.asarray(rows_t.T @ rng.choice([-1.0, 1.0], rows_t.shape[0])).ravel() for _ in range(screens)]:
+        x = lp(c)
+        if x is None:
+            continue
+        v = rows_t @ x
+        np.minimum(lo_seen, v, out=lo_seen)
+        np.maximum(hi_seen, v, out=hi_seen)
+    for i in np.flatnonzero(~(hi_seen - lo_seen >= t)):
+        row = rows_t[i].toarray().ravel()
+        x = lp(row)
+        lo_seen[i] = row @ x
+        x = lp(-row)
+        if x is None:
+            unb[i] = True
+            hi_seen[i] = np.inf
+        else:
+            hi_seen[i] = row @ x
+    unb |= hi_seen >= _CAP / 2  # reached the cap: unbounded
+    return lo_seen, hi_seen, unb, n_lp
+
+
+def _table_attack_result(cells: pd.DataFrame, tgt: np.ndarray, out_lo: np.ndarray, out_hi: np.ndarray, t: int,
+                         suppressed_ge1: bool, n_lp: int) -> TableAttack:
+    """The suppressed cells with their intervals and flags (exact, small, narrow)."""
     res = cells.iloc[tgt][["layer", "area_code", "month", "crime_type"]].reset_index(drop=True)
     res["lo"], res["hi"] = out_lo, out_hi
     width = out_hi - out_lo
