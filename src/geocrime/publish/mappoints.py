@@ -311,30 +311,13 @@ def build_map_points(
         Optional street points (e.g. street centres): a position that must move prefers the nearest
         clear street point in its catchment within ``street_snap_m`` metres.
     """
-    if not isinstance(addresses, gpd.GeoDataFrame):
-        raise InputError("addresses must be a GeoDataFrame of points (e.g. from geocrime._geo.as_points)")
-    if addresses.crs is None:
-        raise InputError("addresses have no CRS: set one (EPSG:27700 for easting/northing)")
-    if k < 1:
-        raise InputError(f"k must be >= 1, got {k}")
-    if min_radius_m < 0 or clear_m < 0 or place_m <= 0:
-        raise InputError("min_radius_m and clear_m must be >= 0 and place_m > 0 (metres)")
+    _check_map_point_args(addresses, k, min_radius_m, clear_m, place_m)
     dwellings = dwellings or weight
     bnd = _borough_boundaries(boroughs)
     bor = load_boroughs(bnd)
     addr = addresses.to_crs(BNG)
-    geom = addr.geometry.to_numpy()
-    is_pt = (shapely.get_type_id(geom) == 0) & ~shapely.is_empty(geom) & ~pd.isna(geom)
-    safe = np.where(is_pt, geom, shapely.Point(0, 0))
-    x = np.where(is_pt, shapely.get_x(safe), np.nan)
-    y = np.where(is_pt, shapely.get_y(safe), np.nan)
-    ok = is_pt & np.isfinite(x) & np.isfinite(y)
-    if dwellings is None:
-        w = np.ones(len(addr))
-    else:
-        w = pd.to_numeric(addr[dwellings], errors="coerce").fillna(1).to_numpy(float)
-        if (w < 0).any():
-            raise InputError(f"dwellings column {dwellings!r} has negative values")
+    x, y, ok = _address_xy(addr)
+    w = _dwelling_weights(addr, dwellings)
     ids = _address_ids(addr, x, y, id_col)
 
     # borough of each address: the library's point-in-polygon (smallest code on shared edges)
@@ -342,13 +325,7 @@ def build_map_points(
     if ok.any():
         b_of[ok] = bnd.lookup("borough", x[ok], y[ok])
     inside = b_of >= 0
-    # positions a published point keeps clear of: every input address plus ``avoid``
-    avoid_xy = np.c_[x[ok], y[ok]]
-    if avoid is not None:
-        axy = shapely.get_coordinates(avoid.to_crs(BNG).geometry.to_numpy()) if isinstance(avoid, gpd.GeoDataFrame) \
-            else np.asarray(avoid, float).reshape(-1, 2)
-        avoid_xy = np.r_[avoid_xy, axy[np.isfinite(axy).all(axis=1)]]
-    avoid_tree = cKDTree(avoid_xy) if len(avoid_xy) else cKDTree(np.zeros((1, 2)) + 1e12)
+    avoid_xy, avoid_tree = _avoid_tree(x, y, ok, avoid)
     street_xy = None
     if street_points is not None:
         sg = street_points.to_crs(BNG).geometry.to_numpy()
@@ -363,77 +340,193 @@ def build_map_points(
         idx = np.flatnonzero(inside & (b_of == b))
         if len(idx) == 0:
             continue
-        bgeom = bgeoms[b]
-        o = np.lexsort((ids[idx], y[idx], x[idx]))  # deterministic order: by position then id
-        idx = idx[o]
-        key = np.c_[np.round(x[idx] / place_m), np.round(y[idx] / place_m)]
-        _, first, pos_of = np.unique(key, axis=0, return_index=True, return_inverse=True)
-        pos_of = pos_of.ravel()
-        upos = np.c_[x[idx][first], y[idx][first]]  # one real position per place
-        if dwellings is None:
-            pw = np.ones(len(upos))
-        else:  # separate dwellings at one place: summed; a place counts at least once
-            pw = np.maximum(np.bincount(pos_of, weights=w[idx], minlength=len(upos)), 1.0)
-        if pw.sum() < k:
-            n_dropped += 1
-            continue
-        lab = _cluster(upos, pw, k, min_radius_m + MARGIN_M if min_radius_m > 0 else 0.0)
-        m = lab.max() + 1
-        n_seeds_initial += m
-        cnt = np.bincount(lab, minlength=m)
-        seeds = np.c_[np.bincount(lab, weights=upos[:, 0], minlength=m) / cnt,
-                      np.bincount(lab, weights=upos[:, 1], minlength=m) / cnt]
-        outside = ~shapely.contains_xy(bgeom, seeds[:, 0], seeds[:, 1])
-        for c in np.flatnonzero(outside):  # few: a concave borough edge
-            inter = shapely.intersection(shapely.convex_hull(shapely.multipoints(upos[lab == c])), bgeom)
-            p = shapely.point_on_surface(inter if not inter.is_empty else bgeom)
-            seeds[c] = [p.x, p.y]
-        seeds = np.unique(np.round(seeds, 3), axis=0)
-        shown = place_clear(seeds, _voronoi_cells(seeds, bgeom), avoid_tree, clear_m + MARGIN_M, street_xy=street_xy,
-                            max_m=max(street_snap_m, 4 * min_radius_m, 200.0))
-        n_moved += int((np.hypot(*(shown - seeds).T) > 1e-6).sum())
-        # Voronoi rule: every place to its nearest seed; drop seeds that fail a guarantee (fixed point)
-        while True:
-            _, near = cKDTree(seeds).query(upos)
-            sw = np.bincount(near, weights=pw, minlength=len(seeds))
-            rad = np.zeros(len(seeds))
-            d = np.hypot(upos[:, 0] - shown[near, 0], upos[:, 1] - shown[near, 1])
-            np.maximum.at(rad, near, np.nan_to_num(d, nan=-1.0))
-            bad = (sw < k) | (rad < min_radius_m + MARGIN_M) | np.isnan(shown[:, 0])
-            if not bad.any() or bad.all():
-                break
-            n_dropped += int(bad.sum())
-            seeds, shown = seeds[~bad], shown[~bad]
-        if bad.any():  # every seed fails: one map point for the whole borough, if it can be placed
-            seeds = np.round(upos.mean(axis=0, keepdims=True), 3)
-            if not bgeom.contains(shapely.Point(seeds[0])):
-                p = shapely.point_on_surface(bgeom)
-                seeds = np.array([[p.x, p.y]])
-            shown = place_clear(seeds, np.array([bgeom], dtype=object), avoid_tree, clear_m + MARGIN_M, street_xy=street_xy,
-                                max_m=5000.0)
-            near = np.zeros(len(upos), dtype=int)
-            sw = np.array([pw.sum()])
-            rad = np.array([np.hypot(upos[:, 0] - shown[0, 0], upos[:, 1] - shown[0, 1]).max()])
-            if np.isnan(shown[0, 0]) or sw[0] < k or rad[0] < min_radius_m + MARGIN_M:
-                n_dropped += 1
-                continue
-        cells = _voronoi_cells(seeds, bgeom)
-        member_seed = near[pos_of]  # per address row in idx
-        mp_ids = np.empty(len(seeds), dtype=object)
-        order_s = np.argsort(member_seed, kind="stable")
-        bounds = np.searchsorted(member_seed[order_s], np.arange(len(seeds) + 1))
-        for s in range(len(seeds)):
-            mp_ids[s] = _hash_ids(codes[b], ids[idx[order_s[bounds[s]:bounds[s + 1]]]])
-        addr_mp[idx] = mp_ids[member_seed]
-        clearance, _ = avoid_tree.query(shown)
-        rows.append(pd.DataFrame({
-            "map_point_id": mp_ids, "borough": codes[b], "n_places": sw,
-            "n_addresses": np.bincount(member_seed, minlength=len(seeds)), "radius_m": rad,
-            "clearance_m": clearance, "x": shown[:, 0], "y": shown[:, 1],
-            "seed": shapely.points(seeds), "catchment": cells,
-        }))
+        df_b, n_s, n_d, n_m = _borough_points(
+            idx, bgeoms[b], codes[b], ids, x, y, w, addr_mp, k=k, min_radius_m=min_radius_m, clear_m=clear_m,
+            place_m=place_m, dwellings=dwellings, avoid_tree=avoid_tree, street_xy=street_xy,
+            street_snap_m=street_snap_m)
+        n_seeds_initial += n_s
+        n_dropped += n_d
+        n_moved += n_m
+        if df_b is not None:
+            rows.append(df_b)
     if not rows:
         raise PublishError(f"no borough holds {k} distinct address places: cannot build any map point")
+    pts = _points_frame(rows, dwellings)
+    report = _map_points_report(pts, k, min_radius_m, clear_m, place_m, dwellings, n_rows=len(addr), ok=ok,
+                                inside=inside, n_seeds_initial=n_seeds_initial, n_dropped=n_dropped, n_moved=n_moved)
+    return MapPoints(
+        points=pts, boroughs=bor,
+        params={"k": k, "min_radius_m": float(min_radius_m), "clear_m": float(clear_m), "place_m": float(place_m),
+                "dwellings": dwellings, "id_col": id_col,
+                "street_snap_m": street_snap_m if street_points is not None else None},
+        report=report,
+        address_point=pd.Series(addr_mp, index=addresses.index, name="map_point_id", dtype=object),
+        _avoid_xy=avoid_xy,
+        _place_xy=np.c_[x[inside], y[inside]],
+        _place_mp=addr_mp[inside],
+        _boundaries=bnd,
+    )
+
+
+def _check_map_point_args(addresses: Any, k: int, min_radius_m: float, clear_m: float, place_m: float) -> None:
+    """Validate :func:`build_map_points`' addresses and distances."""
+    if not isinstance(addresses, gpd.GeoDataFrame):
+        raise InputError("addresses must be a GeoDataFrame of points (e.g. from geocrime._geo.as_points)")
+    if addresses.crs is None:
+        raise InputError("addresses have no CRS: set one (EPSG:27700 for easting/northing)")
+    if k < 1:
+        raise InputError(f"k must be >= 1, got {k}")
+    if min_radius_m < 0 or clear_m < 0 or place_m <= 0:
+        raise InputError("min_radius_m and clear_m must be >= 0 and place_m > 0 (metres)")
+
+
+def _address_xy(addr: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Easting/northing (metres, EPSG:27700) of each address, NaN for non-point or empty geometries, and
+    which rows are usable points."""
+    geom = addr.geometry.to_numpy()
+    is_pt = (shapely.get_type_id(geom) == 0) & ~shapely.is_empty(geom) & ~pd.isna(geom)
+    safe = np.where(is_pt, geom, shapely.Point(0, 0))
+    x = np.where(is_pt, shapely.get_x(safe), np.nan)
+    y = np.where(is_pt, shapely.get_y(safe), np.nan)
+    ok = is_pt & np.isfinite(x) & np.isfinite(y)
+    return x, y, ok
+
+
+def _dwelling_weights(addr: gpd.GeoDataFrame, dwellings: str | None) -> np.ndarray:
+    """Separate dwellings each address row stands for (1 without a ``dwellings`` column; missing values 1)."""
+    if dwellings is None:
+        return np.ones(len(addr))
+    w = pd.to_numeric(addr[dwellings], errors="coerce").fillna(1).to_numpy(float)
+    if (w < 0).any():
+        raise InputError(f"dwellings column {dwellings!r} has negative values")
+    return w
+
+
+def _avoid_tree(x: np.ndarray, y: np.ndarray, ok: np.ndarray, avoid: Any) -> tuple[np.ndarray, cKDTree]:
+    """Positions a published point keeps clear of: every input address plus ``avoid`` (metres, EPSG:27700)."""
+    avoid_xy = np.c_[x[ok], y[ok]]
+    if avoid is not None:
+        axy = shapely.get_coordinates(avoid.to_crs(BNG).geometry.to_numpy()) if isinstance(avoid, gpd.GeoDataFrame) \
+            else np.asarray(avoid, float).reshape(-1, 2)
+        avoid_xy = np.r_[avoid_xy, axy[np.isfinite(axy).all(axis=1)]]
+    avoid_tree = cKDTree(avoid_xy) if len(avoid_xy) else cKDTree(np.zeros((1, 2)) + 1e12)
+    return avoid_xy, avoid_tree
+
+
+def _borough_points(idx: np.ndarray, bgeom: Any, code: str, ids: np.ndarray, x: np.ndarray, y: np.ndarray,
+                    w: np.ndarray, addr_mp: np.ndarray, *, k: int, min_radius_m: float, clear_m: float,
+                    place_m: float, dwellings: str | None, avoid_tree: cKDTree, street_xy: np.ndarray | None,
+                    street_snap_m: float) -> tuple[pd.DataFrame | None, int, int, int]:
+    """The map points of one borough (address rows ``idx``); sets each row's map point id in ``addr_mp``.
+
+    Returns the map point rows (None if the borough gets none), the seeds clustered, the seeds dropped and
+    the positions moved off inputs.
+    """
+    n_dropped = 0
+    idx, upos, pos_of, pw = _places(idx, ids, x, y, w, place_m, dwellings)
+    if pw.sum() < k:
+        return None, 0, 1, 0
+    lab = _cluster(upos, pw, k, min_radius_m + MARGIN_M if min_radius_m > 0 else 0.0)
+    m = lab.max() + 1
+    seeds = _initial_seeds(upos, lab, m, bgeom)
+    shown = place_clear(seeds, _voronoi_cells(seeds, bgeom), avoid_tree, clear_m + MARGIN_M, street_xy=street_xy,
+                        max_m=max(street_snap_m, 4 * min_radius_m, 200.0))
+    n_moved = int((np.hypot(*(shown - seeds).T) > 1e-6).sum())
+    seeds, shown, near, sw, rad, bad, n_d = _drop_failing_seeds(seeds, shown, upos, pw, k, min_radius_m)
+    n_dropped += n_d
+    if bad.any():  # every seed fails: one map point for the whole borough, if it can be placed
+        seeds, shown, near, sw, rad = _whole_borough_point(upos, pw, bgeom, avoid_tree, clear_m, street_xy)
+        if np.isnan(shown[0, 0]) or sw[0] < k or rad[0] < min_radius_m + MARGIN_M:
+            return None, int(m), n_dropped + 1, n_moved
+    cells = _voronoi_cells(seeds, bgeom)
+    member_seed = near[pos_of]  # per address row in idx
+    mp_ids = np.empty(len(seeds), dtype=object)
+    order_s = np.argsort(member_seed, kind="stable")
+    bounds = np.searchsorted(member_seed[order_s], np.arange(len(seeds) + 1))
+    for s in range(len(seeds)):
+        mp_ids[s] = _hash_ids(code, ids[idx[order_s[bounds[s]:bounds[s + 1]]]])
+    addr_mp[idx] = mp_ids[member_seed]
+    clearance, _ = avoid_tree.query(shown)
+    return pd.DataFrame({
+        "map_point_id": mp_ids, "borough": code, "n_places": sw,
+        "n_addresses": np.bincount(member_seed, minlength=len(seeds)), "radius_m": rad,
+        "clearance_m": clearance, "x": shown[:, 0], "y": shown[:, 1],
+        "seed": shapely.points(seeds), "catchment": cells,
+    }), int(m), n_dropped, n_moved
+
+
+def _places(idx: np.ndarray, ids: np.ndarray, x: np.ndarray, y: np.ndarray, w: np.ndarray, place_m: float,
+            dwellings: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct places of a borough's address rows (positions on a ``place_m`` grid).
+
+    Returns the rows in a deterministic order (by position then id), one real position per place, each
+    row's place and each place's weight (separate dwellings summed; a place counts at least once).
+    """
+    o = np.lexsort((ids[idx], y[idx], x[idx]))  # deterministic order: by position then id
+    idx = idx[o]
+    key = np.c_[np.round(x[idx] / place_m), np.round(y[idx] / place_m)]
+    _, first, pos_of = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    pos_of = pos_of.ravel()
+    upos = np.c_[x[idx][first], y[idx][first]]  # one real position per place
+    if dwellings is None:
+        pw = np.ones(len(upos))
+    else:  # separate dwellings at one place: summed; a place counts at least once
+        pw = np.maximum(np.bincount(pos_of, weights=w[idx], minlength=len(upos)), 1.0)
+    return idx, upos, pos_of, pw
+
+
+def _initial_seeds(upos: np.ndarray, lab: np.ndarray, m: int, bgeom: Any) -> np.ndarray:
+    """One seed per cluster: its centroid, moved into the borough when a concave edge puts it outside."""
+    cnt = np.bincount(lab, minlength=m)
+    seeds = np.c_[np.bincount(lab, weights=upos[:, 0], minlength=m) / cnt,
+                  np.bincount(lab, weights=upos[:, 1], minlength=m) / cnt]
+    outside = ~shapely.contains_xy(bgeom, seeds[:, 0], seeds[:, 1])
+    for c in np.flatnonzero(outside):  # few: a concave borough edge
+        inter = shapely.intersection(shapely.convex_hull(shapely.multipoints(upos[lab == c])), bgeom)
+        p = shapely.point_on_surface(inter if not inter.is_empty else bgeom)
+        seeds[c] = [p.x, p.y]
+    return np.unique(np.round(seeds, 3), axis=0)
+
+
+def _drop_failing_seeds(seeds: np.ndarray, shown: np.ndarray, upos: np.ndarray, pw: np.ndarray, k: int,
+                        min_radius_m: float) -> tuple[np.ndarray, ...]:
+    """Voronoi rule: every place to its nearest seed; drop seeds that fail a guarantee (to a fixed point).
+
+    Returns seeds, shown positions, each place's seed, places and radius per seed, the seeds failing (all
+    of them, or none) and the number dropped.
+    """
+    n_dropped = 0
+    while True:
+        _, near = cKDTree(seeds).query(upos)
+        sw = np.bincount(near, weights=pw, minlength=len(seeds))
+        rad = np.zeros(len(seeds))
+        d = np.hypot(upos[:, 0] - shown[near, 0], upos[:, 1] - shown[near, 1])
+        np.maximum.at(rad, near, np.nan_to_num(d, nan=-1.0))
+        bad = (sw < k) | (rad < min_radius_m + MARGIN_M) | np.isnan(shown[:, 0])
+        if not bad.any() or bad.all():
+            break
+        n_dropped += int(bad.sum())
+        seeds, shown = seeds[~bad], shown[~bad]
+    return seeds, shown, near, sw, rad, bad, n_dropped
+
+
+def _whole_borough_point(upos: np.ndarray, pw: np.ndarray, bgeom: Any, avoid_tree: cKDTree, clear_m: float,
+                         street_xy: np.ndarray | None) -> tuple[np.ndarray, ...]:
+    """One map point for the whole borough: seeds, shown position, each place's seed, places and radius."""
+    seeds = np.round(upos.mean(axis=0, keepdims=True), 3)
+    if not bgeom.contains(shapely.Point(seeds[0])):
+        p = shapely.point_on_surface(bgeom)
+        seeds = np.array([[p.x, p.y]])
+    shown = place_clear(seeds, np.array([bgeom], dtype=object), avoid_tree, clear_m + MARGIN_M, street_xy=street_xy,
+                        max_m=5000.0)
+    near = np.zeros(len(upos), dtype=int)
+    sw = np.array([pw.sum()])
+    rad = np.array([np.hypot(upos[:, 0] - shown[0, 0], upos[:, 1] - shown[0, 1]).max()])
+    return seeds, shown, near, sw, rad
+
+
+def _points_frame(rows: list[pd.DataFrame], dwellings: str | None) -> gpd.GeoDataFrame:
+    """All boroughs' map points as one GeoDataFrame (EPSG:27700), sorted by map point id."""
     df = pd.concat(rows, ignore_index=True)
     if dwellings is None:
         df["n_places"] = df["n_places"].round().astype("int64")
@@ -441,15 +534,21 @@ def build_map_points(
                            geometry=shapely.points(df["x"].to_numpy(), df["y"].to_numpy()), crs=BNG)
     pts["seed"] = gpd.GeoSeries(df["seed"].to_numpy(), crs=BNG)
     pts["catchment"] = gpd.GeoSeries(df["catchment"].to_numpy(), crs=BNG)
-    pts = pts.sort_values("map_point_id", kind="stable").reset_index(drop=True)
+    return pts.sort_values("map_point_id", kind="stable").reset_index(drop=True)
+
+
+def _map_points_report(pts: gpd.GeoDataFrame, k: int, min_radius_m: float, clear_m: float, place_m: float,
+                       dwellings: str | None, *, n_rows: int, ok: np.ndarray, inside: np.ndarray,
+                       n_seeds_initial: int, n_dropped: int, n_moved: int) -> dict[str, Any]:
+    """The build's report: what k counts, address rows used, seeds, catchment sizes, radii and clearances."""
     sizes = pts["n_places"].to_numpy(float)
-    report = {
+    return {
         "k": k,
         "k_counts": "distinct address places (positions within %g m are one place)%s" % (
             place_m, f"; separate dwellings from column {dwellings!r}" if dwellings else ""),
         "min_radius_m": float(min_radius_m),
         "clear_m": float(clear_m),
-        "n_address_rows": int(len(addr)),
+        "n_address_rows": int(n_rows),
         "n_address_rows_unusable": int((~ok).sum()),
         "n_address_rows_outside_boroughs": int((ok & ~inside).sum()),
         "n_addresses_in_catchments": int(inside.sum()),
@@ -464,15 +563,3 @@ def build_map_points(
         "radius_min_m": float(pts["radius_m"].min()),
         "clearance_min_m": float(pts["clearance_m"].min()),
     }
-    return MapPoints(
-        points=pts, boroughs=bor,
-        params={"k": k, "min_radius_m": float(min_radius_m), "clear_m": float(clear_m), "place_m": float(place_m),
-                "dwellings": dwellings, "id_col": id_col,
-                "street_snap_m": street_snap_m if street_points is not None else None},
-        report=report,
-        address_point=pd.Series(addr_mp, index=addresses.index, name="map_point_id", dtype=object),
-        _avoid_xy=avoid_xy,
-        _place_xy=np.c_[x[inside], y[inside]],
-        _place_mp=addr_mp[inside],
-        _boundaries=bnd,
-    )
