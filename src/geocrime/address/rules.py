@@ -217,6 +217,30 @@ def parse_series(
     live = out["placeholder"].isna() & (texts.str.len() > 0)
 
     # 3. qualifier
+    rest = _qualifier_step(texts, live, out)
+    # 4. postcode, landmarks, junctions
+    rest = _postcode_step(rest, out)
+    rest = _landmark_step(rest, out)
+    rest = _junction_step(rest, out)
+    # 5. county / town at the end
+    rest, town_found = _town_step(rest, out)
+
+    if structure is not None:
+        return _finish_external(out, rest, structure, idx, placeholders, places_lexicon)
+
+    # 6. leading sub-building
+    rest = _sub_building_step(rest, out)
+    # 7. street part
+    parts = _street_parts(rest)
+    _sub_building_parts(parts, out, rest.index)
+    # 8. tail -> locality (+ town when not found by name)
+    _tail_step(parts["tail"], town_found, out)
+
+    return _tidy(out, idx, placeholders, places_lexicon)
+
+
+def _qualifier_step(texts: pd.Series, live: pd.Series, out: dict[str, pd.Series]) -> pd.Series:
+    """Location qualifier ("On or near", "R/O", ...) and police.uk map-point categories; returns the rest."""
     q = police.split_qualifier(texts[live])
     out["location_qualifier"][live] = q["location_qualifier"]
     # "R/O 12 High St", "Rear of ...": the qualifier is also the sub-building (the rear premises)
@@ -230,12 +254,19 @@ def parse_series(
         ci = cat.index[cat.to_numpy(dtype=bool)]
         out["building_name"][ci] = rest[ci].str.strip().astype(object)
         rest = rest[~cat]
+    return rest
 
-    # 4. postcode
+
+def _postcode_step(rest: pd.Series, out: dict[str, pd.Series]) -> pd.Series:
+    """The postcode; returns the rest."""
     pc = postcode.extract_many(rest)
     out["postcode"][pc.index] = pc["postcode"]
     rest = pc["remainder"].astype("str")
+    return rest
 
+
+def _landmark_step(rest: pd.Series, out: dict[str, pd.Series]) -> pd.Series:
+    """Landmarks named by the first part; returns the rest."""
     # landmarks: a first part naming a station ("Victoria Station", "Brixton tube") is the building
     # name, and its key the landmark; the parse goes on with the other parts
     lm = places.find_landmarks(rest)
@@ -246,7 +277,11 @@ def parse_series(
         first = _rx.extract(rest[li], r"^(?P<first>[^,]*)(?:,\s*(?P<others>.*))?$")
         out["building_name"][li] = first["first"].astype(object)
         rest.loc[li] = first["others"].fillna("").astype("str")
+    return rest
 
+
+def _junction_step(rest: pd.Series, out: dict[str, pd.Series]) -> pd.Series:
+    """Junctions: the second street; returns the rest."""
     # junctions: qualifier "junction" or an infix "A Rd j/w B Rd"
     junc = (out["location_qualifier"].reindex(rest.index) == "junction") | police.has_junction_infix(rest)
     if junc.any():
@@ -263,8 +298,11 @@ def parse_series(
         tail = s2["tail"].fillna("").astype("str")
         s1 = js.loc[gi, "street"].astype("str")
         rest.loc[gi] = s1.where(tail.str.len() == 0, s1 + ", " + tail)
+    return rest
 
-    # 5. county / town at the end
+
+def _town_step(rest: pd.Series, out: dict[str, pd.Series]) -> tuple[pd.Series, pd.Series]:
+    """County and town at the end; returns the rest and where a town was found by name."""
     rest = _rx.replace(rest, _COUNTY_TAIL.pattern, "").str.strip(" ,")
     tm = pd.DataFrame({"pre": _none(len(rest), rest.index), "town": _none(len(rest), rest.index)})
     spaced = pd.Series(False, index=rest.index)
@@ -302,17 +340,20 @@ def parse_series(
     rest.loc[hi] = tm.loc[hi, "pre"].fillna("").astype("str").str.strip(" ,")
     town_found = pd.Series(False, index=rest.index)
     town_found[hi] = True
+    return rest, town_found
 
-    if structure is not None:
-        return _finish_external(out, rest, structure, idx, placeholders, places_lexicon)
 
-    # 6. leading sub-building
+def _sub_building_step(rest: pd.Series, out: dict[str, pd.Series]) -> pd.Series:
+    """A leading sub-building ("Flat 3", "Unit 2"); returns the rest."""
     sm = _rx.extract(rest[_rx.contains(rest, _SUB_START_SCREEN)], _SUB_RX.pattern).reindex(rest.index)
     si = sm.index[sm["sub"].notna().to_numpy()]
     out["sub_building"][si] = sm.loc[si, "sub"].astype(object)
     rest.loc[si] = sm.loc[si, "rest"].astype("str")
+    return rest
 
-    # 7. street part
+
+def _street_parts(rest: pd.Series) -> dict[str, pd.Series]:
+    """Split the street part into building name, house number, street and tail (ordered rules, first match wins)."""
     nonempty = rest.str.len() > 0
     parts = {k: _none(len(rest), rest.index) for k in ("bname", "num", "street", "tail")}
     done = ~nonempty
@@ -351,7 +392,11 @@ def parse_series(
         for k in ("bname", "street"):
             parts[k][oi] = m.loc[oi, k].astype(object)
         done[oi] = True
+    return parts
 
+
+def _sub_building_parts(parts: dict[str, pd.Series], out: dict[str, pd.Series], rest_index: pd.Index) -> None:
+    """Sub-buildings written as their own part among the names; building name, number and street into ``out``."""
     # a sub-building written as its own part among the names ("Caffe X, Ground Floor, 12 ...")
     bn = parts["bname"]
     hb = bn.notna()
@@ -366,14 +411,15 @@ def parse_series(
             out["sub_building"][gi] = cur.where(cur.isna(), cur.astype("str") + ", " + subs.astype("str")).where(
                 cur.notna(), subs)
             bn.loc[gi] = _rx.replace(bn[gi].astype("str"), _SUB_PART_RX.pattern, "").str.strip(" ,").astype(object)
-    out["building_name"][rest.index] = out["building_name"][rest.index].where(
-        out["building_name"][rest.index].notna(), bn
+    out["building_name"][rest_index] = out["building_name"][rest_index].where(
+        out["building_name"][rest_index].notna(), bn
     )
-    out["house_number"][rest.index] = parts["num"]
-    out["street"][rest.index] = parts["street"]
+    out["house_number"][rest_index] = parts["num"]
+    out["street"][rest_index] = parts["street"]
 
-    # 8. tail -> locality (+ town when not found by name)
-    tail = parts["tail"]
+
+def _tail_step(tail: pd.Series, town_found: pd.Series, out: dict[str, pd.Series]) -> None:
+    """The tail: locality, and the town when none was found by name."""
     has_tail = tail.notna()
     if has_tail.any():
         tt = _rx.extract(tail[has_tail].astype("str"), _TAIL_RX.pattern)
@@ -387,8 +433,6 @@ def parse_series(
         extra = tt["town"].notna() & tf
         ei = extra.index[extra.to_numpy(dtype=bool)]
         out["locality"][ei] = (tt.loc[ei, "locality"].astype("str") + ", " + tt.loc[ei, "town"].astype("str")).astype(object)
-
-    return _tidy(out, idx, placeholders, places_lexicon)
 
 
 def _finish_external(out: dict[str, pd.Series], rest: pd.Series, structure: Any, idx: pd.Index,
