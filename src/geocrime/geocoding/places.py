@@ -193,9 +193,13 @@ def outside_districts(places: dict[str, np.ndarray], q: np.ndarray, district: np
     acode, auniq = pd.factorize(allowed[use])
     key = acode.astype(np.int64) * (len(voc) + 2) + (dcode + 1)
     ukey, inv = np.unique(key, return_inverse=True)
-    sets = [set(voc.get_indexer(a.split("|")).tolist()) for a in auniq]
-    ua, ud = ukey // (len(voc) + 2), ukey % (len(voc) + 2) - 1
-    bad = np.array([dd > 0 and dd not in sets[a] for a, dd in zip(ua.tolist(), ud.tolist())], dtype=bool)
+    # the allowed (place, district) pairs in the same key space: one vocabulary lookup for all places
+    parts = [a.split("|") for a in auniq]
+    owner = np.repeat(np.arange(len(parts), dtype=np.int64), [len(p) for p in parts])
+    allowed_codes = voc.get_indexer([d for p in parts for d in p]).astype(np.int64)
+    allowed_key = owner * (len(voc) + 2) + (allowed_codes + 1)
+    ud = ukey % (len(voc) + 2) - 1
+    bad = (ud > 0) & ~np.isin(ukey, allowed_key)
     out[use] = bad[inv.ravel()]
     return out
 
