@@ -53,6 +53,16 @@ class Decision:
             self.off_postcode = np.zeros(len(self.best), dtype=bool)
 
 
+def _tied_query_texts(qs: dict, qi: np.ndarray, tied: np.ndarray) -> np.ndarray:
+    """Building name + street text of the query of each ``tied`` pair, joined once per distinct query
+    (a query's tied candidates share its text); ``qs``: the per-pair views of the query fields."""
+    cols = ("bname", "street")
+    if not all(isinstance(qs[c], _scoring._Col) for c in cols):
+        return _scoring.join_fields(qs, cols, tied)
+    uq, inv = np.unique(qi[tied], return_inverse=True)
+    return _scoring.join_fields({c: qs[c].src for c in cols}, cols, uq)[inv.ravel()]
+
+
 def _rank(qi: np.ndarray, gi: np.ndarray, s: np.ndarray, qs: dict, gaz: Any, n: int) -> np.ndarray:
     """Pair index of each query's best candidate (-1 none): best score first; a tie broken by the
     closer building name + street text, then by entry row (stable; a tie of different places is
@@ -63,7 +73,7 @@ def _rank(qi: np.ndarray, gi: np.ndarray, s: np.ndarray, qs: dict, gaz: Any, n: 
     tied = s == top[qi]
     tied &= np.bincount(qi[tied], minlength=n)[qi] > 1
     if tied.any():
-        qt = _scoring.join_fields(qs, ("bname", "street"), tied)
+        qt = _tied_query_texts(qs, qi, tied)
         tie_txt[tied] = process.cpdist(qt.tolist(), _gaz_texts(gaz)["bs"][gi[tied]].tolist(),
                                        scorer=fuzz.token_sort_ratio, workers=1)
     # one int64 sort key (query, score, tie text, entry): scores are multiples of 0.5 in
