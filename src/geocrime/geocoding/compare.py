@@ -367,8 +367,18 @@ def _digits(texts: np.ndarray) -> np.ndarray:
     if not len(texts):
         return np.empty(0, dtype=object)
     codes, uniq = pd.factorize(pd.Series(texts, dtype=object).fillna(""))  # once per distinct text
-    found = pd.Series(np.asarray(uniq, dtype=object), dtype="str").str.findall(r"\b\w*\d\w*\b")
-    return found.map(lambda t: " ".join(sorted(t))).to_numpy(dtype=object)[codes]
+    u = pd.Series(np.asarray(uniq, dtype=object), dtype="str")
+    out = np.full(len(u), "", dtype=object)
+    # screen in C: only a text with an ASCII digit or any non-ASCII character can hold a \d
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(u.to_numpy(dtype=object), type=pa.string())
+    may = np.asarray(pc.match_substring_regex(arr, r"[0-9]|[^\x00-\x7f]").to_numpy(zero_copy_only=False), dtype=bool)
+    if may.any():
+        found = u[may].str.findall(r"\b\w*\d\w*\b")
+        out[may] = found.map(lambda t: " ".join(sorted(t))).to_numpy(dtype=object)
+    return out[codes]
 
 
 def record_texts(f: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
