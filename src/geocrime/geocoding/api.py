@@ -76,8 +76,12 @@ def _work(args: tuple[Any, Any, str, float, float, bool]) -> pd.DataFrame:
 
 def _prepare(gazetteer: Any, boundaries: Any, within: Any) -> Any:
     """Everything the workers share, computed once before any fork: area tables, entry texts, the
-    blocking lookup table, entry boroughs, the street rows; returns ``within``'s entry mask."""
-    from .ladder import _street_table, borough_points
+    blocking lookup table, entry boroughs, the street rows and street points (and scipy.spatial,
+    imported here: a forked worker would otherwise import it and build the points on every call);
+    returns ``within``'s entry mask."""
+    from scipy.spatial import cKDTree  # noqa: F401  (the junction rung's; imported once, not per worker)
+
+    from .ladder import _street_points, _street_table, borough_points
     from .places import entry_bits, within_entries
 
     if boundaries is not None:
@@ -86,6 +90,7 @@ def _prepare(gazetteer: Any, boundaries: Any, within: Any) -> Any:
     gazetteer.index.distinct()
     entry_bits(gazetteer)
     _street_table(gazetteer)
+    _street_points(gazetteer)  # the junction rung's street points
     borough_points()
     return within_entries(gazetteer, within)
 
