@@ -236,7 +236,7 @@ def test_ward_confidence(small):
     p = _prem(gaz)
     r = p[(p["k_hn_num"] >= 0) & (p["k_pc_unit"] != "") & (p["k_flat"] == "")].sample(40, random_state=6)
     out = geocode(pd.Series([_line(x) for _, x in r.iterrows()]), gaz, boundaries=bounds)
-    from geocrime.areas._points import point_codes
+    from geocrime.areas import point_codes
 
     truth = point_codes(r["x"].to_numpy(), r["y"].to_numpy(), bounds)
     prem = out["match_level"] == "premises"

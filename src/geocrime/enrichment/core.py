@@ -34,7 +34,7 @@ _GEOCODER_AREAS = {"ward": ("ward_code", "ward_confidence"), "lsoa": ("lsoa_code
 
 def geocoder_area_layers(layers: Sequence[str]) -> dict[str, str]:
     """Which boundary layer the geocoder's ``ward_code``/``lsoa_code`` refer to: ``{"ward": "ward_2024",
-    "lsoa": "lsoa_2021"}`` (per kind, the first name in sorted order, as :mod:`geocrime.areas._points`
+    "lsoa": "lsoa_2021"}`` (per kind, the first name in sorted order, as :func:`geocrime.areas.point_codes`
     picks it). These become ``<layer>_geocoder`` (the code) and ``<layer>_confidence`` (its probability)."""
     out = {}
     for kind in _GEOCODER_AREAS:

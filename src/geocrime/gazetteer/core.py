@@ -603,7 +603,7 @@ class Gazetteer:
         ``boundaries``: a :class:`geocrime.areas.Boundaries` (its ``ward_*`` and ``lsoa_*`` layers are
         used) or a mapping ``{"ward": GeoDataFrame, "lsoa": GeoDataFrame}`` with a ``code`` column.
         """
-        from ..areas._points import point_codes
+        from ..areas import point_codes
 
         return self.memo(id(boundaries), lambda: point_codes(self.x, self.y, boundaries))
 
