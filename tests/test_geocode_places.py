@@ -163,3 +163,32 @@ def test_match_probability_and_review(gaz):
     pr = cal.predict(res)
     assert np.all(np.diff(pr[:100]) >= 0) and pr[0] < 0.1 and pr[99] > 0.9
     assert np.allclose(pr[100:], 10 / 12)
+
+
+def test_named_borough_core_beats_streets_only_the_tolerance_admits(gaz):
+    """A borough name that is also a post town ("Kingston upon Thames": the post town reaches into
+    Richmond) allows both boroughs, but a street in the named borough itself wins over same-named
+    streets in the other one; with no street of that name in the core, the tolerance still admits."""
+    from geocrime.address import parse_many
+    from geocrime.geocoding.places import query_places
+
+    kingston, richmond = "E09000021", "E09000027"
+    pl = query_places(parse_many(pd.Series(["Grove Road, Kingston upon Thames"])))
+    codes = borough_codes()
+    assert {c for i, c in enumerate(codes) if pl["mask"][0] >> i & 1} == {kingston, richmond}
+    assert {c for i, c in enumerate(codes) if pl["strict"][0] >> i & 1} == {kingston}
+    st = gaz.table[gaz.table["level"] == "street"]
+    b = codes[_bits_of(gaz, st["x"], st["y"])]
+    per = pd.crosstab(st["street"].to_numpy(), b)
+    both = per[(per.get(kingston, 0) == 1) & (per.get(richmond, 0) >= 1)].index[:5]
+    only_r = per[(per.get(kingston, 0) == 0) & (per.get(richmond, 0) == 1) &
+                 (per.drop(columns=[kingston, richmond], errors="ignore").sum(axis=1) == 0)].index[:5]
+    assert len(both) and len(only_r)
+    out = geocode([f"{s}, Kingston upon Thames" for s in [*both, *only_r]], gaz)
+    got = codes[_bits_of(gaz, out["x"], out["y"])]
+    placed = out["match_level"].to_numpy() == "street"
+    assert placed[: len(both)].all(), out[["match_level", "reason"]]
+    assert (got[: len(both)] == kingston).all()
+    # Richmond-only streets: admitted by the post town, placed in Richmond (not a conflict)
+    assert (out["reason"].iloc[len(both):] != "place_conflict").all()
+    assert (got[len(both):][placed[len(both):]] == richmond).all()

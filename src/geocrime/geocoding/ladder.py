@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .inputs import _LEVEL_OUT
-from .params import JUNCTION_MAX_M, JUNCTION_PAD_M, JUNCTION_SEPARATE_M, STREET_BOROUGH_TOL_M, STREET_LINK_M, STREET_MAX_EXTENT_M, STREET_PAD_M
+from .params import CORE_PREFER_GAP_M, JUNCTION_MAX_M, JUNCTION_PAD_M, JUNCTION_SEPARATE_M, STREET_BOROUGH_TOL_M, STREET_LINK_M, STREET_MAX_EXTENT_M, STREET_PAD_M
 from .places import _memo, entry_bits, near_bits, outside_districts
 
 
@@ -112,10 +112,45 @@ def streets(street: np.ndarray, district: np.ndarray, todo: np.ndarray, places: 
     out["conflict"][np.unique(q[bad])] = True
     p, q = p[~bad], q[~bad]
     out["conflict"][np.unique(q)] = False
+    p, q = _prefer_core(p, q, places, district, gaz)
     p = p.reset_index(drop=True)
     if not len(p):
         return out
     return _group(p, out, gaz)
+
+
+def _prefer_core(p: pd.DataFrame, q: np.ndarray, places: dict[str, np.ndarray], district: np.ndarray,
+                 gaz: Any) -> tuple[pd.DataFrame, np.ndarray]:
+    """Where some of a query's streets (physical streets: components) reach the core of the place it
+    names (the borough a borough name means, a locality's own borough), drop the streets only the
+    border tolerance admits. A street that crosses the border stays whole."""
+    core = places["strict"][q]
+    if not len(q) or not core.any():
+        return p, q
+    own = entry_bits(gaz)[p["row"].to_numpy()]
+    pref = (core != 0) & ((own & core) != 0) & (district[q] == "")
+    qc = pd.MultiIndex.from_arrays([q, p["comp"].to_numpy()])
+    core_comp = qc.isin(qc[pref])
+    has = np.bincount(q[pref], minlength=len(district))[q] > 0
+    drop = has & ~core_comp
+    near = _near_core(p, q, core_comp, drop, len(district))
+    keep = ~drop | near[q]
+    return p[keep], q[keep]
+
+
+def _near_core(p: pd.DataFrame, q: np.ndarray, core: np.ndarray, drop: np.ndarray, n: int) -> np.ndarray:
+    """Per query: a street to be dropped lies within CORE_PREFER_GAP_M of a core street (nearest
+    rows, less both radii), so the two may be one road: keep both."""
+    out = np.zeros(n, bool)
+    if not drop.any():
+        return out
+    cols = ["x", "y", "radius"]
+    a = pd.DataFrame({"q": q[core & np.isin(q, q[drop])], **{c: p[c].to_numpy()[core & np.isin(q, q[drop])] for c in cols}})
+    b = pd.DataFrame({"q": q[drop], **{c: p[c].to_numpy()[drop] for c in cols}})
+    m = a.merge(b, on="q", suffixes=("_a", "_b"))
+    gap = np.hypot(m["x_a"] - m["x_b"], m["y_a"] - m["y_b"]) - m["radius_a"] - m["radius_b"]
+    out[m["q"].to_numpy()[gap.to_numpy() < CORE_PREFER_GAP_M]] = True
+    return out
 
 
 def _in_district(p: pd.DataFrame, q: np.ndarray, district: np.ndarray, gaz: Any) -> tuple[pd.DataFrame, np.ndarray]:

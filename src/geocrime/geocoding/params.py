@@ -29,6 +29,10 @@ STREET_PAD_M = 150.0
 NO_AREA_LEVELS = ("postcode_district", "area", "locality", "borough")
 #: a street row also belongs to every borough within its radius (at most 1 km) + this many metres
 STREET_BOROUGH_TOL_M = 100.0
+#: a street in the core of the named place (the borough named; a locality's own borough) wins over
+#: same-named streets only the border tolerance admits when those lie at least this far (metres,
+#: nearest rows) from it: nearer, they may be one road whose residential points have a gap
+CORE_PREFER_GAP_M = 1500.0
 #: a premises in another unit than the record's postcode, farther than this from that unit (metres),
 #: is not accepted: the record falls to its postcode unit
 PREMISES_OFF_UNIT_M = 300.0

@@ -100,8 +100,10 @@ def query_places(parsed: pd.DataFrame) -> dict[str, np.ndarray]:
         f = default_places().find(txt)
     get = lambda c, d: (f[c].to_numpy() if c in f.columns else np.full(n, d))  # noqa: E731
     bor = np.where(pd.isna(get("place_boroughs", "")), "", get("place_boroughs", "")).astype(object)
+    mask = _bits_of_codes(bor)
     return {
-        "mask": _bits_of_codes(bor),
+        "mask": mask,
+        "strict": _strict_bits(get("place", None).astype(object), get("place_kind", None).astype(object), mask),
         "x": pd.to_numeric(pd.Series(get("place_x", np.nan)), errors="coerce").to_numpy(float),
         "y": pd.to_numeric(pd.Series(get("place_y", np.nan)), errors="coerce").to_numpy(float),
         "radius": pd.to_numeric(pd.Series(get("place_radius_m", np.nan)), errors="coerce").to_numpy(float),
@@ -109,6 +111,33 @@ def query_places(parsed: pd.DataFrame) -> dict[str, np.ndarray]:
         "name": get("place", None).astype(object),
         "districts": np.where(pd.isna(get("place_districts", "")), "", get("place_districts", "")).astype(object),
     }
+
+
+def _strict_bits(name: np.ndarray, kind: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The boroughs a place name means before any border tolerance (int64 bits, within ``mask``):
+    a borough name its borough; a locality its own borough (the first of its lexicon row; the others
+    are neighbours within the measured tolerance). 0 where the place has no such core (post towns,
+    county words) or the core falls outside ``mask``. Candidates in the core are preferred to those
+    the tolerance alone admits ("Grove Road, Kingston upon Thames": KT6, not the Grove Roads of
+    Richmond that the post town reaches)."""
+    out = np.zeros(len(mask), np.int64)
+    use = (mask != 0) & np.isin(kind, ["borough", "locality"]) & pd.notna(name)
+    if not use.any():
+        return out
+    from ..address.places import default_places
+
+    t = default_places().table
+    core = t[t["kind"].isin(["borough", "locality"])]
+    own = core["boroughs"].str.split("|").str[0].fillna("")
+    per = pd.DataFrame({"key": core["key"].to_numpy(dtype=object), "kind": core["kind"].to_numpy(dtype=object),
+                        "own": own.to_numpy(dtype=object)})
+    codes, uniq = pd.factorize(pd.Series(name[use], dtype=object).astype(str) + "\x1f" + pd.Series(kind[use], dtype=object).astype(str))
+    want = pd.DataFrame({"k": [u.split("\x1f")[0] for u in uniq], "kind": [u.split("\x1f")[1] for u in uniq]})
+    m = want.reset_index().merge(per, left_on=["k", "kind"], right_on=["key", "kind"], how="left")
+    joined = m.groupby("index")["own"].agg(lambda v: "|".join(x for x in v if isinstance(x, str)))
+    bits = _bits_of_codes(joined.reindex(range(len(uniq))).fillna("").to_numpy(dtype=object))
+    out[use] = bits[codes] & mask[use]
+    return out
 
 
 class WithinTest:
