@@ -52,6 +52,7 @@ from geocrime.analysis import (
     select_predictor,
     study_cells,
 )
+from geocrime.analysis._cellseries import smooth
 from geocrime.config import data_dir
 
 warnings.simplefilter("ignore", AnalysisWarning)
@@ -79,20 +80,23 @@ def london_grid(data: Path, size: float = 250.0) -> SquareGrid:
 
 
 def references(ev: gpd.GeoDataFrame, grid: SquareGrid, first_test: str) -> None:
-    """Two yardsticks that are NOT methods (they look at the test month or beyond): perfect foresight
-    (the test month's own counts) and the counts of every OTHER month in the data, future included,
-    an estimate of how far any predictor from event counts alone could go."""
+    """Three yardsticks that are NOT methods (they look at the test month or beyond): perfect foresight
+    (the test month's own counts), the counts of every OTHER month in the data, future included, and
+    those counts plus the same Gaussian-smoothed at 150 m (the neighbourhood borrowing the learned
+    predictors do): an estimate of how far any predictor from event counts alone could go."""
     cells = grid.cell_of(ev.geometry.x.to_numpy(), ev.geometry.y.to_numpy())
     ins = np.flatnonzero(study_cells(grid, "touches"))
     months = sorted(ev["month"].unique())
     per = {m: np.bincount(cells[(ev["month"] == m).to_numpy() & (cells >= 0)], minlength=grid.n_cells)[ins]
            for m in months}
     total = sum(per.values())
-    rows = {"perfect foresight (test month's own counts)": [], f"counts of the other {len(months) - 1} months "
-            "(future included)": []}
+    other = f"counts of the other {len(months) - 1} months (future included)"
+    rows = {"perfect foresight (test month's own counts)": [], other: [], other + " + same smoothed 150 m": []}
     for m in [m for m in months if m >= first_test]:
         y = per[m]
-        for name, risk in zip(rows, (y, total - y)):
+        full = np.bincount(cells[(ev["month"] != m).to_numpy() & (cells >= 0)], minlength=grid.n_cells)
+        smoothed = (full + smooth(full.astype("float64"), grid, 150.0))[ins]
+        for name, risk in zip(rows, (y, total - y, smoothed)):
             rows[name].append(score_hotspots(risk, y, COVERAGES, ties="cell_id")["pai"].to_numpy())
     print("yardsticks (not predictors), mean PAI:")
     print(pd.DataFrame({k: np.mean(v, axis=0) for k, v in rows.items()},
