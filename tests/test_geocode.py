@@ -322,3 +322,20 @@ def test_unit_id_is_not_a_house_number():
     c = canonical_components(parsed)
     assert c["flat"].tolist() == ["15A", "B", "GF"]
     assert c["hn_num"].tolist() == [-1, 14, 14]
+
+
+def test_a_street_and_a_place_never_match_a_premises(gaz):
+    """"Holloway Road, Islington" names a street, not the premises on it whose name holds the place
+    word: a record with no number, building name or flat never gets a premises point."""
+    p = _prem(gaz)
+    p = p[(p["building_name"] != "") & (p["town"] != "") & (p["street"] != "")]
+    p = p[p["building_name"].str.lower().str.contains(p["town"].str.lower().iloc[0].split()[0], regex=False)]
+    assert len(p) >= 3
+    texts = pd.Series([f"{r['street']}, {r['town']}" for _, r in p.head(20).iterrows()]
+                      + [f"{r['building_name']}, {r['street']}, {r['town']}" for _, r in p.head(20).iterrows()])
+    res = geocode(texts, gaz)
+    n = min(20, len(p))
+    assert not (res["match_level"].iloc[:n] == "premises").any(), res.iloc[:n][["match_level", "matched_address"]]
+    assert (res["match_level"].iloc[:n] == "street").any()
+    # named, premises are found again
+    assert (res["match_level"].iloc[n:] == "premises").any()

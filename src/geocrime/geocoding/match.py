@@ -38,6 +38,7 @@ def _match(parsed: pd.DataFrame, gaz: Any, threshold: float, margin: float, boun
     outside = None if inside is None else ~inside[gi]  # the caller's within=: never overridden
     pairs = compare_pairs(q, qi, gi, gaz, n, threshold, margin, conflict, outside)
     dec = decide(qi, gi, pairs, gaz, n, threshold, margin)
+    _street_only(dec, pairs["codes"])
     _street_elsewhere(dec, pairs["codes"], qc, places, gaz, inside)
     _far_from_postcode(dec, pairs["codes"], qc, gaz)
     lad = _climb(qc, places, dec, gaz, ok, inside, parsed)
@@ -84,6 +85,22 @@ def _street_elsewhere(dec: Decision, codes: dict[str, np.ndarray], qc: pd.DataFr
     bad = todo & (sr["ambiguous"] | far)
     dec.accept &= ~bad
     dec.street_elsewhere = bad
+
+
+def _street_only(dec: Decision, codes: dict[str, np.ndarray]) -> None:
+    """Withdraw (in place) a premises match that nothing but the street (and place words) supports:
+    no number, building name or flat of the record agrees with the entry ("Holloway Road,
+    Islington" is a street, not the church on it whose name holds the place word). Such rows go
+    down the ladder to the street."""
+    acc = np.flatnonzero(dec.accept)
+    if not len(acc):
+        return
+    bp = dec.bpair[acc]
+    unsupported = np.ones(len(acc), dtype=bool)
+    for fam in ("HOUSE_NUMBER", "FLAT", "BUILDING"):
+        # "none": no value on the record; "missing": the entry has one, the record none
+        unsupported &= np.isin(codes[fam][bp], [_scoring.LEVELS[fam].index(lv) for lv in ("none", "missing")])
+    dec.accept[acc[unsupported]] = False
 
 
 def _far_from_postcode(dec: Decision, codes: dict[str, np.ndarray], qc: pd.DataFrame, gaz: Any) -> None:
