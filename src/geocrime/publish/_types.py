@@ -50,7 +50,13 @@ class GatedData:
         refuse anything it does not list.
     cells:
         Every published cell of the release in one frame (``layer, area_code, month, crime_type,
-        count, suppressed``), as the next release's ``previous=`` reads it.
+        count, suppressed``), as the next release's ``previous=`` reads it. Only cells inside the
+        coverage: a cell no source covers is absent ("no data"), never 0.
+    coverage:
+        What the sources cover, per cell of the release (tables and totals): DataFrame ``layer,
+        area_code, month, crime_type, covered``; ``covered == False`` rows are the cells left out of
+        every table (all True with ``coverage=False`` or when the incidents name no source). The public
+        page reads it, so it draws those cells as "no data".
     """
 
     points: pd.DataFrame
@@ -62,6 +68,7 @@ class GatedData:
     _token: object = field(default=None, repr=False, compare=False)
     release: Any = field(default=None, repr=False, compare=False)
     cells: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False, compare=False)
+    coverage: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self._token is not _GATE_TOKEN:

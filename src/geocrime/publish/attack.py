@@ -7,9 +7,12 @@ gate's own bookkeeping: the tables are rebuilt into a linear system from the pub
 from :class:`~geocrime.publish.suppression.CellSystem`.
 
 Table attack (:func:`table_attack`)
-    Unknowns are the cells of the finest published layer (area x month x crime type, e.g. ward cells);
-    every published cell of any layer (ward, borough, London, all-crime ``*``, cross-month ``*``) is a
-    linear equation over them. Knowledge the attacker uses (:data:`TABLE_KNOWLEDGE`):
+    Unknowns are the cells of the finest published layer (area x month x crime type, e.g. ward cells)
+    that the release holds: a cell outside the release's coverage is absent from every table ("no
+    data"), so it is neither an unknown nor an equation, and every table it would count toward is
+    absent too. Every published cell of any layer (ward, borough, London, all-crime ``*``,
+    cross-month ``*``) is a linear equation over them. Knowledge the attacker uses
+    (:data:`TABLE_KNOWLEDGE`):
 
     * counts are integers >= 0;
     * zeros are published, so every suppressed cell is >= 1 (switch off with ``suppressed_ge1=False``);
@@ -50,6 +53,7 @@ TABLE_KNOWLEDGE = (
     "which finer area lies in which parent area (public boundaries)",
     "counts are whole numbers >= 0",
     "zeros are published, so a suppressed cell is >= 1",
+    "the coverage: absent cells are no data (the attack runs over the covered cells the tables hold)",
     "published point counts are lower bounds on the finest cell holding the point",
 )
 
@@ -115,6 +119,9 @@ def _finest_system(cells: pd.DataFrame, finest: str, parents: dict[str, pd.Serie
     spans = sorted(set(cells.loc[is_span, "month"]))
     types = sorted(set(cells["crime_type"]) - {ALL})
     F = pd.MultiIndex.from_product([areas, months, types], names=["area", "month", "type"]).to_frame(index=False)
+    # only the finest cells the release holds (covered cells; without coverage that is the whole product)
+    held = pd.MultiIndex.from_frame(fz[["area_code", "month", "crime_type"]].astype(str))
+    F = F[pd.MultiIndex.from_frame(F.astype(str)).isin(held)].reset_index(drop=True)
     F["j"] = np.arange(len(F))
     keyed = cells.reset_index(names="cell")
     pairs = []

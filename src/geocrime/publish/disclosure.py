@@ -32,6 +32,8 @@ ATTACKER_KNOWLEDGE = (
     "all-crime totals, cross-month totals, every published point count and position, the tiles (sums of those points)",
     "the boundaries, so which ward lies in which borough and which published point counts toward which area",
     "that counts are whole numbers >= 0 and that zeros are published, so every suppressed cell is at least 1",
+    "the coverage this report states: which cells the sources cover; a cell outside it is absent from every table "
+    "(no data), so it is no equation and no zero",
     "the suppression rule and threshold (cells of 1..threshold-1 are suppressed; partners are chosen by a secret key, "
     "not by size, so which cell was chosen says nothing about its value)",
     "the open address data and this library's open-source map-point code, so the catchment of every map point",
@@ -55,12 +57,15 @@ def disclosure_report(map_points: Any, snapped: pd.DataFrame, points: pd.DataFra
     t = int(params["threshold"])
     sizes = map_points.catchment_sizes.astype(float)
     status = snapped["status"].value_counts().to_dict()
+    coverage = params.get("coverage") or {}
+    outside = coverage.get("cells_outside_by_layer", {})
     layers = {}
     for layer, df in area_counts.items():
         layers[layer] = {
             "cells": int(len(df)),
             "suppressed": int(df["suppressed"].sum()),
             "published_zero": int((df["count"] == 0).sum()),
+            "outside_coverage": int(outside.get(layer, 0)),
         }
     sup = json.loads(json.dumps(suppression, default=lambda o: o.item() if hasattr(o, "item") else str(o)))
     mpp = map_points.points.set_index("map_point_id")
@@ -72,6 +77,7 @@ def disclosure_report(map_points: Any, snapped: pd.DataFrame, points: pd.DataFra
     rep = {
         "params": {kk: v for kk, v in params.items() if isinstance(v, (int, float, str, bool, list, type(None)))},
         "release": params.get("release"),
+        "coverage": coverage,
         "map_points": {**map_points.report,
                        "catchment_histogram": _hist(sizes, k),
                        "published_points": int(len(pub_ids)),
@@ -82,6 +88,7 @@ def disclosure_report(map_points: Any, snapped: pd.DataFrame, points: pd.DataFra
         "incidents": {
             "rows_in": int(len(snapped)),
             "by_status": {str(a): int(b) for a, b in status.items()},
+            "outside_coverage": int((snapped["status"] == "outside_coverage").sum()),
             "published_in_points": int(points["count"].sum()),
             "withheld_from_points": int((snapped["status"] == "ok").sum() - points["count"].sum()),
         },
@@ -103,6 +110,8 @@ def disclosure_report(map_points: Any, snapped: pd.DataFrame, points: pd.DataFra
             f"a single value and never a range inside 1..{t - 1}. The range was solved by linear programming over "
             "every published table, total, cross-month total and point count of this release together with the "
             "earlier releases it lists (smallest width: suppression.audit.audit_min_width).",
+            "For a cell absent from the tables: nothing. No source covers it (stated under coverage), so it is "
+            "\"no data\": not a zero and not a suppressed count, and no incident in it is published, as a count or a point.",
             "Points are withheld wherever any cell they count toward is suppressed, so summing points per area "
             "never recovers a suppressed cell; tiles hold only sums of published points.",
             "Not protected: a person who knows an incident happened (e.g. a neighbour) can find which map point and "
@@ -122,6 +131,7 @@ def write_disclosure_report(report: dict[str, Any], path: str | Path) -> tuple[P
     mp, inc, sup = report["map_points"], report["incidents"], report["suppression"]
     lines = ["# Disclosure report", "", "## Settings", ""]
     lines += [f"- {a}: {b}" for a, b in report["params"].items()]
+    lines += _coverage_lines(report.get("coverage") or {})
     lines += ["", "## Map points (catchments)", ""]
     lines += [f"- {a}: {b}" for a, b in mp.items() if a != "catchment_histogram"]
     lines += ["", "| catchment size (addresses) | map points |", "|---|---|"]
@@ -130,8 +140,10 @@ def write_disclosure_report(report: dict[str, Any], path: str | Path) -> tuple[P
     lines += [f"- rows in: {inc['rows_in']}", f"- published in points: {inc['published_in_points']}",
               f"- withheld from points: {inc['withheld_from_points']}"]
     lines += [f"- status {a}: {b}" for a, b in inc["by_status"].items()]
-    lines += ["", "## Suppressed cells", "", "| layer | cells | suppressed | published zeros |", "|---|---|---|---|"]
-    lines += [f"| {a} | {b['cells']} | {b['suppressed']} | {b['published_zero']} |" for a, b in sup["by_layer"].items()]
+    lines += ["", "## Suppressed cells", "", "| layer | cells | suppressed | published zeros | outside coverage (absent) |",
+              "|---|---|---|---|---|"]
+    lines += [f"| {a} | {b['cells']} | {b['suppressed']} | {b['published_zero']} | {b.get('outside_coverage', 0)} |"
+              for a, b in sup["by_layer"].items()]
     lines += ["", "| month | cells | suppressed | points published |", "|---|---|---|---|"]
     lines += [f"| {m} | {i.get('cells')} | {i.get('suppressed')} | {i.get('points_published')} |"
               for m, i in sup["by_month"].items()]
@@ -141,3 +153,20 @@ def write_disclosure_report(report: dict[str, Any], path: str | Path) -> tuple[P
     lines += ["", "## What an attacker can infer", ""] + [f"- {t}" for t in report["attacker_can_infer"]]
     md.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return js, md
+
+
+def _coverage_lines(cov: dict[str, Any]) -> list[str]:
+    """The Markdown coverage section: the rule, each source's coverage and what was left out."""
+    if not cov:
+        return []
+    lines = ["", "## Coverage (zeros only where a source records)", "", f"- rule: {cov.get('rule')}"]
+    src = cov.get("sources")
+    if isinstance(src, list):
+        lines += [f"- source {c.get('source')}: areas {c.get('areas')}; months {c.get('months')}; crime types "
+                  f"{c.get('crime_types')}" for c in src]
+    for key in ("covered_rows", "cells_covered", "cells_outside", "incidents_outside"):
+        if key in cov:
+            lines.append(f"- {key.replace('_', ' ')}: {cov[key]}")
+    if cov.get("released_as"):
+        lines.append(f"- {cov['released_as']}")
+    return lines

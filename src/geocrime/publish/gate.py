@@ -22,6 +22,18 @@ the tables and layers the :class:`~geocrime.publish.release.Release` lists, audi
 
 Unlocated incidents (no/invalid coordinates, outside the boroughs, no month) are counted in the
 disclosure report and never published as points or counted in area tables.
+
+Coverage (``coverage=``): zeros only where a source could have recorded an incident. A cell is in the
+release only when every atom it sums is covered; a cell no source covers (e.g. anti-social behaviour
+in a Met ward when the Met extract holds burglary only) is ABSENT from every table and total: not 0,
+not suppressed. A missing row in a released table means "no data"; every covered cell has a row, so a
+published 0 is a true zero. The suppression audit and the attacker work on the covered cells only
+(absent cells are no equation); incidents in uncovered atoms get status ``outside_coverage`` and are
+neither counted nor published as points. ``coverage=None`` infers it per source exactly as
+:func:`geocrime.analysis.aggregate` does (police.uk ``Reported by`` or the ``source=`` column; months:
+the source's first to last month; crime types: those it recorded; areas: the boroughs holding at least
+5 % as many of its incidents as its busiest borough, and every area in them); incidents that name no
+source cover everything. :attr:`GatedData.coverage` records the covered flag of every cell.
 """
 from __future__ import annotations
 
@@ -37,10 +49,11 @@ from scipy.spatial import cKDTree
 
 from .._geo import BNG, WGS84, as_points, bng_to_lonlat
 from ..errors import InputError, MissingColumnsError, PublishError, PublishWarning
+from ._coverage import covered_rows, normalise_coverage
 from ._types import _GATE_TOKEN, POINT_COLUMNS, GatedData
 from .mappoints import MARGIN_M, MapPoints, _borough_boundaries, place_clear
 from .release import Release
-from .suppression import ALL, build_cell_system, known_atoms, suppress
+from .suppression import ALL, CellSystem, build_cell_system, known_atoms, suppress
 
 __all__ = ["gate", "snap_incidents", "DEFAULT_LAYERS", "PublishWarning", "Release"]
 
@@ -267,6 +280,8 @@ def gate(
     complementary: bool = True,
     audit: bool = True,
     secret: bytes | None = None,
+    coverage: Any = None,
+    source: str | None = "auto",
 ) -> GatedData:
     """Pass incidents through the publish gate: build and audit exactly what ``release`` publishes.
 
@@ -298,6 +313,15 @@ def gate(
         work; never for real releases (``params["unsafe_for_release"]`` is then True).
     secret:
         Key for choosing complementary partners (default: derived from the data, never published).
+    coverage:
+        What the sources cover (module docstring): ``None`` (default) infers it per source like
+        :func:`geocrime.analysis.aggregate`; an ``aggregate()`` table with ``covered``, a
+        ``Coverage`` or a list of them (what :func:`write_public_page` accepts); ``False``: every
+        cell covered (zeros everywhere, the behaviour before coverage). Cells outside it are left
+        out of every released table (absent: no data), the audit and the points.
+    source:
+        The column naming each incident's source, for the inference: ``"auto"`` (police.uk
+        ``Reported by`` when present), a column name, or ``None`` (one source covering everything).
     """
     mk, release = _check_gate_args(incidents, map_points, release, k, threshold, point_threshold, layers)
     layers = list(release.tables)
@@ -311,8 +335,11 @@ def gate(
     codes.index = mpp["map_point_id"].to_numpy()
     months, crime_types, spans = _periods(s, release)
 
-    atoms, pc, aidx, vals, n_c, n_t = _atoms(s, codes, layers, months, crime_types)
-    sysm = build_cell_system(atoms, layers, areas, crime_types, months, spans=spans, totals=release.totals)
+    atoms, pc, aidx, vals, n_c, n_t, s_atom = _atoms(s, codes, layers, months, crime_types)
+    full = build_cell_system(atoms, layers, areas, crime_types, months, spans=spans, totals=release.totals)
+    cov, cov_desc = _resolve_coverage(coverage, incidents, snapped, codes, areas, source)
+    sysm, atom_new, cell_cov = _restrict_to_coverage(full, atoms, cov, layers, crime_types, spans)
+    cov_table, cov_desc = _coverage_record(full, cell_cov, cov_desc, _mark_outside(snapped, atom_new[s_atom] < 0))
     initial = _previous(sysm, release)
 
     # points are published only for atoms the tables already determine (see suppression.known_atoms),
@@ -323,8 +350,8 @@ def gate(
     if secret is None:
         secret = hashlib.blake2b(vals.tobytes() + "|".join(months).encode(), digest_size=32).digest()
     supp, info = suppress(sysm, threshold, complementary=complementary, audit=audit, initial=initial, secret=secret)
-    known = known_atoms(sysm.incidence.tocsr(), sysm.cells["count"].to_numpy(), supp)
-    pub = pub_pt & np.isfinite(known[aidx])
+    known = np.r_[known_atoms(sysm.incidence.tocsr(), sysm.cells["count"].to_numpy(), supp), np.nan]
+    pub = pub_pt & np.isfinite(known[atom_new[aidx]])  # atoms outside the coverage (-1) are never known
     cells = sysm.cells.assign(suppressed=supp)
     cells["count"] = pd.array(np.where(supp, 0, cells["count"].to_numpy()), dtype="Int64")
     cells.loc[supp, "count"] = pd.NA
@@ -346,6 +373,7 @@ def gate(
         "complementary": bool(complementary),
         "audit": bool(audit),
         "unsafe_for_release": not (complementary and audit),
+        "coverage": cov_desc,
     }
     info["points_withheld_unplaceable"] = int(withheld.sum())
     info["positions_moved_off_incidents"] = n_moved
@@ -355,7 +383,7 @@ def gate(
     return GatedData(points=points if release.points else points.iloc[:0], area_counts=area_counts,
                      area_geometries=area_geometries, params=params, report=report, totals=totals,
                      release=release, cells=cells[["layer", "area_code", "month", "crime_type", "count", "suppressed"]],
-                     _token=_GATE_TOKEN)
+                     coverage=cov_table, _token=_GATE_TOKEN)
 
 
 def _check_gate_args(incidents: Any, map_points: Any, release: Any, k: int | None, threshold: int,
@@ -380,24 +408,29 @@ def _check_gate_args(incidents: Any, map_points: Any, release: Any, k: int | Non
 
 
 def _atoms(s: pd.DataFrame, codes: pd.DataFrame, layers: list[str], months: list[str], crime_types: list[str],
-           ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray, int, int]:
+           ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray, int, int, np.ndarray]:
     """The atoms: month x (combination of area codes of a map point) x crime type, with their counts.
 
     Returns the atoms table, the per map point/month/type counts ``pc``, each of its rows' atom index
-    ``aidx``, the atom counts ``vals`` and the number of area combinations and crime types.
+    ``aidx``, the atom counts ``vals``, the number of area combinations and crime types, and the atom
+    index of each row of ``s``.
     """
     combo = codes[layers].drop_duplicates().sort_values(layers).reset_index(drop=True)
     combo["_atom"] = np.arange(len(combo))
     mp_combo = pd.Series(codes[layers].merge(combo, on=layers, how="left")["_atom"].to_numpy(), index=codes.index)
     n_c, n_t, n_m = len(combo), len(crime_types), len(months)
+
+    def atom_of(f: pd.DataFrame) -> np.ndarray:
+        return ((pd.Index(months).get_indexer(f["month"]) * n_c + mp_combo.loc[f["map_point_id"]].to_numpy()) * n_t
+                + pd.Index(crime_types).get_indexer(f["crime_type"]))
+
     pc = s.groupby(["map_point_id", "month", "crime_type"], sort=True).size().rename("count").reset_index()
-    aidx = ((pd.Index(months).get_indexer(pc["month"]) * n_c + mp_combo.loc[pc["map_point_id"]].to_numpy()) * n_t
-            + pd.Index(crime_types).get_indexer(pc["crime_type"]))
+    aidx = atom_of(pc)
     vals = np.bincount(aidx, weights=pc["count"].to_numpy(float), minlength=n_m * n_c * n_t)
     grid = pd.MultiIndex.from_product([months, np.arange(n_c), crime_types], names=["month", "_atom", "crime_type"])
     atoms = grid.to_frame(index=False).merge(combo, on="_atom", how="left")
     atoms["count"] = vals
-    return atoms, pc, aidx, vals, n_c, n_t
+    return atoms, pc, aidx, vals, n_c, n_t, atom_of(s)
 
 
 def _area_tables(cells: pd.DataFrame, layers: list[str], months: list[str],
@@ -410,6 +443,117 @@ def _area_tables(cells: pd.DataFrame, layers: list[str], months: list[str],
     tot = cells[(cells["layer"] == "all") | (cells["crime_type"] == ALL) | ~cells["month"].isin(months)]
     totals = tot[["layer", "area_code", "month", "crime_type", "count", "suppressed"]].reset_index(drop=True)
     return area_counts, totals
+
+
+#: The inference rule, as the disclosure report states it.
+INFERRED_COVERAGE_RULE = (
+    "inferred per source as geocrime.analysis.aggregate does: months from the source's first to last month, the "
+    "crime types it recorded, the boroughs holding at least 5 % as many of its incidents as its busiest borough "
+    "(and every area in them)")
+
+
+def _resolve_coverage(coverage: Any, incidents: pd.DataFrame, snapped: pd.DataFrame, codes: pd.DataFrame,
+                      areas: dict[str, pd.DataFrame], source: str | None) -> tuple[Any, dict[str, Any]]:
+    """The coverage to apply (None: every cell) and its description for the disclosure report."""
+    if coverage is False:
+        return None, {"rule": "off (coverage=False): every cell counts as covered; zeros where a source records "
+                              "nothing are not checked", "sources": "all"}
+    if coverage is not None and coverage is not True:
+        cov = normalise_coverage(coverage)
+        if isinstance(cov, pd.DataFrame):
+            return cov, {"rule": "given: an aggregate() table", "covered_rows": int(cov["covered"].astype(bool).sum()),
+                         "rows": int(len(cov))}
+        return cov, {"rule": "given", "sources": [c.summary() for c in cov]}
+    from ..analysis.aggregate import _infer_coverage, _source_values
+
+    src = _source_values(incidents, source)
+    if src is None:
+        return None, {"rule": "every cell covered: the incidents name no source (no 'Reported by' column; pass "
+                              "source= or coverage= to declare one)", "sources": "all"}
+    ok = (snapped["status"] == "ok").to_numpy()
+    s = snapped[ok]
+    work = pd.DataFrame({"borough": codes.loc[s["map_point_id"], "borough"].to_numpy(), "month": s["month"].to_numpy(),
+                         "crime_type": s["crime_type"].to_numpy()})
+    bor = areas["borough"]["area_code"].astype(str)
+    covs = _infer_coverage(work, {"borough": "area", "month": "period", "crime_type": "type"},
+                           pd.Series(True, index=work.index), pd.Series(src.to_numpy()[ok], index=work.index),
+                           pd.Series(bor.to_numpy(), index=bor.to_numpy(), dtype="object"), 0.05)
+    return covs, {"rule": INFERRED_COVERAGE_RULE, "sources": [c.summary() for c in covs]}
+
+
+def _restrict_to_coverage(sysm: CellSystem, atoms: pd.DataFrame, cov: Any, layers: list[str], crime_types: list[str],
+                          spans: dict[str, list[str]]) -> tuple[CellSystem, np.ndarray, np.ndarray]:
+    """The cell system over the covered cells and atoms only.
+
+    A cell is covered when every atom it sums is covered (a cell without atoms, e.g. a ward holding no
+    map point: when its own keys are). Groups whose total is not covered are dropped (that total is not
+    published, so it is no relation the reader has). Returns (system, new index of each atom (-1:
+    outside the coverage), covered flag of each cell of ``sysm``).
+    """
+    if cov is None:
+        return sysm, np.arange(len(atoms)), np.ones(len(sysm.cells), bool)
+    atom_cov = covered_rows(atoms, cov, layers)
+    inc = sysm.incidence.tocsr()
+    has = np.diff(inc.indptr) > 0
+    cell_cov = has & (inc @ (~atom_cov).astype(float) == 0)
+    if (~has).any():
+        cell_cov[~has] = _empty_cells_covered(sysm.cells[~has], cov, layers, crime_types, spans)
+    ci, ai = np.flatnonzero(cell_cov), np.flatnonzero(atom_cov)
+    cell_new = np.full(len(cell_cov), -1)
+    cell_new[ci] = np.arange(len(ci))
+    atom_new = np.full(len(atoms), -1)
+    atom_new[ai] = np.arange(len(ai))
+    keep_g = cell_cov[sysm.group_total]
+    out = CellSystem(cells=sysm.cells.iloc[ci].reset_index(drop=True), incidence=inc[ci][:, ai].tocsr(),
+                     atom_values=sysm.atom_values[ai], group_members=sysm.group_members.tocsr()[keep_g][:, ci].tocsr(),
+                     group_total=cell_new[sysm.group_total[keep_g]].astype(np.int64), fixed=np.zeros(len(ci), bool))
+    return out, atom_new, cell_cov
+
+
+def _empty_cells_covered(cells: pd.DataFrame, cov: Any, layers: list[str], crime_types: list[str],
+                         spans: dict[str, list[str]]) -> np.ndarray:
+    """Covered flag of cells that sum no atom: every (month, crime type) they stand for is covered at
+    their own area code or their parent borough's."""
+    c = cells.reset_index(drop=True)
+    keys = pd.DataFrame({"_i": np.arange(len(c)),
+                         "month": [spans.get(m, [m]) for m in c["month"]],
+                         "crime_type": [list(crime_types) if t == ALL else [t] for t in c["crime_type"]]})
+    for layer in layers:
+        keys[layer] = c["area_code"].where(c["layer"] == layer).to_numpy()
+    if "borough" in layers:
+        finer = ~c["layer"].isin(["borough", "all"])
+        keys["borough"] = np.where(finer, c["parent"].to_numpy(), keys["borough"].to_numpy())
+    keys = keys.explode("month").explode("crime_type")
+    ok = covered_rows(keys, cov, layers)
+    return pd.Series(ok, index=keys["_i"].to_numpy()).groupby(level=0).all().reindex(range(len(c)), fill_value=False).to_numpy()
+
+
+def _mark_outside(snapped: pd.DataFrame, outside: np.ndarray) -> int:
+    """Status ``outside_coverage`` for the located incidents (rows ``ok``, in order) in uncovered atoms."""
+    status = snapped["status"].to_numpy(dtype=object).copy()
+    ok = np.flatnonzero(status == "ok")
+    status[ok[outside]] = "outside_coverage"
+    snapped["status"] = status
+    snapped.loc[status == "outside_coverage", "map_point_id"] = None
+    n = int(outside.sum())
+    if n:
+        warnings.warn(
+            f"gate: {n} located incident(s) fall in areas, months or crime types their source does not cover (e.g. a "
+            "force's few records over its border) and are not published; pass coverage= to declare what each source "
+            "covers", PublishWarning, stacklevel=3)
+    return n
+
+
+def _coverage_record(full: CellSystem, cell_cov: np.ndarray, desc: dict[str, Any],
+                     n_outside: int) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """GatedData.coverage (every cell with its covered flag) and the report's coverage section."""
+    table = full.cells[["layer", "area_code", "month", "crime_type"]].assign(covered=cell_cov).reset_index(drop=True)
+    out = table.loc[~table["covered"], "layer"].value_counts()
+    desc = {**desc, "cells_covered": int(cell_cov.sum()), "cells_outside": int((~cell_cov).sum()),
+            "cells_outside_by_layer": {str(k): int(v) for k, v in out.items()},
+            "incidents_outside": n_outside,
+            "released_as": "cells outside the coverage are absent from every table and total (no data), never 0"}
+    return table, desc
 
 
 def _warn_no_map_point(snapped: pd.DataFrame) -> None:
@@ -454,7 +598,7 @@ def _previous(sysm: Any, release: Release) -> np.ndarray:
             miss = m[m["_i"].isna()].iloc[0]
             raise PublishError(f"an earlier release published {miss['layer']} cells (e.g. {miss['area_code']} "
                                f"{miss['month']} {miss['crime_type']}) that this release lacks: include every table "
-                               "and total published before")
+                               "and total published before, with the same coverage")
         i = m["_i"].to_numpy(int)
         pubd = ~m["suppressed"].to_numpy(bool)
         diff = pubd & (m["count"].to_numpy(float, na_value=np.nan) != m["count_now"].to_numpy(float))

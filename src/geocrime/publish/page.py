@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import PublishError
+from ._coverage import covered_rows, normalise_coverage
 from ._types import GatedData, require_gated
 from .tiles import TileSet, read_tile_metadata, write_tiles
 
@@ -117,40 +118,12 @@ def _breaks(values: np.ndarray) -> list[int]:
 def _covered_cells(ac: pd.DataFrame, coverage: Any, layer: str) -> np.ndarray:
     """Which rows of an area-count table (area_code, month, crime_type) the sources cover.
 
-    ``coverage``: None (all covered), an :func:`geocrime.analysis.aggregate` table with a
-    ``covered`` column and the area codes in a column named ``layer`` (or ``area_code``), or one or
-    more :class:`geocrime.analysis.aggregate.Coverage`."""
-    if coverage is None:
-        return np.ones(len(ac), dtype=bool)
-    code = ac["area_code"].astype(str).to_numpy()
-    month = ac["month"].astype(str).to_numpy()
-    ctype = ac["crime_type"].astype(str).to_numpy()
-    if isinstance(coverage, pd.DataFrame):
-        key = layer if layer in coverage.columns else "area_code" if "area_code" in coverage.columns else None
-        if key is None or "covered" not in coverage.columns:
-            raise PublishError(f"coverage must be an aggregate() table with 'covered' and a {layer!r} (or "
-                               f"'area_code') column; got columns {list(coverage.columns)[:8]}")
-        dims = [c for c in ("month", "crime_type") if c in coverage.columns]
-        cov = coverage.loc[coverage["covered"].astype(bool), [key] + dims].astype(str).drop_duplicates()
-        if not set(cov[key]) & set(code) and len(cov):
-            raise PublishError(f"coverage area codes do not match layer {layer!r} (e.g. {cov[key].iloc[0]!r}); "
-                               "aggregate at the same area layer as the page")
-        cols = {"area_code": code, "month": month, "crime_type": ctype}
-        probe = pd.DataFrame({key: cols["area_code"], **{d: cols[d] for d in dims}})
-        return probe.merge(cov.assign(_c=True), on=[key] + dims, how="left")["_c"].fillna(False).to_numpy(bool)
-    from ..analysis.aggregate import Coverage
-
-    items = [coverage] if isinstance(coverage, Coverage) else list(coverage)
-    if not all(isinstance(c, Coverage) for c in items):
-        raise PublishError("coverage must be an aggregate() table, a Coverage or a list of Coverage")
-    out = np.zeros(len(ac), dtype=bool)
-    for c in items:
-        m = np.ones(len(ac), dtype=bool)
-        for allowed, vals in ((c.areas, code), (c.months, month), (c.crime_types, ctype)):
-            if allowed is not None:
-                m &= np.isin(vals, list(allowed))
-        out |= m
-    return out
+    ``coverage``: anything :func:`geocrime.publish._coverage.covered_rows` takes (None: all covered;
+    an :func:`geocrime.analysis.aggregate` table with ``covered`` and the area codes in a column named
+    ``layer`` (or ``area_code``); the gate's ``GatedData.coverage``; one or more ``Coverage``)."""
+    keys = pd.DataFrame({layer: ac["area_code"].to_numpy(), "month": ac["month"].to_numpy(),
+                         "crime_type": ac["crime_type"].to_numpy()})
+    return covered_rows(keys, normalise_coverage(coverage), [layer])
 
 
 def _areas_payload(gated: GatedData, layer: str | None, simplify_m: float,
