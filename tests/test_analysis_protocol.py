@@ -1,0 +1,81 @@
+"""The issue-20 protocol on the Met dev folds (test months 2024-07..10, six months of training each, 250 m
+cells touching London, ties by cell id): what the docs claim about the learned predictors holds."""
+from __future__ import annotations
+
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from _analysis_data import read_police_uk_csvs
+
+from geocrime.analysis import (
+    AnalysisWarning,
+    BlendedHotspot,
+    NaiveLastPeriod,
+    RetrospectiveKDE,
+    SquareGrid,
+    backtest,
+    score_hotspots,
+    study_cells,
+)
+
+
+@pytest.fixture(scope="module")
+def ten_months(shared_data):
+    files = sorted((shared_data / "policeuk_met_burglary_street").glob("*.csv"))
+    files += sorted((shared_data / "policeuk_met_burglary_street_2024h2").glob("*.csv"))
+    pts = read_police_uk_csvs(files)
+    return pts[pts.geometry.notna()].copy()
+
+
+@pytest.fixture(scope="module")
+def london(shared_data):
+    b = gpd.read_file(shared_data / "london_boroughs_lad22_ons" / "london-2021-lad22-gen20.shp").to_crs(27700)
+    return SquareGrid.from_extent(b, 250)
+
+
+@pytest.fixture(scope="module")
+def dev(ten_months, london):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AnalysisWarning)
+        return backtest(ten_months, {"counts": NaiveLastPeriod(period_days=400), "kde": RetrospectiveKDE(),
+                                     "blend": BlendedHotspot()}, london, folds=4, train_periods=6,
+                        min_train_periods=6, coverages=(0.01, 0.02, 0.05, 0.10), ties="cell_id",
+                        study_area="touches")
+
+
+def test_dev_folds_are_the_protocol(dev, ten_months, london):
+    t = dev.table
+    assert sorted(t["test_period"].unique()) == ["2024-07", "2024-08", "2024-09", "2024-10"]
+    assert (t["area_cells"] == 26_030).all() and study_cells(london, "touches").sum() == 26_030
+    # six months of training each: 2024-10 is predicted from 2024-04..09 only
+    oct_train = t[(t["test_period"] == "2024-10")]["train_events"].iloc[0]
+    assert oct_train == ten_months["month"].between("2024-04", "2024-09").sum()
+
+
+def test_blend_beats_the_best_baseline_at_one_percent(dev):
+    """The documented gain: blend 10.21 vs RetrospectiveKDE 9.68 at 1 %, paired interval above 0; the
+    blend not below the baseline at 2, 5 and 10 %. The issue's +10 % (10.64) is not reached."""
+    pai = dev.summary().pivot(index="method", columns="coverage", values="pai")
+    assert pai.loc["blend", 0.01] == pytest.approx(10.21, abs=0.01)
+    assert pai.loc["kde", 0.01] == pytest.approx(9.68, abs=0.01)
+    assert (pai.loc["blend"] >= pai.loc[["kde", "counts"]].max()).all()
+    d = dev.compare("blend", "kde", n_boot=1000, seed=0).set_index("coverage")
+    assert d.loc[0.01, "pai_diff_low"] > 0
+    assert pai.loc["blend", 0.01] < 1.1 * pai.loc["kde", 0.01]
+
+
+def test_future_inclusive_counts_are_no_better_than_the_target(ten_months, london):
+    """The yardstick behind 'event history alone cannot reach +10 %': ranking each dev month by the
+    counts of the other nine months (future included) scores 10.40 at 1 %, below 1.1 x 9.68."""
+    cells = london.cell_of(ten_months.geometry.x.to_numpy(), ten_months.geometry.y.to_numpy())
+    ins = np.flatnonzero(study_cells(london, "touches"))
+    month = ten_months["month"].to_numpy()
+    pais = []
+    for m in ("2024-07", "2024-08", "2024-09", "2024-10"):
+        y = np.bincount(cells[(month == m) & (cells >= 0)], minlength=london.n_cells)[ins]
+        other = np.bincount(cells[(month != m) & (cells >= 0)], minlength=london.n_cells)[ins]
+        pais.append(score_hotspots(other, y, (0.01,), ties="cell_id")["pai"].iloc[0])
+    assert np.mean(pais) == pytest.approx(10.40, abs=0.01)
+    assert np.mean(pais) < 1.1 * 9.68
