@@ -3,7 +3,10 @@
 The command always runs the publish gate itself (there is no way to hand it ungated data): map
 points are built from an address file (any CSV with easting/northing or lon/lat columns, e.g. OS
 Code-Point Open, or a GeoPackage/shapefile of points) with ``k`` addresses per catchment, incidents
-are snapped, counted per month and category, and area cells suppressed. Outputs go into ``--out``:
+are snapped, counted per month and category, and area cells suppressed. What each source covers is
+inferred from the incidents (police.uk ``Reported by``: its months, crime types and boroughs, as
+``geocrime aggregate`` does): cells no source covers are left out ("no data", never 0) of the tables,
+the tiles and the page, and the summary and disclosure report state the coverage. Outputs go into ``--out``:
 ``tiles/`` (or ``tiles.pmtiles``), ``disclosure.json``/``.md`` and, with ``--page``, ``index.html``.
 """
 from __future__ import annotations
@@ -22,7 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "tiles",
         help="gate incidents and write the public tile pyramid (MVT z/x/y.pbf by default) + disclosure report",
         description="Pass incidents through the publish gate (anonymous map points from --addresses, small-count "
-        "suppression) and write an XYZ tile pyramid of the gated counts; optionally the static public page.",
+        "suppression) and write an XYZ tile pyramid of the gated counts; optionally the static public page. Each "
+        "source's coverage (months, crime types, boroughs) is inferred from its records (police.uk 'Reported by'): "
+        "cells no source covers are left out as no data, never published as 0.",
     )
     p.add_argument("csv", nargs="+", type=Path, help="incident CSV file(s) (police.uk street CSVs or any CSV with "
                    "lon/lat or easting/northing, a month/date column and a crime type column)")
@@ -109,6 +114,7 @@ def _run(args: argparse.Namespace) -> int:
         "published_point_rows": int(len(g.points)), "published_incidents": int(g.points["count"].sum()),
         "tiles": ts.tile_count, "tile_bytes": ts.total_bytes, "format": ts.format, "tiles_path": str(ts.path),
         "disclosure": str(md), "page": str(page) if page else None,
+        "coverage": _coverage_summary(g.params.get("coverage") or {}),
         "seconds": {k: round(v, 2) for k, v in secs.items()},
     }, args.json)
     if int(g.points["count"].sum()) == 0 or ts.tile_count == 0:
@@ -119,3 +125,9 @@ def _run(args: argparse.Namespace) -> int:
         print(f"geocrime tiles: error: the output is empty: {why}; see {md}", file=sys.stderr)
         return 1
     return 0
+
+
+def _coverage_summary(cov: dict[str, Any]) -> dict[str, Any]:
+    """The gate's coverage, short: per source its areas, months and crime types; cells and incidents left out."""
+    return {"sources": cov.get("sources", "all"), "cells_outside": cov.get("cells_outside", 0),
+            "incidents_outside": cov.get("incidents_outside", 0)}
