@@ -97,8 +97,11 @@ def require_released(gated: Any, what: str, *, layer: str | None = None, points:
 def write_tables(gated: Any, out_dir: Any) -> dict[str, Any]:
     """Write the released tables as CSV: one file per area layer plus ``totals.csv``.
 
-    Suppressed cells have an empty ``count`` and ``suppressed == True``. Only what the release lists
-    is written (the gate returns nothing else). Returns ``{name: path}``.
+    Suppressed cells have an empty ``count`` and ``suppressed == True``. Cells outside the sources'
+    coverage (``gate(coverage=...)``, e.g. anti-social behaviour in a ward whose only source is a
+    burglary extract) have NO row: a missing row means "no data", while every covered cell has a row,
+    so a published ``0`` is a true zero. The disclosure report states the coverage applied. Only what
+    the release lists is written (the gate returns nothing else). Returns ``{name: path}``.
     """
     from pathlib import Path
 
