@@ -324,6 +324,8 @@ def gate(
         ``Reported by`` when present), a column name, or ``None`` (one source covering everything).
     """
     mk, release = _check_gate_args(incidents, map_points, release, k, threshold, point_threshold, layers)
+    if coverage is not None and coverage is not False and coverage is not True:
+        coverage = normalise_coverage(coverage)  # a wrong coverage fails before any work
     layers = list(release.tables)
 
     snapped = snap_incidents(incidents, map_points, month_col=month_col, type_col=type_col)
