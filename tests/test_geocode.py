@@ -339,3 +339,25 @@ def test_a_street_and_a_place_never_match_a_premises(gaz):
     assert (res["match_level"].iloc[:n] == "street").any()
     # named, premises are found again
     assert (res["match_level"].iloc[n:] == "premises").any()
+
+
+def test_street_match_moves_to_the_nearest_house_number(gaz):
+    """A numbered record on a known street whose own number the gazetteer lacks lands at the
+    premises with the nearest number of the same parity, with an uncertainty from the difference,
+    not at the street's middle with the street's extent."""
+    p = _prem(gaz)
+    p = p[(p["k_hn_num"] >= 10) & (p["k_flat"] == "") & (p["k_street"] != "") & (p["town"] != "")]
+    have = set(zip(p["k_street"], p["k_hn_num"]))
+    cand = p[[(s, n + 2) not in have and (s, n - 2) not in have for s, n in zip(p["k_street"], p["k_hn_num"])]]
+    cand = cand.drop_duplicates("k_street").head(60)
+    texts = pd.Series([f"{n + 2} {s}, {t}" for n, s, t in zip(cand["k_hn_num"], cand["street"], cand["town"])])
+    out = geocode(texts, gaz)
+    st = (out["match_level"] == "street").to_numpy()
+    assert st.sum() >= 10
+    d = np.hypot(out["x"].to_numpy() - cand["x"].to_numpy(), out["y"].to_numpy() - cand["y"].to_numpy())
+    moved = st & (d < 1.0)  # at the neighbouring premises itself
+    assert moved.sum() >= 0.5 * st.sum(), (moved.sum(), st.sum())
+    assert (out["uncertainty_m"].to_numpy()[moved] == 170.0).all()  # 150 m + 10 m per number of difference (2)
+    # the streets' own extents were larger than that
+    plain = geocode(pd.Series([f"{s}, {t}" for s, t in zip(cand["street"], cand["town"])]), gaz)
+    assert (plain["uncertainty_m"].to_numpy()[moved] >= 170.0).mean() >= 0.8

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .inputs import _LEVEL_OUT
-from .params import CORE_PREFER_GAP_M, JUNCTION_MAX_M, JUNCTION_PAD_M, JUNCTION_SEPARATE_M, STREET_BOROUGH_TOL_M, STREET_LINK_M, STREET_MAX_EXTENT_M, STREET_PAD_M
+from .params import CORE_PREFER_GAP_M, JUNCTION_MAX_M, NUMBER_ANCHOR_BASE_M, NUMBER_ANCHOR_MAX, NUMBER_ANCHOR_PER_M, NUMBER_ANCHOR_SPREAD_M, JUNCTION_PAD_M, JUNCTION_SEPARATE_M, STREET_BOROUGH_TOL_M, STREET_LINK_M, STREET_MAX_EXTENT_M, STREET_PAD_M
 from .places import _memo, entry_bits, near_bits, outside_districts
 
 
@@ -197,6 +197,50 @@ def _group(p: pd.DataFrame, out: dict[str, np.ndarray], gaz: Any) -> dict[str, n
     same_b = (agg["bmin"].to_numpy() == agg["bmax"].to_numpy())[~one]
     out["common_bits"][amb[same_b]] = agg["bmin"].to_numpy()[~one][same_b]
     return out
+
+
+def _numbered_premises(gaz: Any) -> pd.DataFrame:
+    """Premises rows with a house number (key, number, point); cached per gazetteer."""
+    memo = _memo(gaz)
+    if "numbered" not in memo:
+        num = np.asarray(gaz.k["hn_num"])
+        pos = np.flatnonzero((gaz.level == "premises") & (num >= 0) & (gaz.k["street"] != ""))
+        memo["numbered"] = pd.DataFrame({"key": gaz.k["street"][pos], "num": num[pos].astype(np.int64),
+                                         "px": gaz.x[pos], "py": gaz.y[pos]})
+    return memo["numbered"]
+
+
+def number_on_street(street: np.ndarray, number: np.ndarray, x: np.ndarray, y: np.ndarray, unc: np.ndarray,
+                     todo: np.ndarray, gaz: Any) -> np.ndarray:
+    """Move street matches ``todo`` with a house ``number`` (in place on ``x``/``y``/``unc``, metres)
+    to the premises of that street (within its extent) with the nearest number of the same parity,
+    at most NUMBER_ANCHOR_MAX apart; uncertainty NUMBER_ANCHOR_BASE_M + NUMBER_ANCHOR_PER_M per
+    number of difference, capped at the street's extent; only when the premises numbered within
+    NUMBER_ANCHOR_MAX of it lie within NUMBER_ANCHOR_SPREAD_M of each other. Returns the rows moved."""
+    moved = np.zeros(len(street), bool)
+    i = np.flatnonzero(todo & (number >= 0) & (street != ""))
+    prem = _numbered_premises(gaz)
+    if not len(i) or not len(prem):
+        return moved
+    q = pd.DataFrame({"q": i, "key": street[i], "n": number[i].astype(np.int64), "x": x[i], "y": y[i], "u": unc[i]})
+    m = q.merge(prem, on="key", how="inner")
+    m = m[(np.hypot(m["px"] - m["x"], m["py"] - m["y"]) <= m["u"]) & (m["num"] % 2 == m["n"] % 2)]
+    m = m.assign(d=(m["num"] - m["n"]).abs())
+    m = m[m["d"] <= NUMBER_ANCHOR_MAX].sort_values(["q", "d", "num"])
+    if not len(m):
+        return moved
+    # numbering restarts along long roads (a 162 in W7 and another in W12): the numbers near the
+    # record's must lie together, else no anchor
+    best = m.drop_duplicates("q").set_index("q")
+    spread = np.hypot(m["px"].to_numpy() - best["px"].reindex(m["q"]).to_numpy(),
+                      m["py"].to_numpy() - best["py"].reindex(m["q"]).to_numpy())
+    far = pd.Series(spread, index=m["q"].to_numpy()).groupby(level=0).max()
+    m = best[far.reindex(best.index).to_numpy() <= NUMBER_ANCHOR_SPREAD_M].reset_index()
+    qi = m["q"].to_numpy()
+    x[qi], y[qi] = m["px"].to_numpy(), m["py"].to_numpy()
+    unc[qi] = np.minimum(unc[qi], NUMBER_ANCHOR_BASE_M + NUMBER_ANCHOR_PER_M * m["d"].to_numpy())
+    moved[qi] = True
+    return moved
 
 
 def borough_points() -> dict[int, tuple[float, float, float, str]]:

@@ -16,7 +16,7 @@ from .block import compare_pairs, query_fields, retrieve
 from .calibrate import default_calibrator
 from .decide import Decision, decide
 from ..address.lexicon import COMPONENTS
-from .ladder import _lut, _put, borough_points, junctions, landmarks, place_levels, postcode_levels, put_borough, streets
+from .ladder import _lut, _put, borough_points, junctions, landmarks, number_on_street, place_levels, postcode_levels, put_borough, streets
 from .params import MIN_AREA_CONFIDENCE, NO_AREA_LEVELS, PREMISES_OFF_UNIT_M
 from .places import pair_conflict, query_places
 
@@ -169,6 +169,7 @@ def _climb(qc: pd.DataFrame, places: dict[str, np.ndarray], dec: Decision, gaz: 
     y = np.where(found, gaz.y[rr], fixed["y"])
     unc = np.where(found, gaz.radius[rr], fixed["unc"])
     unc[use_st] = np.maximum(sr["unc"][use_st], gaz.radius[rr][use_st])
+    number_on_street(col("street"), qc["hn_num"].to_numpy(), x, y, unc, use_st, gaz)
     label = np.where(found, gaz.canonical[rr], fixed["label"])
     return {"level": level, "row": row, "x": x, "y": y, "unc": unc, "label": label, "street": sr,
             "landmark_conflict": lm, "junction_ambiguous": jn}
