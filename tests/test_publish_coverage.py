@@ -210,6 +210,28 @@ def test_given_coverage_forms_release_the_same_cells(gated: GatedData, incidents
         gate(incidents.iloc[:10], P.map_points(shared_data), coverage="Burglary")
 
 
+def test_areas_without_map_points_are_no_data_and_no_total_spans_them(incidents: pd.DataFrame,
+                                                                        shared_data: Path) -> None:
+    """Map points in Lewisham and the City only: the Met's incidents elsewhere cannot be placed, so the other
+    boroughs' cells (which hold no atom) are no data, and the London totals, which would sum them, are left out."""
+    from geocrime.publish import build_map_points
+    from geocrime.publish.mappoints import load_boroughs
+
+    lewisham = "E09000023"
+    bor = load_boroughs()
+    addr = P.gazetteer(shared_data)
+    addr = addr[addr.within(bor[bor["code"].isin([lewisham, CITY])].geometry.union_all())]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g = gate(incidents, build_map_points(addr, k=8, id_col="address_id"), threshold=THRESHOLD)
+    assert g.report["incidents"]["by_status"]["no_map_point"] > 3000
+    assert set(g.area_counts["borough"]["area_code"]) == {lewisham, CITY}
+    assert not (g.totals["layer"] == "all").any()  # London = 33 boroughs, 31 of them without data
+    parents = area_parents(g.area_geometries, "ward_2024", "borough")
+    assert set(g.area_counts["ward_2024"]["area_code"].map(parents)) == {lewisham, CITY}
+    assert table_attack(g).summary()["exposed_any"] == 0
+
+
 def test_covered_rows_rule() -> None:
     """The one covered-cell test: a Coverage may name codes of any layer (a borough covers its wards)."""
     from geocrime.analysis.aggregate import Coverage

@@ -488,8 +488,8 @@ def _restrict_to_coverage(sysm: CellSystem, atoms: pd.DataFrame, cov: Any, layer
     """The cell system over the covered cells and atoms only.
 
     A cell is covered when every atom it sums is covered (a cell without atoms, e.g. a ward holding no
-    map point: when its own keys are). Groups whose total is not covered are dropped (that total is not
-    published, so it is no relation the reader has). Returns (system, new index of each atom (-1:
+    map point: when its own keys are) and, for a total, every cell it sums is covered. Groups whose
+    total is not covered are dropped (that total is not published, so it is no relation the reader has). Returns (system, new index of each atom (-1:
     outside the coverage), covered flag of each cell of ``sysm``).
     """
     if cov is None:
@@ -500,15 +500,22 @@ def _restrict_to_coverage(sysm: CellSystem, atoms: pd.DataFrame, cov: Any, layer
     cell_cov = has & (inc @ (~atom_cov).astype(float) == 0)
     if (~has).any():
         cell_cov[~has] = _empty_cells_covered(sysm.cells[~has], cov, layers, crime_types, spans)
+    gm, tot = sysm.group_members.tocsr(), sysm.group_total
+    while True:  # a total is covered only when everything it sums is (e.g. London over boroughs without map points)
+        bad = tot[gm @ (~cell_cov).astype(float) > 0]
+        bad = bad[cell_cov[bad]]
+        if not len(bad):
+            break
+        cell_cov[bad] = False
     ci, ai = np.flatnonzero(cell_cov), np.flatnonzero(atom_cov)
     cell_new = np.full(len(cell_cov), -1)
     cell_new[ci] = np.arange(len(ci))
     atom_new = np.full(len(atoms), -1)
     atom_new[ai] = np.arange(len(ai))
-    keep_g = cell_cov[sysm.group_total]
+    keep_g = cell_cov[tot]
     out = CellSystem(cells=sysm.cells.iloc[ci].reset_index(drop=True), incidence=inc[ci][:, ai].tocsr(),
-                     atom_values=sysm.atom_values[ai], group_members=sysm.group_members.tocsr()[keep_g][:, ci].tocsr(),
-                     group_total=cell_new[sysm.group_total[keep_g]].astype(np.int64), fixed=np.zeros(len(ci), bool))
+                     atom_values=sysm.atom_values[ai], group_members=gm[keep_g][:, ci].tocsr(),
+                     group_total=cell_new[tot[keep_g]].astype(np.int64), fixed=np.zeros(len(ci), bool))
     return out, atom_new, cell_cov
 
 
