@@ -570,7 +570,8 @@ def _warn_no_map_point(snapped: pd.DataFrame) -> None:
     if n:
         warnings.warn(
             f"gate: {n} incident(s) lie in boroughs that have no map point and are not published; the area "
-            "cells of those boroughs read 0 although incidents happened there. Build the map points from addresses "
+            "cells of those boroughs are left out as no data when the incidents name their source, else they read 0 "
+            "although incidents happened there. Build the map points from addresses "
             "that cover every borough (e.g. Code-Point Open postcode units).", PublishWarning, stacklevel=3)
 
 
