@@ -90,8 +90,8 @@ def _street_elsewhere(dec: Decision, codes: dict[str, np.ndarray], qc: pd.DataFr
 def _street_only(dec: Decision, codes: dict[str, np.ndarray]) -> None:
     """Withdraw (in place) a premises match that nothing but the street (and place words) supports:
     no number, building name or flat of the record agrees with the entry ("Holloway Road,
-    Islington" is a street, not the church on it whose name holds the place word). Such rows go
-    down the ladder to the street."""
+    Islington" is a street, not the church on it whose name holds the place word), and no postcode
+    unit either. Such rows go down the ladder to the street."""
     acc = np.flatnonzero(dec.accept)
     if not len(acc):
         return
@@ -100,6 +100,9 @@ def _street_only(dec: Decision, codes: dict[str, np.ndarray]) -> None:
     for fam in ("HOUSE_NUMBER", "FLAT", "BUILDING"):
         # "none": no value on the record; "missing": the entry has one, the record none
         unsupported &= np.isin(codes[fam][bp], [_scoring.LEVELS[fam].index(lv) for lv in ("none", "missing")])
+    # ... unless the record's postcode unit is the entry's (generated FSA records "Kenton Road, Harrow,
+    # HA1 2BW" keep their premises: within a unit the premises and the unit point are metres apart)
+    unsupported &= codes["POSTCODE"][bp] != _scoring.LEVELS["POSTCODE"].index("exact")
     dec.accept[acc[unsupported]] = False
 
 
