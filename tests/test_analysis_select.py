@@ -24,7 +24,8 @@ from geocrime.analysis import (
     select_predictor,
     study_cells,
 )
-from geocrime.analysis.blend import fit_poisson_mix
+from geocrime.analysis._cellseries import lagged_counts
+from geocrime.analysis.blend import DEFAULT_COMPONENTS, fit_poisson_mix
 from geocrime.errors import AnalysisError, InputError
 
 
@@ -127,10 +128,29 @@ def test_blend_weights_and_parameters(met, london):
     # one month of history: nothing to learn from, an even mix with a warning (not an error)
     with pytest.warns(AnalysisWarning, match="even mix"):
         short = BlendedHotspot().fit(met[met["month"] == "2024-01"], grid=london)
-    assert not short.learned_ and np.allclose(short.weights_.iloc[1:], 1 / 8)
+    assert not short.learned_ and np.allclose(short.weights_.iloc[1:], 1 / len(DEFAULT_COMPONENTS))
     with pytest.warns(AnalysisWarning, match="smoothed at 300 m"):
         assert BoostedHotspot().fit(met[met["month"] <= "2024-02"], grid=london).model_ is None
     assert BlendedHotspot().set_params(n_folds=2).clone().n_folds == 2
+
+
+def test_blend_active_share_is_persistence_not_volume(met, london):
+    """The "active" statistic: the share of the window's months in which the cell had an event, so a
+    burst counts once; on the six Met months it is months-with-events / 6 for every cell."""
+    train = met[met["month"] <= "2024-06"]
+    t_end = "2024-07-01"
+    comps = [("rate", None, 0.0), ("active", None, 0.0, "active")]
+    m = BlendedHotspot(components=comps).fit(train, t_end=t_end, grid=london)
+    cells = london.cell_of(train.geometry.x.to_numpy(), train.geometry.y.to_numpy())
+    per_month = pd.crosstab(cells[cells >= 0], train["month"].to_numpy()[cells >= 0])
+    S = m._surfaces(lagged_counts(london, m.x_, m.y_, m._k, m.n_periods_), london)
+    np.testing.assert_allclose(S[0][per_month.index], per_month.sum(axis=1) / 6)
+    np.testing.assert_allclose(S[1][per_month.index], (per_month > 0).sum(axis=1) / 6)
+    burst = (per_month.max(axis=1) >= 3) & ((per_month > 0).sum(axis=1) == 1)
+    assert burst.any() and (S[1][per_month.index[burst]] < S[0][per_month.index[burst]]).all()
+    assert m.weights_.index.tolist() == ["intercept", "rate", "active"]
+    with pytest.raises(InputError, match="statistic"):
+        BlendedHotspot(components=[("x", None, 0.0, "max")]).fit(train, grid=london)
 
 
 def test_boosted_is_reproducible(met, london):
