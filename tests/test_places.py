@@ -43,10 +43,23 @@ def test_post_town_of_a_borough_name_keeps_its_other_borough():
     assert boroughs("Kingston-upon-Thames") == {KINGSTON, RICHMOND}
 
 
-@pytest.mark.parametrize("word", ["Middlesex", "Kent", "Essex", "Surrey", "London", "Greater London"])
+@pytest.mark.parametrize("word", ["Middlesex", "Kent", "Essex", "Surrey", "Greater London"])
 def test_county_words_mean_no_borough(word):
     r = LEX.find(pd.Series([word])).iloc[0]
     assert r["place_kind"] == "county" and r["place_boroughs"] == "" and np.isnan(r["place_x"])
+
+
+def test_london_is_the_post_town_of_the_inner_postcode_areas():
+    """"London" is the LONDON post town: the E, EC, N, NW, SE, SW, W, WC districts (not RM, HA, CR ...),
+    no point; with an outer post town the outer one leads ("High St, Romford, London")."""
+    r = LEX.find(pd.Series(["London"])).iloc[0]
+    assert r["place_kind"] == "post_town" and np.isnan(r["place_x"])
+    ds = set(r["place_districts"].split("|"))
+    assert {"E8", "EC1A", "N1", "NW10", "SE1", "SW19", "W12", "WC2H"} <= ds
+    assert not any(d[:2] in ("RM", "HA", "CR", "BR", "IG", "EN", "KT", "TW", "UB", "SM", "DA") for d in ds)
+    assert "E09000016" not in r["place_boroughs"]  # Havering: no LONDON post town address
+    r2 = LEX.find(pd.Series(["Romford, London"])).iloc[0]
+    assert r2["place"] == "romford" and "RM1" in r2["place_districts"].split("|")
 
 
 def test_locality_with_two_meanings_is_narrowed_by_another_part():
@@ -58,7 +71,7 @@ def test_locality_with_two_meanings_is_narrowed_by_another_part():
 
 
 def test_county_word_chooses_between_meanings_but_never_narrows_alone():
-    r = LEX.find(pd.Series(["Hayes, Middlesex", "Hayes, Kent", "Hayes, London", "Middlesex"]))
+    r = LEX.find(pd.Series(["Hayes, Middlesex", "Hayes, Kent", "Hayes, London", "Middlesex"]))  # "London" narrows nothing
     assert r["place_boroughs"].tolist() == [HILLINGDON, BROMLEY, f"{BROMLEY}|{HILLINGDON}", ""]
     assert np.isfinite(r["place_x"].iloc[0]) and np.isnan(r["place_x"].iloc[2])
 

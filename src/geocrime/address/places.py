@@ -353,6 +353,9 @@ class PlaceLexicon:
                 m = m[self._rank[m] != _RANK["locality"]]
             rows.append(m)
         located = [(k, m) for k, m in zip(ks, rows) if any(self._bset[i] for i in m)]
+        if len(located) > 1:  # a city-wide name ("London": 29 boroughs) narrows no other place
+            narrow = [(k, m) for k, m in located if len(frozenset().union(*(self._bset[i] for i in m))) <= WIDE_PLACE_BOROUGHS]
+            located = narrow or located
         hint = frozenset().union(*(self._hint[i] for m in rows for i in m))
         if not located:  # county words only
             res: tuple[Any, ...] = (self.keys[ks[-1]], "county", "", "", np.nan, np.nan, np.nan)
@@ -388,6 +391,11 @@ class PlaceLexicon:
                float(x), float(y), float(r))
         self._cache[ks] = res
         return res
+
+
+#: a place meaning more boroughs than this (the LONDON post town) only locates a text that names no
+#: other place: "Hayes, London" is either Hayes, as "Hayes" alone
+WIDE_PLACE_BOROUGHS = 12
 
 
 @lru_cache(maxsize=1)

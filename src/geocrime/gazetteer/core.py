@@ -24,20 +24,22 @@ from .sources import (
 
 
 def parser_fingerprint() -> str:
-    """Short hash of the address parser and canonicalisation source: a gazetteer is matched with
-    the parser that built it (both sides of a match must be read the same way)."""
+    """Short hash of the address parser, the place lexicon and the canonicalisation source: a
+    gazetteer is matched with the parser that built it (both sides of a match must be read the same way)."""
     import hashlib
     import inspect
 
-    from ..address import normalise, police, rules
+    from ..address import normalise, places, police, rules
     from . import keys as _blocking
 
     h = hashlib.sha256()
-    for m in (rules, normalise, police, _blocking):
+    for m in (rules, normalise, police, places, _blocking):
         try:
             h.update(inspect.getsource(m).encode())
         except (OSError, TypeError):
             h.update(m.__name__.encode())
+    # the place lexicon decides which trailing words are places, not street
+    h.update(places.default_places().table[["name", "kind", "boroughs", "districts"]].to_csv().encode())
     return h.hexdigest()[:16]
 
 

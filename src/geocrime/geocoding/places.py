@@ -203,8 +203,9 @@ def within_entries(gaz: Any, within: Any) -> np.ndarray | None:
     return shapely.contains_xy(geom, gaz.x, gaz.y)
 
 
-#: place kinds whose postcode districts (with the measured border tolerance) bound a match
-DISTRICT_KINDS = ("locality",)
+#: place kinds whose postcode districts (with the measured border tolerance) bound a match; a post
+#: town's districts held the truth's district for 1,312 of 1,313 GDS list addresses naming one
+DISTRICT_KINDS = ("locality", "post_town")
 
 
 def outside_districts(places: dict[str, np.ndarray], q: np.ndarray, district: np.ndarray, gaz: Any) -> np.ndarray:
