@@ -24,7 +24,8 @@ Unlocated incidents (no/invalid coordinates, outside the boroughs, no month) are
 disclosure report and never published as points or counted in area tables.
 
 Coverage (``coverage=``): zeros only where a source could have recorded an incident. A cell is in the
-release only when every atom it sums is covered; a cell no source covers (e.g. anti-social behaviour
+release only when every atom it sums is covered (and, for a total, every cell it sums: no London total
+over boroughs without data); a cell no source covers (e.g. anti-social behaviour
 in a Met ward when the Met extract holds burglary only) is ABSENT from every table and total: not 0,
 not suppressed. A missing row in a released table means "no data"; every covered cell has a row, so a
 published 0 is a true zero. The suppression audit and the attacker work on the covered cells only
@@ -315,8 +316,9 @@ def gate(
         Key for choosing complementary partners (default: derived from the data, never published).
     coverage:
         What the sources cover (module docstring): ``None`` (default) infers it per source like
-        :func:`geocrime.analysis.aggregate`; an ``aggregate()`` table with ``covered``, a
-        ``Coverage`` or a list of them (what :func:`write_public_page` accepts); ``False``: every
+        :func:`geocrime.analysis.aggregate`; an ``aggregate()`` table with ``covered``, an earlier
+        ``GatedData.coverage``, a ``Coverage`` or a list of them (what :func:`write_public_page`
+        accepts; a Coverage may list codes of any layer, a borough covering its wards); ``False``: every
         cell covered (zeros everywhere, the behaviour before coverage). Cells outside it are left
         out of every released table (absent: no data), the audit and the points.
     source:
