@@ -93,6 +93,9 @@ class History:
         if kind in ("counts", "places"):
             m = sel & self.place if kind == "places" else sel
             return self._to_cells(np.ones(m.sum()), self.cell[m]) / w
+        if kind == "active":  # share of the window's periods with an event in the cell
+            cell_period = np.unique(self.cell[sel] * self.P + self.k[sel])
+            return self._to_cells(np.ones(len(cell_period)), cell_period // self.P) / w
         pts = np.bincount(self.point[sel], minlength=self.point.max() + 1).astype("float64")
         pcell = np.zeros(len(pts), dtype=np.int64)
         pcell[self.point] = self.cell
@@ -242,7 +245,7 @@ def postcode_density(data: Path, grid: SquareGrid) -> dict[str, np.ndarray]:
 
 
 def ideas() -> dict[str, object]:
-    blend = tuple(("counts", w, b) for _, w, b in DEFAULT_COMPONENTS)
+    blend = tuple(("counts" if len(c) == 3 else c[3], c[1], c[2]) for c in DEFAULT_COMPONENTS)
     point = (("sqrt_point", None, 0.0), ("repeat_point", None, 0.0), ("distinct_points", None, 0.0))
     learners = {"blend": BlendedHotspot(), "boost": BoostedHotspot(), "sepp": SEPPHotspot()}
     return {
