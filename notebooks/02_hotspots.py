@@ -185,7 +185,8 @@ geocrime.internal_map(events, areas=lsoas, values="burglaries", kde=surface, hot
 #
 # geocrime's default predictor is `BlendedHotspot`: a weighted mix of simple surfaces built from the
 # past, each cell's count over all the training months, the same smoothed over its neighbourhood at
-# 150 m to 1.2 km, and the last one to three months (the short-term, near-repeat part). The weights
+# 150 m to 1.2 km, the last one to three months (the short-term, near-repeat part), and how many of
+# the months had a burglary nearby (persistence, which a one-month burst does not inflate). The weights
 # are learned from the training months themselves: each of the last three is predicted from the
 # months before it, and the weights that predict those months best (Poisson likelihood) win. Nothing
 # after the prediction date is used. It is the default because it won the library's fixed
