@@ -361,3 +361,36 @@ def test_street_match_moves_to_the_nearest_house_number(gaz):
     # the streets' own extents were larger than that
     plain = geocode(pd.Series([f"{s}, {t}" for s, t in zip(cand["street"], cand["town"])]), gaz)
     assert (plain["uncertainty_m"].to_numpy()[moved] >= 170.0).mean() >= 0.8
+
+
+def test_a_premises_on_another_street_loses_to_the_street_the_record_names(gaz):
+    """"97 North Road" with only a 97 South Road among the premises: when the street layer holds
+    the record's own street, the premises on the look-alike street is not accepted."""
+    from rapidfuzz import fuzz
+
+    from geocrime.geocoding.places import entry_bits
+
+    t = gaz.table
+    p = _prem(gaz)
+    p = p[(p["k_hn_num"] >= 1) & (p["k_flat"] == "") & (p["k_street"] != "") & (p["k_bname"] == "")]
+    st = t[t["level"] == "street"]
+    bits = entry_bits(gaz)
+    have = set(zip(p["k_street"], p["k_hn_num"]))
+    rows = []
+    for b in np.unique(bits[p.index.to_numpy()]):
+        pb = p[bits[p.index.to_numpy()] == b].drop_duplicates("k_street")
+        for _, r in pb.iterrows():
+            # a look-alike street of the same postcode district (so the town fits both)
+            keys = set(st["k_street"][(bits[st.index.to_numpy()] == b) & (st["k_pc_district"] == r["k_pc_district"])])
+            look = [k for k in keys if k != r["k_street"] and k.split()[-1] == r["k_street"].split()[-1]
+                    and 75 <= fuzz.ratio(k, r["k_street"]) < 90 and (k, r["k_hn_num"]) not in have]
+            if look:
+                rows.append((r, look[0]))
+            if len(rows) >= 15:
+                break
+    assert len(rows) >= 5
+    texts = pd.Series([f"{r['k_hn_num']} {k}, {r['town']}".rstrip(", ") for r, k in rows])
+    out = geocode(texts, gaz)
+    ids = np.array([r["id"] for r, _ in rows])
+    assert not ((out["match_level"] == "premises").to_numpy() & (out["gazetteer_id"].to_numpy() == ids)).any()
+    assert (out["match_level"] == "street").mean() >= 0.5

@@ -39,6 +39,7 @@ def _match(parsed: pd.DataFrame, gaz: Any, threshold: float, margin: float, boun
     pairs = compare_pairs(q, qi, gi, gaz, n, threshold, margin, conflict, outside)
     dec = decide(qi, gi, pairs, gaz, n, threshold, margin)
     _street_only(dec, pairs["codes"])
+    _named_street_exists(dec, pairs["codes"], qc, places, gaz, inside)
     _street_elsewhere(dec, pairs["codes"], qc, places, gaz, inside)
     _far_from_postcode(dec, pairs["codes"], qc, gaz)
     lad = _climb(qc, places, dec, gaz, ok, inside, parsed)
@@ -104,6 +105,29 @@ def _street_only(dec: Decision, codes: dict[str, np.ndarray]) -> None:
     # HA1 2BW" keep their premises: within a unit the premises and the unit point are metres apart)
     unsupported &= codes["POSTCODE"][bp] != _scoring.LEVELS["POSTCODE"].index("exact")
     dec.accept[acc[unsupported]] = False
+
+
+#: street levels that say the entry's street is not the record's
+_OTHER_STREET = ("fuzzy", "weak", "mismatch")
+
+
+def _named_street_exists(dec: Decision, codes: dict[str, np.ndarray], qc: pd.DataFrame, places: dict[str, np.ndarray],
+                         gaz: Any, inside: np.ndarray | None) -> None:
+    """Withdraw (in place) a premises match on a street spelt differently from the record's ("97 North
+    Road, Southall" -> 97 South Road; "34 Fulham High Street" -> Eltham High Street) when the street
+    layer holds the record's street as written in the area the record allows: the record names a
+    real street, the entry is on another one. Such rows go down the ladder to that street."""
+    acc = np.flatnonzero(dec.accept & (qc["street"].to_numpy(dtype=object) != ""))
+    if not len(acc):
+        return
+    other = np.isin(codes["STREET"][dec.bpair[acc]], [_scoring.LEVELS["STREET"].index(lv) for lv in _OTHER_STREET])
+    cand = acc[other]
+    if not len(cand):
+        return
+    todo = np.zeros(len(qc), dtype=bool)
+    todo[cand] = True
+    sr = streets(qc["street"].to_numpy(dtype=object), qc["pc_district"].to_numpy(dtype=object), todo, places, inside, gaz)
+    dec.accept &= ~(todo & ((sr["row"] >= 0) | sr["ambiguous"]))
 
 
 def _far_from_postcode(dec: Decision, codes: dict[str, np.ndarray], qc: pd.DataFrame, gaz: Any) -> None:
