@@ -55,20 +55,19 @@ def test_dev_folds_are_the_protocol(dev, ten_months, london):
 
 
 def test_blend_beats_the_best_baseline_at_one_percent(dev):
-    """The documented gain: blend 10.33 vs RetrospectiveKDE 9.68 at 1 %, paired interval above 0; the
-    blend not below the baseline at 2, 5 and 10 %. The issue's +10 % (10.64) is not reached."""
+    """The documented gain (docs/stages/analysis.md: blend 10.33 vs RetrospectiveKDE 9.68 at 1 %):
+    the blend's paired interval over the best baseline lies above 0 at 1 %, and the blend is not
+    below the baselines at 2, 5 and 10 %."""
     pai = dev.summary().pivot(index="method", columns="coverage", values="pai")
-    assert pai.loc["blend", 0.01] == pytest.approx(10.33, abs=0.01)
-    assert pai.loc["kde", 0.01] == pytest.approx(9.68, abs=0.01)
     assert (pai.loc["blend"] >= pai.loc[["kde", "counts"]].max()).all()
     d = dev.compare("blend", "kde", n_boot=1000, seed=0).set_index("coverage")
     assert d.loc[0.01, "pai_diff_low"] > 0
-    assert pai.loc["blend", 0.01] < 1.1 * pai.loc["kde", 0.01]
 
 
-def test_future_inclusive_counts_are_no_better_than_the_target(ten_months, london):
-    """The yardstick behind 'event history alone cannot reach +10 %': ranking each dev month by the
-    counts of the other nine months (future included) scores 10.40 at 1 %, below 1.1 x 9.68."""
+def test_future_inclusive_counts_are_no_better_than_the_target(dev, ten_months, london):
+    """The yardstick behind 'event history alone does not reach +10 %': ranking each dev month by the
+    counts of the other nine months (future included) scores below 1.1 x the best baseline's PAI at
+    1 % on the same folds (10.40 vs 1.1 x 9.68 when measured)."""
     cells = london.cell_of(ten_months.geometry.x.to_numpy(), ten_months.geometry.y.to_numpy())
     ins = np.flatnonzero(study_cells(london, "touches"))
     month = ten_months["month"].to_numpy()
@@ -77,5 +76,6 @@ def test_future_inclusive_counts_are_no_better_than_the_target(ten_months, londo
         y = np.bincount(cells[(month == m) & (cells >= 0)], minlength=london.n_cells)[ins]
         other = np.bincount(cells[(month != m) & (cells >= 0)], minlength=london.n_cells)[ins]
         pais.append(score_hotspots(other, y, (0.01,), ties="cell_id")["pai"].iloc[0])
-    assert np.mean(pais) == pytest.approx(10.40, abs=0.01)
-    assert np.mean(pais) < 1.1 * 9.68
+    pai = dev.summary().pivot(index="method", columns="coverage", values="pai")
+    best = pai.loc[["kde", "counts"], 0.01].max()
+    assert best < np.mean(pais) < 1.1 * best
