@@ -192,3 +192,20 @@ def test_named_borough_core_beats_streets_only_the_tolerance_admits(gaz):
     # Richmond-only streets: admitted by the post town, placed in Richmond (not a conflict)
     assert (out["reason"].iloc[len(both):] != "place_conflict").all()
     assert (got[len(both):][placed[len(both):]] == richmond).all()
+
+
+def test_a_street_filed_under_one_district_reaches_the_named_locality(gaz):
+    """Roman Road runs from Bethnal Green (E2) into Bow (E3); its street row is filed under one
+    district, but its postcode points reach Bow's districts, so "Roman Road, Bow" is that street,
+    not a place conflict."""
+    from geocrime.address import parse_many
+
+    bow = set(parse_many(pd.Series(["Roman Road, Bow"]))["place_districts"].iloc[0].split("|"))
+    st = gaz.table[(gaz.table["level"] == "street") & (gaz.table["k_street"] == "roman road")]
+    pts = gaz.street_points(st.index.to_numpy())
+    reach = pts.groupby("street_row")["postcode"].agg(lambda s: set(s.str.split(" ").str[0]))
+    filed = st["k_pc_district"]
+    assert any((filed[r] not in bow) and (reach[r] & bow) for r in reach.index)  # the case exists
+    out = geocode(["534 Roman Road, Bow, London", "Roman Road, Bow"], gaz)
+    assert (out["match_level"] == "street").all(), out[["match_level", "reason"]]
+    assert (out["reason"] != "place_conflict").all()

@@ -105,7 +105,10 @@ def streets(street: np.ndarray, district: np.ndarray, todo: np.ndarray, places: 
     p, q = _in_district(p, q, district, gaz)
     m = places["mask"][q]
     bad = (m != 0) & ((m & p["bits"].to_numpy()) == 0)
-    bad |= outside_districts(places, q, p["district"].to_numpy(dtype=object), gaz)
+    od = outside_districts(places, q, p["district"].to_numpy(dtype=object), gaz)
+    if od.any():  # a street row is filed under one district; its points may reach the place's
+        od[od] = ~_reaches_districts(p["row"].to_numpy()[od], places["districts"][q[od]], gaz)
+    bad |= od
     bad &= district[q] == ""  # a postcode district in the text already chose the rows
     if inside is not None:
         bad |= ~inside[p["row"].to_numpy()]
@@ -150,6 +153,19 @@ def _near_core(p: pd.DataFrame, q: np.ndarray, core: np.ndarray, drop: np.ndarra
     m = a.merge(b, on="q", suffixes=("_a", "_b"))
     gap = np.hypot(m["x_a"] - m["x_b"], m["y_a"] - m["y_b"]) - m["radius_a"] - m["radius_b"]
     out[m["q"].to_numpy()[gap.to_numpy() < CORE_PREFER_GAP_M]] = True
+    return out
+
+
+def _reaches_districts(rows: np.ndarray, allowed: np.ndarray, gaz: Any) -> np.ndarray:
+    """Per (street row, '|'-joined districts) pair: one of the street's points (its postcode units
+    and premises) lies in one of those districts ("Roman Road, Bow": the E2 row runs into E3)."""
+    pts = gaz.street_points(np.unique(rows))
+    pd_ = pd.DataFrame({"row": pts["street_row"].to_numpy(),
+                        "d": pts["postcode"].astype(str).str.split(" ").str[0].to_numpy(dtype=object)}).drop_duplicates()
+    want = pd.DataFrame({"i": np.arange(len(rows)), "row": rows, "d": allowed}).assign(d=lambda f: f["d"].str.split("|"))
+    hit = want.explode("d").merge(pd_, on=["row", "d"], how="inner")["i"].to_numpy()
+    out = np.zeros(len(rows), dtype=bool)
+    out[hit] = True
     return out
 
 
