@@ -209,3 +209,15 @@ def test_a_street_filed_under_one_district_reaches_the_named_locality(gaz):
     out = geocode(["534 Roman Road, Bow, London", "Roman Road, Bow"], gaz)
     assert (out["match_level"] == "street").all(), out[["match_level", "reason"]]
     assert (out["reason"] != "place_conflict").all()
+
+
+def test_street_reachable_is_the_ceiling_of_street_recall(gaz):
+    """A record whose street the gazetteer holds near the truth is reachable; a street no source
+    holds, or one held only kilometres away, is not."""
+    from geocrime.geocoding.evalsets import street_reachable
+
+    st = gaz.table[gaz.table["level"] == "street"].iloc[[10, 200, 3000]]
+    q = pd.DataFrame({"query": [f"{s}, London" for s in st["street"]] + ["Zzyzx Nonesuch Road", f"{st['street'].iloc[0]}"],
+                      "truth_x": list(st["x"]) + [530000.0, st["x"].iloc[0] + 20_000],
+                      "truth_y": list(st["y"]) + [180000.0, st["y"].iloc[0]]})
+    assert street_reachable(q, gaz, 300.0).tolist() == [True, True, True, False, False]

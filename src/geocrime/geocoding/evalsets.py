@@ -38,8 +38,8 @@ import pandas as pd
 from .._geo import lonlat_to_bng
 from ..errors import DataNotFoundError
 
-__all__ = ["gds_queries", "police_style_queries", "score_located", "POINT_LEVELS", "POLICE_STYLES",
-           "GDS_STYLES", "eval_gazetteer", "run_set"]
+__all__ = ["gds_queries", "police_style_queries", "score_located", "street_reachable", "POINT_LEVELS",
+           "POLICE_STYLES", "GDS_STYLES", "eval_gazetteer", "run_set"]
 
 #: levels that name a point (the tolerance applies); every other level is judged by its declared radius
 POINT_LEVELS = ("premises", "street", "junction", "landmark")
@@ -171,6 +171,31 @@ def score_located(results: pd.DataFrame, truth: pd.DataFrame, tol: float, by: st
 
 
 # ------------------------------------------------------------------------------------------ runs
+def street_reachable(queries: pd.DataFrame, gazetteer: Any, tol: float, backend: str = "rules") -> np.ndarray:
+    """Per query (``query``, ``truth_x``/``truth_y``): does the gazetteer hold the record's street,
+    as the parser reads it, within ``tol`` metres of the truth (a street point, premises or street
+    row of that key; ``backend``: the parser the geocoder used)? The share is the ceiling of street-level recall with this gazetteer: a street no
+    source holds cannot be placed on it (police.uk streets of other months; commercial streets
+    the residential street layer lacks)."""
+    from ..address import parse_many
+    from ..gazetteer.keys import canonical_components
+
+    key = canonical_components(parse_many(queries["query"], backend=backend))["street"].to_numpy(dtype=object)
+    t = gazetteer.table
+    rows = np.flatnonzero(np.isin(t["level"].to_numpy(dtype=object), ["street", "street_point", "premises"])
+                          & (t["k_street"].to_numpy(dtype=object) != ""))
+    ent = pd.DataFrame({"key": t["k_street"].to_numpy(dtype=object)[rows], "x": t["x"].to_numpy(float)[rows],
+                        "y": t["y"].to_numpy(float)[rows], "r": np.where(t["level"].to_numpy(dtype=object)[rows] == "street",
+                                                                       t["radius"].to_numpy(float)[rows], 0.0)})
+    q = pd.DataFrame({"i": np.arange(len(queries)), "key": key, "tx": queries["truth_x"].to_numpy(float),
+                      "ty": queries["truth_y"].to_numpy(float)})
+    m = q[q["key"] != ""].merge(ent, on="key")
+    near = np.hypot(m["x"] - m["tx"], m["y"] - m["ty"]) <= tol + m["r"]
+    out = np.zeros(len(queries), dtype=bool)
+    out[m["i"].to_numpy()[near.to_numpy()]] = True
+    return out
+
+
 def _ppd_streets(codepoint: pd.DataFrame) -> pd.DataFrame:
     """Street points from the shared postcode -> street table (``streets_london_ppd``, development
     data only: never packaged), one ``street_point`` per (street, postcode unit) at the unit's point.
@@ -253,6 +278,9 @@ def run_set(name: str, gazetteer: Any, split: str = "report", n: int | None = 30
         q = q[q["split"] == split].reset_index(drop=True)
     res = geocode(q[["query"]], gazetteer, columns="query", boundaries=boundaries, n_jobs=n_jobs, **geocode_kw)
     rep = score_located(res, q, tol=tol, unit_exact=unit_exact)
+    reach = street_reachable(q, gazetteer, tol, backend=geocode_kw.get("backend", "rules"))
+    for style, v in rep.items():
+        v["street_reachable"] = round(float(reach[q["style"].astype(str).to_numpy() == style].mean()), 4)
     rep = {"set": name, "split": split, "tolerance_m": tol, "styles": rep}
     full = pd.concat([q.drop(columns=["query"]), res.drop(columns=["geometry"], errors="ignore")], axis=1)
     return rep, full
