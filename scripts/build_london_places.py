@@ -70,8 +70,9 @@ MULTI_BOROUGH_FORMS: dict[str, list[str]] = {
     "City and Hackney": ["E09000012", "E09000001"],
     "City & Hackney": ["E09000012", "E09000001"],
 }
-#: words that locate nothing by themselves (historic counties, the country, London as a whole)
-COUNTY_WORDS = ["London", "Greater London", "Gtr London", "Middlesex", "Middx", "Kent", "Essex", "Surrey",
+#: words that locate nothing by themselves (historic counties, the country, Greater London as a whole;
+#: "London" is the LONDON post town, see london_post_town)
+COUNTY_WORDS = ["Greater London", "Gtr London", "Middlesex", "Middx", "Kent", "Essex", "Surrey",
                 "Herts", "Hertfordshire", "England", "UK", "United Kingdom", "GB"]
 #: county words narrow nothing alone, but choose between a name's meanings ("Hayes, Middlesex" is the
 #: Hillingdon Hayes, "Hayes, Kent" the Bromley one): the boroughs of the historic and former postal county
@@ -143,7 +144,8 @@ def localities(loc: pd.DataFrame, cp: pd.DataFrame, bnd: "object", tolerance_m: 
         loc.iloc[i, loc.columns.get_loc("easting")] = float(np.median(g["Eastings"])) if len(g) else np.nan
         loc.iloc[i, loc.columns.get_loc("northing")] = float(np.median(g["Northings"])) if len(g) else np.nan
         loc.iloc[i, loc.columns.get_loc("point_method")] = "codepoint district∩borough"
-    loc = loc[loc["easting"].notna() & ~loc["locality"].str.lower().isin([c.lower() for c in COUNTY_WORDS])]
+    # a county word or "London" (the post town) is never a locality
+    loc = loc[loc["easting"].notna() & ~loc["locality"].str.lower().isin([c.lower() for c in [*COUNTY_WORDS, "London"]])]
     loc = loc.reset_index(drop=True)
     pts = shapely.points(loc["easting"].to_numpy(float), loc["northing"].to_numpy(float))
     tree = shapely.STRtree(bnd.geometry.values)
@@ -189,13 +191,29 @@ def post_towns(loc: pd.DataFrame, cp: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: the postcode areas of the LONDON post town
+LONDON_AREAS = r"^(E|EC|N|NW|SE|SW|W|WC)\d"
+
+
+def london_post_town(cp: pd.DataFrame) -> pd.DataFrame:
+    """"London" as written on an address: the LONDON post town, i.e. the E, EC, N, NW, SE, SW, W and WC
+    districts; no point (it spans the city), so it bounds districts and never places a record."""
+    units = cp[cp["district"].str.match(LONDON_AREAS)]
+    bs = sorted(units["Admin_district_code"].unique())  # every borough with a LONDON unit (W4 in Hounslow ...)
+    ds = sorted(units["district"].unique(), key=lambda d: (re.match(r"[A-Z]+", d).group(), int(re.search(r"\d+", d).group()), d))
+    return pd.DataFrame([dict(name="London", kind="post_town", boroughs="|".join(bs), districts="|".join(ds),
+                              x=np.nan, y=np.nan, radius_m=np.nan,
+                              source="Royal Mail post town LONDON: the E, EC, N, NW, SE, SW, W and WC postcode areas "
+                                     "(districts from OS Code-Point Open); no point: it spans the whole city")])
+
+
 def counties() -> pd.DataFrame:
     return pd.DataFrame([dict(name=c, kind="county", boroughs="", districts="", x=np.nan, y=np.nan, radius_m=np.nan,
                               hint_boroughs="|".join(sorted(COUNTY_HINTS.get(c, []))),
                               source="historic county / country word: locates nothing") for c in COUNTY_WORDS])
 
 
-HEADER = """# geocrime place lexicon: London (33 boroughs, {n_loc} localities, {n_pt} post towns, county words)
+HEADER = """# geocrime place lexicon: London (33 boroughs, {n_loc} localities, {n_pt} post towns incl. LONDON, county words)
 # One row per (written name, meaning). Columns: name (as people write it; matched after
 # geocrime.address.places.place_key), kind (borough | locality | post_town | county), boroughs
 # ('|'-joined ONS LAD codes it can mean; empty for county words), districts ('|'-joined postcode
@@ -224,7 +242,8 @@ def main() -> int:
     data = a.data or ROOT.parent / "shared" / "data"
     loc, cp = load(data)
     bnd = gpd.read_file(data / "london_boroughs_lad22_ons" / "london-2021-lad22-gen20.shp").to_crs(27700)
-    parts = [boroughs(cp), localities(loc, cp, bnd, a.tolerance_m, a.radius_m), post_towns(loc, cp), counties()]
+    parts = [boroughs(cp), localities(loc, cp, bnd, a.tolerance_m, a.radius_m), post_towns(loc, cp), london_post_town(cp),
+             counties()]
     out = pd.concat(parts, ignore_index=True)
     out["hint_boroughs"] = out["hint_boroughs"].fillna("") if "hint_boroughs" in out else ""
     out = out[["name", "kind", "boroughs", "districts", "x", "y", "radius_m", "hint_boroughs", "source"]]
