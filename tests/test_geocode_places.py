@@ -221,3 +221,19 @@ def test_street_reachable_is_the_ceiling_of_street_recall(gaz):
                       "truth_x": list(st["x"]) + [530000.0, st["x"].iloc[0] + 20_000],
                       "truth_y": list(st["y"]) + [180000.0, st["y"].iloc[0]]})
     assert street_reachable(q, gaz, 300.0).tolist() == [True, True, True, False, False]
+
+
+def test_a_post_towns_own_districts_are_its_core(gaz):
+    """"High Street, Brentford": the Brentford locality's border tolerance admits W4/W5 too, but the
+    BRENTFORD post town is TW8, so the TW8 High Street wins over another High Street the tolerance admits."""
+    from geocrime.address import parse_many
+    from geocrime.geocoding.places import query_places
+
+    pl = query_places(parse_many(pd.Series(["High Street, Brentford"])))
+    assert pl["core_districts"][0] == "TW8"
+    st = gaz.table[(gaz.table["level"] == "street") & (gaz.table["k_street"] == "high street")]
+    allowed = set(parse_many(pd.Series(["High Street, Brentford"]))["place_districts"].iloc[0].split("|"))
+    assert (st["k_pc_district"].isin(allowed - {"TW8"})).any() and (st["k_pc_district"] == "TW8").any()
+    out = geocode(["214 High Street, Brentford, Middlesex", "High Street, Brentford"], gaz)
+    assert (out["match_level"] == "street").all(), out[["match_level", "reason"]]
+    assert out["matched_address"].str.contains("tw8").all()

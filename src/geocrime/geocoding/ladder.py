@@ -128,10 +128,15 @@ def _prefer_core(p: pd.DataFrame, q: np.ndarray, places: dict[str, np.ndarray], 
     names (the borough a borough name means, a locality's own borough), drop the streets only the
     border tolerance admits. A street that crosses the border stays whole."""
     core = places["strict"][q]
-    if not len(q) or not core.any():
+    cd = places["core_districts"][q] if "core_districts" in places else np.full(len(q), "", dtype=object)
+    if not len(q) or not (core.any() or (cd != "").any()):
         return p, q
     own = entry_bits(gaz)[p["row"].to_numpy()]
-    pref = (core != 0) & ((own & core) != 0) & (district[q] == "")
+    pref = (core != 0) & ((own & core) != 0)
+    hd = cd != ""
+    if hd.any():  # the post town's own districts (by any point of the street)
+        pref[hd] |= _reaches_districts(p["row"].to_numpy()[hd], cd[hd], gaz)
+    pref &= district[q] == ""
     qc = pd.MultiIndex.from_arrays([q, p["comp"].to_numpy()])
     core_comp = qc.isin(qc[pref])
     has = np.bincount(q[pref], minlength=len(district))[q] > 0

@@ -104,6 +104,7 @@ def query_places(parsed: pd.DataFrame) -> dict[str, np.ndarray]:
     return {
         "mask": mask,
         "strict": _strict_bits(get("place", None).astype(object), get("place_kind", None).astype(object), mask),
+        "core_districts": _core_districts(get("place", None).astype(object), get("place_kind", None).astype(object)),
         "x": pd.to_numeric(pd.Series(get("place_x", np.nan)), errors="coerce").to_numpy(float),
         "y": pd.to_numeric(pd.Series(get("place_y", np.nan)), errors="coerce").to_numpy(float),
         "radius": pd.to_numeric(pd.Series(get("place_radius_m", np.nan)), errors="coerce").to_numpy(float),
@@ -137,6 +138,22 @@ def _strict_bits(name: np.ndarray, kind: np.ndarray, mask: np.ndarray) -> np.nda
     joined = m.groupby("index")["own"].agg(lambda v: "|".join(x for x in v if isinstance(x, str)))
     bits = _bits_of_codes(joined.reindex(range(len(uniq))).fillna("").to_numpy(dtype=object))
     out[use] = bits[codes] & mask[use]
+    return out
+
+
+def _core_districts(name: np.ndarray, kind: np.ndarray) -> np.ndarray:
+    """'|'-joined postcode districts of the post town a place name means ('' when it means none, or
+    when the name is a borough's: the borough is the core): the core of "Brentford" is TW8, not the
+    W4/W5 the locality's border tolerance also admits."""
+    out = np.full(len(name), "", dtype=object)
+    use = pd.notna(name) & (kind != "borough")
+    if not use.any():
+        return out
+    from ..address.places import default_places
+
+    t = default_places().table
+    pt = t[t["kind"] == "post_town"].groupby("key")["districts"].agg("|".join)
+    out[use] = pt.reindex(pd.Series(name[use], dtype=object).astype(str)).fillna("").to_numpy(dtype=object)
     return out
 
 
