@@ -237,3 +237,13 @@ def test_a_post_towns_own_districts_are_its_core(gaz):
     out = geocode(["214 High Street, Brentford, Middlesex", "High Street, Brentford"], gaz)
     assert (out["match_level"] == "street").all(), out[["match_level", "reason"]]
     assert out["matched_address"].str.contains("tw8").all()
+
+
+def test_a_localitys_point_district_is_its_core(gaz):
+    """"155 High Street, Acton": Acton's tolerance admits W2-W5 and Ealing has High Streets in W3 and
+    W5; the district of Acton's own point (W3) is the core, so the W3 High Street is the answer."""
+    st = gaz.table[(gaz.table["level"] == "street") & (gaz.table["k_street"] == "high street")]
+    assert {"W3", "W5"} <= set(st["k_pc_district"])
+    out = geocode(["155 High Street, Acton, London", "High Street, Acton"], gaz)
+    assert (out["match_level"] == "street").all(), out[["match_level", "reason"]]
+    assert out["matched_address"].str.contains("w3").all()

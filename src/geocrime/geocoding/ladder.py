@@ -125,25 +125,55 @@ def streets(street: np.ndarray, district: np.ndarray, todo: np.ndarray, places: 
 def _prefer_core(p: pd.DataFrame, q: np.ndarray, places: dict[str, np.ndarray], district: np.ndarray,
                  gaz: Any) -> tuple[pd.DataFrame, np.ndarray]:
     """Where some of a query's streets (physical streets: components) reach the core of the place it
-    names (the borough a borough name means, a locality's own borough), drop the streets only the
-    border tolerance admits. A street that crosses the border stays whole."""
-    core = places["strict"][q]
-    cd = places["core_districts"][q] if "core_districts" in places else np.full(len(q), "", dtype=object)
-    if not len(q) or not (core.any() or (cd != "").any()):
+    names, drop the streets only the border tolerance admits; a street that crosses the border stays
+    whole. Two tiers, narrowest first: the place's core districts (a post town's own districts, the
+    district of a locality's point), then its core borough (the borough a borough name means, a
+    locality's own borough)."""
+    if not len(q):
         return p, q
-    own = entry_bits(gaz)[p["row"].to_numpy()]
-    pref = (core != 0) & ((own & core) != 0)
+    for tier in ("districts", "borough"):
+        pref = _core_pairs(p, q, places, gaz, tier) & (district[q] == "")
+        if not pref.any():
+            continue
+        qc = pd.MultiIndex.from_arrays([q, p["comp"].to_numpy()])
+        core_comp = qc.isin(qc[pref])
+        has = np.bincount(q[pref], minlength=len(district))[q] > 0
+        drop = has & ~core_comp
+        near = _near_core(p, q, core_comp, drop, len(district))
+        keep = ~drop | near[q]
+        p, q = p[keep], q[keep]
+    return p, q
+
+
+def _core_pairs(p: pd.DataFrame, q: np.ndarray, places: dict[str, np.ndarray], gaz: Any, tier: str) -> np.ndarray:
+    """Per (query, street row) pair: the row lies in the core of the query's place (see _prefer_core)."""
+    if tier == "borough":
+        core = places["strict"][q]
+        return (core != 0) & ((entry_bits(gaz)[p["row"].to_numpy()] & core) != 0)
+    cd = places["core_districts"][q].copy()
+    loc = (cd == "") & (places["kind"][q] == "locality") & np.isfinite(places["x"][q])
+    if loc.any():
+        cd[loc] = _district_at(places["x"][q][loc], places["y"][q][loc], gaz)
+    out = np.zeros(len(q), dtype=bool)
     hd = cd != ""
-    if hd.any():  # the post town's own districts (by any point of the street)
-        pref[hd] |= _reaches_districts(p["row"].to_numpy()[hd], cd[hd], gaz)
-    pref &= district[q] == ""
-    qc = pd.MultiIndex.from_arrays([q, p["comp"].to_numpy()])
-    core_comp = qc.isin(qc[pref])
-    has = np.bincount(q[pref], minlength=len(district))[q] > 0
-    drop = has & ~core_comp
-    near = _near_core(p, q, core_comp, drop, len(district))
-    keep = ~drop | near[q]
-    return p[keep], q[keep]
+    if hd.any():
+        out[hd] = _reaches_districts(p["row"].to_numpy()[hd], cd[hd], gaz)
+    return out
+
+
+def _district_at(x: np.ndarray, y: np.ndarray, gaz: Any) -> np.ndarray:
+    """Postcode district of the gazetteer's postcode unit nearest each point ('' without units)."""
+    memo = _memo(gaz)
+    if "unit_tree" not in memo:
+        from scipy.spatial import cKDTree
+
+        pos = np.flatnonzero(gaz.level == "postcode_unit")
+        memo["unit_tree"] = (cKDTree(np.c_[gaz.x[pos], gaz.y[pos]]) if len(pos) else None, pos)
+    tree, pos = memo["unit_tree"]
+    if tree is None:
+        return np.full(len(x), "", dtype=object)
+    _, i = tree.query(np.c_[x, y])
+    return np.asarray(gaz.k["pc_district"], dtype=object)[pos[i]]
 
 
 def _near_core(p: pd.DataFrame, q: np.ndarray, core: np.ndarray, drop: np.ndarray, n: int) -> np.ndarray:
