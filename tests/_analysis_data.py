@@ -42,3 +42,11 @@ def borough(shared_data: Path, code: str) -> gpd.GeoDataFrame:
 def with_areas(points: gpd.GeoDataFrame, shared_data: Path, layers=("ward_2024",)) -> gpd.GeoDataFrame:
     """Add one code column per layer (``ward_2024``...) and ``area_status``; rows in = rows out."""
     return assign_areas(points, boundaries(shared_data), list(layers))
+
+
+def london_grid_250(shared_data: Path):
+    """The issue-20 protocol grid: 250 m square cells over the 33 London boroughs (EPSG:27700)."""
+    from geocrime.analysis import SquareGrid
+
+    b = gpd.read_file(shared_data / "london_boroughs_lad22_ons" / "london-2021-lad22-gen20.shp").to_crs(27700)
+    return SquareGrid.from_extent(b, 250)

@@ -7,7 +7,7 @@ import warnings
 import geopandas as gpd
 import numpy as np
 import pytest
-from _analysis_data import read_police_uk_csvs
+from _analysis_data import london_grid_250, read_police_uk_csvs
 
 from geocrime.analysis import (
     AnalysisWarning,
@@ -31,8 +31,7 @@ def ten_months(shared_data):
 
 @pytest.fixture(scope="module")
 def london(shared_data):
-    b = gpd.read_file(shared_data / "london_boroughs_lad22_ons" / "london-2021-lad22-gen20.shp").to_crs(27700)
-    return SquareGrid.from_extent(b, 250)
+    return london_grid_250(shared_data)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from _analysis_data import read_police_uk_csvs
+from _analysis_data import london_grid_250, read_police_uk_csvs
 
 from geocrime.analysis import (
     AnalysisWarning,
@@ -37,8 +37,7 @@ def met(met_burglary_files):
 
 @pytest.fixture(scope="module")
 def london(shared_data):
-    b = gpd.read_file(shared_data / "london_boroughs_lad22_ons" / "london-2021-lad22-gen20.shp").to_crs(27700)
-    return SquareGrid.from_extent(b, 250)
+    return london_grid_250(shared_data)
 
 
 def _cells(grid, ev):
