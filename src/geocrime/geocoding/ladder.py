@@ -257,7 +257,7 @@ def _numbered_premises(gaz: Any) -> pd.DataFrame:
         num = np.asarray(gaz.k["hn_num"])
         pos = np.flatnonzero((gaz.level == "premises") & (num >= 0) & (gaz.k["street"] != ""))
         memo["numbered"] = pd.DataFrame({"key": gaz.k["street"][pos], "num": num[pos].astype(np.int64),
-                                         "px": gaz.x[pos], "py": gaz.y[pos]})
+                                         "px": gaz.x[pos], "py": gaz.y[pos], "prow": pos})
     return memo["numbered"]
 
 
@@ -267,8 +267,9 @@ def number_on_street(street: np.ndarray, number: np.ndarray, x: np.ndarray, y: n
     to the premises of that street (within its extent) with the nearest number of the same parity,
     at most NUMBER_ANCHOR_MAX apart; uncertainty NUMBER_ANCHOR_BASE_M + NUMBER_ANCHOR_PER_M per
     number of difference, capped at the street's extent; only when the premises numbered within
-    NUMBER_ANCHOR_MAX of it lie within NUMBER_ANCHOR_SPREAD_M of each other. Returns the rows moved."""
-    moved = np.zeros(len(street), bool)
+    NUMBER_ANCHOR_MAX of it lie within NUMBER_ANCHOR_SPREAD_M of each other. Returns per query the
+    premises row it was moved to (-1: not moved)."""
+    moved = np.full(len(street), -1, np.int64)
     i = np.flatnonzero(todo & (number >= 0) & (street != ""))
     prem = _numbered_premises(gaz)
     if not len(i) or not len(prem):
@@ -290,7 +291,7 @@ def number_on_street(street: np.ndarray, number: np.ndarray, x: np.ndarray, y: n
     qi = m["q"].to_numpy()
     x[qi], y[qi] = m["px"].to_numpy(), m["py"].to_numpy()
     unc[qi] = np.minimum(unc[qi], NUMBER_ANCHOR_BASE_M + NUMBER_ANCHOR_PER_M * m["d"].to_numpy())
-    moved[qi] = True
+    moved[qi] = m["prow"].to_numpy()
     return moved
 
 

@@ -196,10 +196,10 @@ def _climb(qc: pd.DataFrame, places: dict[str, np.ndarray], dec: Decision, gaz: 
     y = np.where(found, gaz.y[rr], fixed["y"])
     unc = np.where(found, gaz.radius[rr], fixed["unc"])
     unc[use_st] = np.maximum(sr["unc"][use_st], gaz.radius[rr][use_st])
-    number_on_street(col("street"), qc["hn_num"].to_numpy(), x, y, unc, use_st, gaz)
+    anchor = number_on_street(col("street"), qc["hn_num"].to_numpy(), x, y, unc, use_st, gaz)
     label = np.where(found, gaz.canonical[rr], fixed["label"])
     return {"level": level, "row": row, "x": x, "y": y, "unc": unc, "label": label, "street": sr,
-            "landmark_conflict": lm, "junction_ambiguous": jn}
+            "landmark_conflict": lm, "junction_ambiguous": jn, "anchor": anchor}
 
 
 def _landmark_junction(parsed: pd.DataFrame | None, qc: pd.DataFrame, rest: np.ndarray, places: dict[str, np.ndarray],
@@ -321,7 +321,9 @@ def _areas(out: pd.DataFrame, lad: dict[str, Any], dec: Decision, qi: np.ndarray
     found = row >= 0
     rr = np.maximum(row, 0)
     tabs = _area_tables(gaz, boundaries)
-    plaus = dec.has & (dec.best >= threshold)
+    # premises and near-ties: the area distribution over their candidates; a premises withdrawn by a
+    # rule (street only, another street, far from the postcode) says nothing of the record's area
+    plaus = dec.has & (dec.best >= threshold) & (dec.accept | dec.ambiguous)
     for kind in ("ward", "lsoa"):
         if kind not in tabs:
             continue
@@ -333,6 +335,9 @@ def _areas(out: pd.DataFrame, lad: dict[str, Any], dec: Decision, qi: np.ndarray
             cat, prob = _candidate_area(qi, gi, s, dec.best, inv, n)
             code = np.where(plaus, cat, code)  # premises and near-ties: the distribution over candidates
             conf = np.where(plaus, prob, conf)
+        # a street point moved to a numbered premises keeps the street's area only when it holds that premises
+        anc = lad.get("anchor", np.full(n, -1))
+        code = np.where((anc >= 0) & (code >= 0) & (inv[np.maximum(anc, 0)] != code), -1, code)
         label = np.where(code >= 0, cats[np.maximum(code, 0)], "")
         label = np.where(label == "", None, label).astype(object)
         # a modal area at 30% is a guess, not an assignment: no code below MIN_AREA_CONFIDENCE
