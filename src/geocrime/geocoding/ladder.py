@@ -250,6 +250,18 @@ def _group(p: pd.DataFrame, out: dict[str, np.ndarray], gaz: Any) -> dict[str, n
     return out
 
 
+def street_members(rows: np.ndarray, gaz: Any) -> pd.DataFrame:
+    """The member points (postcode-unit street points and premises) of the whole physical street of
+    each street row in ``rows`` (every row of its component): ``i`` (position in ``rows``) and
+    ``point_row`` (gazetteer row of the member)."""
+    st = _street_table(gaz)
+    comp = pd.Series(st["comp"].to_numpy(), index=st["row"].to_numpy())
+    q = pd.DataFrame({"i": np.arange(len(rows)), "comp": comp.reindex(rows).to_numpy()})
+    all_rows = q.merge(pd.DataFrame({"comp": st["comp"].to_numpy(), "row": st["row"].to_numpy()}), on="comp")
+    pts = gaz.street_points(np.unique(all_rows["row"].to_numpy()))
+    return all_rows.merge(pts[["street_row", "point_row"]], left_on="row", right_on="street_row")[["i", "point_row"]]
+
+
 def _numbered_premises(gaz: Any) -> pd.DataFrame:
     """Premises rows with a house number (key, number, point); cached per gazetteer."""
     memo = _memo(gaz)

@@ -16,7 +16,7 @@ from .block import compare_pairs, query_fields, retrieve
 from .calibrate import default_calibrator
 from .decide import Decision, decide
 from ..address.lexicon import COMPONENTS
-from .ladder import _lut, _put, borough_points, junctions, landmarks, number_on_street, place_levels, postcode_levels, put_borough, streets
+from .ladder import _lut, _put, borough_points, junctions, landmarks, number_on_street, place_levels, postcode_levels, put_borough, street_members, streets
 from .params import MIN_AREA_CONFIDENCE, NO_AREA_LEVELS, PREMISES_OFF_UNIT_M
 from .places import pair_conflict, query_places
 
@@ -312,6 +312,22 @@ def _output(index: pd.Index, lad: dict[str, Any], dec: Decision, pairs: dict[str
     return out
 
 
+def _street_area(rows: np.ndarray, inv: np.ndarray, gaz: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Per street row: the area code (``inv`` index) most of its physical street's member points lie
+    in, and their share (the probability the record lies there, its points taken as equally likely)."""
+    m = street_members(rows, gaz)
+    code = np.full(len(rows), -1, np.int64)
+    share = np.full(len(rows), np.nan)
+    if not len(m):
+        return code, share
+    cnt = pd.DataFrame({"i": m["i"].to_numpy(), "a": inv[m["point_row"].to_numpy()]}).value_counts().reset_index(name="c")
+    tot = cnt.groupby("i")["c"].transform("sum")
+    top = cnt.assign(s=cnt["c"] / tot).sort_values(["i", "c", "a"], ascending=[True, False, True]).drop_duplicates("i")
+    code[top["i"].to_numpy()] = top["a"].to_numpy()
+    share[top["i"].to_numpy()] = top["s"].to_numpy()
+    return code, share
+
+
 def _areas(out: pd.DataFrame, lad: dict[str, Any], dec: Decision, qi: np.ndarray, gi: np.ndarray, s: np.ndarray,
            gaz: Any, boundaries: Any, threshold: float) -> None:
     """Ward / LSOA code and confidence (in place): a premises or near-tie from its candidates' area
@@ -335,6 +351,10 @@ def _areas(out: pd.DataFrame, lad: dict[str, Any], dec: Decision, qi: np.ndarray
             cat, prob = _candidate_area(qi, gi, s, dec.best, inv, n)
             code = np.where(plaus, cat, code)  # premises and near-ties: the distribution over candidates
             conf = np.where(plaus, prob, conf)
+        # a street: the area most of the whole street's points lie in, with that share
+        st_rows = np.flatnonzero((level == "street") & found & ~plaus)
+        if len(st_rows):
+            code[st_rows], conf[st_rows] = _street_area(row[st_rows], inv, gaz)
         # a street point moved to a numbered premises keeps the street's area only when it holds that premises
         anc = lad.get("anchor", np.full(n, -1))
         code = np.where((anc >= 0) & (code >= 0) & (inv[np.maximum(anc, 0)] != code), -1, code)
