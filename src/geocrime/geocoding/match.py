@@ -358,6 +358,12 @@ def _areas(out: pd.DataFrame, lad: dict[str, Any], dec: Decision, qi: np.ndarray
         # a street point moved to a numbered premises keeps the street's area only when it holds that premises
         anc = lad.get("anchor", np.full(n, -1))
         code = np.where((anc >= 0) & (code >= 0) & (inv[np.maximum(anc, 0)] != code), -1, code)
+        # a premises' area is as sure as the match itself (the candidates' spread times the match's
+        # calibrated probability: a lower bound, a wrong premises may still lie in the right area)
+        mp = pd.to_numeric(out["match_probability"], errors="coerce").to_numpy(float) if "match_probability" in out else None
+        if mp is not None:
+            prem = (level == "premises") & np.isfinite(mp)
+            conf = np.where(prem, conf * mp, conf)
         label = np.where(code >= 0, cats[np.maximum(code, 0)], "")
         label = np.where(label == "", None, label).astype(object)
         # a modal area at 30% is a guess, not an assignment: no code below MIN_AREA_CONFIDENCE
