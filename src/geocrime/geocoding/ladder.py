@@ -194,14 +194,17 @@ def _near_core(p: pd.DataFrame, q: np.ndarray, core: np.ndarray, drop: np.ndarra
 def _reaches_districts(rows: np.ndarray, allowed: np.ndarray, gaz: Any) -> np.ndarray:
     """Per (street row, '|'-joined districts) pair: one of the street's points (its postcode units
     and premises) lies in one of those districts ("Roman Road, Bow": the E2 row runs into E3)."""
-    pts = gaz.street_points(np.unique(rows))
+    pair, uniq = pd.factorize(pd.MultiIndex.from_arrays([rows, allowed.astype(str)]))
+    urow = uniq.get_level_values(0).to_numpy()
+    pts = gaz.street_points(np.unique(urow))
     pd_ = pd.DataFrame({"row": pts["street_row"].to_numpy(),
                         "d": pts["postcode"].astype(str).str.split(" ").str[0].to_numpy(dtype=object)}).drop_duplicates()
-    want = pd.DataFrame({"i": np.arange(len(rows)), "row": rows, "d": allowed}).assign(d=lambda f: f["d"].str.split("|"))
+    want = pd.DataFrame({"i": np.arange(len(uniq)), "row": urow,
+                         "d": uniq.get_level_values(1).to_numpy(dtype=object)}).assign(d=lambda f: f["d"].str.split("|"))
     hit = want.explode("d").merge(pd_, on=["row", "d"], how="inner")["i"].to_numpy()
-    out = np.zeros(len(rows), dtype=bool)
+    out = np.zeros(len(uniq), dtype=bool)
     out[hit] = True
-    return out
+    return out[pair]
 
 
 def _in_district(p: pd.DataFrame, q: np.ndarray, district: np.ndarray, gaz: Any) -> tuple[pd.DataFrame, np.ndarray]:

@@ -314,18 +314,30 @@ def _output(index: pd.Index, lad: dict[str, Any], dec: Decision, pairs: dict[str
 
 def _street_area(rows: np.ndarray, inv: np.ndarray, gaz: Any) -> tuple[np.ndarray, np.ndarray]:
     """Per street row: the area code (``inv`` index) most of its physical street's member points lie
-    in, and their share (the probability the record lies there, its points taken as equally likely)."""
-    m = street_members(rows, gaz)
+    in, and their share (the probability the record lies there, its points taken as equally likely).
+    Computed once per gazetteer and area layer for every street row."""
+    memo = gaz.memo(("street_area", id(inv)), lambda: _street_area_table(inv, gaz)) if callable(getattr(gaz, "memo", None)) \
+        else _street_area_table(inv, gaz)
+    pos, code, share = memo
+    i = np.searchsorted(pos, rows)
+    i = np.minimum(i, len(pos) - 1) if len(pos) else i
+    hit = (len(pos) > 0) & (pos[i] == rows) if len(pos) else np.zeros(len(rows), bool)
+    return np.where(hit, code[i], -1), np.where(hit, share[i], np.nan)
+
+
+def _street_area_table(inv: np.ndarray, gaz: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(street row positions ascending, modal area code, its share) for every street row."""
+    rows = np.flatnonzero(gaz.level == "street")
     code = np.full(len(rows), -1, np.int64)
     share = np.full(len(rows), np.nan)
-    if not len(m):
-        return code, share
-    cnt = pd.DataFrame({"i": m["i"].to_numpy(), "a": inv[m["point_row"].to_numpy()]}).value_counts().reset_index(name="c")
-    tot = cnt.groupby("i")["c"].transform("sum")
-    top = cnt.assign(s=cnt["c"] / tot).sort_values(["i", "c", "a"], ascending=[True, False, True]).drop_duplicates("i")
-    code[top["i"].to_numpy()] = top["a"].to_numpy()
-    share[top["i"].to_numpy()] = top["s"].to_numpy()
-    return code, share
+    m = street_members(rows, gaz)
+    if len(m):
+        cnt = pd.DataFrame({"i": m["i"].to_numpy(), "a": inv[m["point_row"].to_numpy()]}).value_counts().reset_index(name="c")
+        tot = cnt.groupby("i")["c"].transform("sum")
+        top = cnt.assign(s=cnt["c"] / tot).sort_values(["i", "c", "a"], ascending=[True, False, True]).drop_duplicates("i")
+        code[top["i"].to_numpy()] = top["a"].to_numpy()
+        share[top["i"].to_numpy()] = top["s"].to_numpy()
+    return rows, code, share
 
 
 def _areas(out: pd.DataFrame, lad: dict[str, Any], dec: Decision, qi: np.ndarray, gi: np.ndarray, s: np.ndarray,

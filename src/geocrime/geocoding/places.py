@@ -114,6 +114,25 @@ def query_places(parsed: pd.DataFrame) -> dict[str, np.ndarray]:
     }
 
 
+def _core_tables() -> tuple[dict[tuple[str, str], int], dict[str, str]]:
+    """From the place lexicon, once: (key, kind) -> bits of its core borough(s) (a borough name its
+    borough; a locality its own borough, the first of its row), and key -> its post town's districts."""
+    from ..address.places import default_places
+
+    memo = _memo(default_places)
+    if "core" not in memo:
+        t = default_places().table
+        core = t[t["kind"].isin(["borough", "locality"])]
+        own = core["boroughs"].str.split("|").str[0].fillna("").to_numpy(dtype=object)
+        bits = _bits_of_codes(own)
+        by: dict[tuple[str, str], int] = {}
+        for k, kd, b in zip(core["key"].to_numpy(dtype=object), core["kind"].to_numpy(dtype=object), bits):
+            by[(k, kd)] = by.get((k, kd), 0) | int(b)
+        pt = t[t["kind"] == "post_town"].groupby("key")["districts"].agg("|".join).to_dict()
+        memo["core"] = (by, pt)
+    return memo["core"]
+
+
 def _strict_bits(name: np.ndarray, kind: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """The boroughs a place name means before any border tolerance (int64 bits, within ``mask``):
     a borough name its borough; a locality its own borough (the first of its lexicon row; the others
@@ -125,18 +144,9 @@ def _strict_bits(name: np.ndarray, kind: np.ndarray, mask: np.ndarray) -> np.nda
     use = (mask != 0) & np.isin(kind, ["borough", "locality"]) & pd.notna(name)
     if not use.any():
         return out
-    from ..address.places import default_places
-
-    t = default_places().table
-    core = t[t["kind"].isin(["borough", "locality"])]
-    own = core["boroughs"].str.split("|").str[0].fillna("")
-    per = pd.DataFrame({"key": core["key"].to_numpy(dtype=object), "kind": core["kind"].to_numpy(dtype=object),
-                        "own": own.to_numpy(dtype=object)})
-    codes, uniq = pd.factorize(pd.Series(name[use], dtype=object).astype(str) + "\x1f" + pd.Series(kind[use], dtype=object).astype(str))
-    want = pd.DataFrame({"k": [u.split("\x1f")[0] for u in uniq], "kind": [u.split("\x1f")[1] for u in uniq]})
-    m = want.reset_index().merge(per, left_on=["k", "kind"], right_on=["key", "kind"], how="left")
-    joined = m.groupby("index")["own"].agg(lambda v: "|".join(x for x in v if isinstance(x, str)))
-    bits = _bits_of_codes(joined.reindex(range(len(uniq))).fillna("").to_numpy(dtype=object))
+    by, _ = _core_tables()
+    codes, uniq = pd.factorize(pd.MultiIndex.from_arrays([name[use].astype(str), kind[use].astype(str)]))
+    bits = np.array([by.get(u, 0) for u in uniq], dtype=np.int64)
     out[use] = bits[codes] & mask[use]
     return out
 
@@ -149,11 +159,9 @@ def _core_districts(name: np.ndarray, kind: np.ndarray) -> np.ndarray:
     use = pd.notna(name) & (kind != "borough")
     if not use.any():
         return out
-    from ..address.places import default_places
-
-    t = default_places().table
-    pt = t[t["kind"] == "post_town"].groupby("key")["districts"].agg("|".join)
-    out[use] = pt.reindex(pd.Series(name[use], dtype=object).astype(str)).fillna("").to_numpy(dtype=object)
+    _, pt = _core_tables()
+    codes, uniq = pd.factorize(name[use].astype(str))
+    out[use] = np.array([pt.get(u, "") for u in uniq], dtype=object)[codes]
     return out
 
 
