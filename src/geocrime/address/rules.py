@@ -52,6 +52,9 @@ _HTML_TAG_RE2 = (r"</?(?:a|abbr|b|big|blink|body|center|code|div|em|font|h[1-6]|
 _BREAKS = re.compile(r"\s*(?:[\r\n]+|;|\|)\s*")
 _COMMAS = re.compile(r"\s*,(?:\s*,)*\s*")
 _WS = re.compile(r"[ \t\xa0]+")
+#: the strings _COMMAS changes: a comma not written as ", " before a word (RE2's \s is [\t\n\f\r ])
+_COMMAS_CHANGE = r"\s,|,[^ ]|,$|, \s"
+
 _COUNTY_TAIL = re.compile(rf"(?:^|,\s*|\s+){_ALT(COUNTIES)}\.?\s*$", re.IGNORECASE)
 _TOWN_TAIL = re.compile(rf"^(?P<pre>(?:.*?)(?:,\s*|\s+))?(?P<town>{_ALT(POST_TOWNS)})\s*$", re.IGNORECASE)
 
@@ -184,7 +187,7 @@ def clean_series(texts: pd.Series) -> tuple[pd.Series, pd.Series]:
     s = _rx.replace(s, _CTRL_RE2, " ")
     s = _rx.replace(s, _BREAKS.pattern, ", ")
     s = _rx.squash_spaces(s)
-    s = _rx.replace(s, _COMMAS.pattern, ", ")
+    s = _rx.replace(s, _COMMAS.pattern, ", ", screen=_COMMAS_CHANGE)
     s = s.str.strip(" ,.")
     # police "at 12 High St", "at Flat 3 ...": a leading "at" adds nothing
     s = _rx.replace(s, r"^at\s+([0-9]|(?:flat|unit|apartment|no\.?)\s)", r"\1")
@@ -312,7 +315,7 @@ def _town_step(rest: pd.Series, out: dict[str, pd.Series]) -> tuple[pd.Series, p
         # the usual case: the last comma part is a town (a set lookup, no big alternation to match)
         lm = _rx.extract(r2, r"^(?:(?P<pre>.*),\s*)?(?P<last>[^,]*)$")
         last = lm["last"].astype(object).where(lm["last"].notna(), "").astype("str").str.strip()
-        is_town = _rx.replace(last.str.lower(), r"\s+", " ").isin(_POST_TOWN_SET)
+        is_town = _rx.replace(last.str.lower(), r"\s+", " ", screen=_rx.WS_CHANGE).isin(_POST_TOWN_SET)
         ti = is_town.index[is_town.to_numpy(dtype=bool)]
         tm.loc[ti, "pre"] = lm.loc[ti, "pre"].to_numpy(dtype=object)
         tm.loc[ti, "town"] = last[ti].to_numpy(dtype=object)
