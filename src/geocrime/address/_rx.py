@@ -81,13 +81,23 @@ def extract(s: pd.Series, pattern: str, ignore_case: bool = True, dotall: bool =
     names = list(re.compile(pattern).groupindex)
     full = _flags(pattern, ignore_case, dotall)
     if len(s) > SMALL and _re2_ok(full):
-        res = pc.extract_regex(_arrow(s), full)
+        arr = _arrow(s)
+        # a DFA screen first (no sub-match work): only the matching strings go through the extraction
+        hit = pc.match_substring_regex(arr, full)
+        n_hit = pc.sum(hit).as_py() or 0
+        rows = None
+        if n_hit < len(arr):
+            rows = np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
+            arr = arr.filter(hit)
+        res = pc.extract_regex(arr, full)
         cols = {}
         for name in names:
-            vals = pc.struct_field(res, name)
-            arr = np.asarray(vals.to_numpy(zero_copy_only=False), dtype=object)
-            arr[arr == ""] = None
-            cols[name] = arr
+            vals = np.asarray(pc.struct_field(res, name).to_numpy(zero_copy_only=False), dtype=object)
+            vals[vals == ""] = None
+            if rows is not None:
+                vals, part = np.full(len(s), None, dtype=object), vals
+                vals[rows] = part
+            cols[name] = vals
         return pd.DataFrame(cols, index=s.index, dtype=object)
     rx = _py(pattern, _py_flags(ignore_case, dotall))
     rows = []
