@@ -55,23 +55,13 @@ def _malloc_trim() -> Any:
 
 
 def _work(args: tuple[Any, Any, str, float, float, bool]) -> pd.DataFrame:
+    """Parse and match one chunk (its texts are distinct already: :func:`geocode` geocodes each
+    distinct text once)."""
     texts, comp, backend, threshold, margin, use_b = args
-    gaz = _WORKER["gaz"]
     bounds = _WORKER["boundaries"] if use_b else None
-    inside = _WORKER.get("inside")
-    wtest = _WORKER.get("within_test")
-    if texts is not None and len(texts) > 1:
-        # identical records are geocoded once (police data repeats a lot)
-        try:
-            codes, uniq = pd.factorize(texts.astype(object), use_na_sentinel=False)
-        except TypeError:  # unhashable values
-            codes, uniq = None, None
-        if codes is not None and len(uniq) < len(texts):
-            u = pd.Series(np.asarray(uniq, dtype=object), dtype=object)
-            res = _match(_parse(u, None, backend), gaz, threshold, margin, bounds, inside=inside, within_test=wtest)[0]
-            return res.iloc[codes].set_axis(texts.index)
     parsed = _parse(texts, comp, backend)
-    return _match(parsed, gaz, threshold, margin, bounds, inside=inside, within_test=wtest)[0]
+    return _match(parsed, _WORKER["gaz"], threshold, margin, bounds, inside=_WORKER.get("inside"),
+                  within_test=_WORKER.get("within_test"))[0]
 
 
 def _prepare(gazetteer: Any, boundaries: Any, within: Any) -> Any:
