@@ -23,6 +23,9 @@ _RE2_OK: dict[str, bool] = {}
 #: RE2 program on every call; results are the same either way (tested)
 SMALL = 48
 _PY: dict[tuple[str, int], re.Pattern[str]] = {}
+#: screen for ``replace(s, r"\s+", " ")``: the strings it changes hold a \s other than a space, or two
+#: together (RE2's \s is [\t\n\f\r ])
+WS_CHANGE = r"[\t\n\f\r]|\s\s"
 
 
 def _py(pattern: str, flags: int) -> re.Pattern[str]:
@@ -78,13 +81,23 @@ def extract(s: pd.Series, pattern: str, ignore_case: bool = True, dotall: bool =
     names = list(re.compile(pattern).groupindex)
     full = _flags(pattern, ignore_case, dotall)
     if len(s) > SMALL and _re2_ok(full):
-        res = pc.extract_regex(_arrow(s), full)
+        arr = _arrow(s)
+        # a DFA screen first (no sub-match work): only the matching strings go through the extraction
+        hit = pc.match_substring_regex(arr, full)
+        n_hit = pc.sum(hit).as_py() or 0
+        rows = None
+        if n_hit < len(arr):
+            rows = np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
+            arr = arr.filter(hit)
+        res = pc.extract_regex(arr, full)
         cols = {}
         for name in names:
-            vals = pc.struct_field(res, name)
-            arr = np.asarray(vals.to_numpy(zero_copy_only=False), dtype=object)
-            arr[arr == ""] = None
-            cols[name] = arr
+            vals = np.asarray(pc.struct_field(res, name).to_numpy(zero_copy_only=False), dtype=object)
+            vals[vals == ""] = None
+            if rows is not None:
+                vals, part = np.full(len(s), None, dtype=object), vals
+                vals[rows] = part
+            cols[name] = vals
         return pd.DataFrame(cols, index=s.index, dtype=object)
     rx = _py(pattern, _py_flags(ignore_case, dotall))
     rows = []
@@ -111,17 +124,38 @@ def contains(s: pd.Series, pattern: str, ignore_case: bool = True, dotall: bool 
 
 
 def replace(s: pd.Series, pattern: str, repl: str, ignore_case: bool = True, dotall: bool = True,
-            max_replacements: int | None = None) -> pd.Series:
-    """Replace matches of ``pattern`` (``\\1`` back-references allowed in ``repl``); returns str dtype."""
+            max_replacements: int | None = None, screen: str | None = None) -> pd.Series:
+    """Replace matches of ``pattern`` (``\\1`` back-references allowed in ``repl``); returns str dtype.
+
+    Only the strings a DFA screen selects are rewritten (a string without a match is left as it is):
+    the screen is ``pattern`` itself, or ``screen`` when given, a pattern that matches at least every
+    string the replacement would change (for a pattern most strings match without any change, such as
+    ``\\s+`` -> one space)."""
     if len(s) == 0:
         return s.astype("str")
     full = _flags(pattern, ignore_case, dotall)
     if len(s) > SMALL and _re2_ok(full):
-        r = pc.replace_substring_regex(_arrow(s), full, repl, max_replacements=max_replacements)
-        return _to_str_series(r, s.index)
+        return _to_str_series(_replace_screened(_arrow(s), full, repl, max_replacements,
+                                                _flags(screen, ignore_case, dotall) if screen else full), s.index)
     rx = _py(pattern, _py_flags(ignore_case, dotall))
     vals = [rx.sub(repl, v, count=max_replacements or 0) if isinstance(v, str) else "" for v in s.to_numpy(dtype=object)]
     return pd.Series(vals, index=s.index, dtype="str")
+
+
+def _replace_screened(arr: pa.ChunkedArray | pa.Array, full: str, repl: str, max_replacements: int | None,
+                      screen: str) -> pa.ChunkedArray | pa.Array:
+    """``replace_substring_regex`` on the strings ``screen`` matches only (RE2's DFA, no sub-match
+    work), spliced back among the others; all strings when the screen selects them all."""
+    hit = pc.match_substring_regex(arr, screen)
+    n_hit = pc.sum(hit).as_py() or 0
+    if n_hit == 0:
+        return arr
+    if n_hit == len(arr):
+        return pc.replace_substring_regex(arr, full, repl, max_replacements=max_replacements)
+    if isinstance(arr, pa.ChunkedArray):
+        arr, hit = arr.combine_chunks(), hit.combine_chunks()
+    sub = pc.replace_substring_regex(arr.filter(hit), full, repl, max_replacements=max_replacements)
+    return pc.replace_with_mask(arr, hit, sub.cast(arr.type))
 
 
 def squash_spaces(s: pd.Series) -> pd.Series:

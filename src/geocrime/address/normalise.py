@@ -95,7 +95,7 @@ def normalise_many(texts: pd.Series | Any) -> pd.Series:
     s = _rx.replace(s, r"(^|[^0-9])[/\-]", r"\1 ")
     s = _rx.replace(s, r"[/\-]($|[^0-9])", r" \1")
     s = _rx.replace(s, r"\b(?:no|number|num)\s+([0-9])", r"\1")
-    s = _rx.replace(s, r"\s+", " ")
+    s = _rx.replace(s, r"\s+", " ", screen=_rx.WS_CHANGE)
     s = s.str.replace(" ,", ",", regex=False)
     s = _rx.replace(s, r"\b([a-z]{1,2}[0-9][a-z0-9]?)\s*([0-9][abd-hjlnp-uw-z]{2})\b", r"\1 \2")
     s = _rx.replace(s, _ST_STREET_RE2, r"\1street\2")
@@ -106,7 +106,7 @@ def normalise_many(texts: pd.Series | Any) -> pd.Series:
         s = s.copy()
         s[has_abbr] = s[has_abbr].str.replace(_ABBR, lambda m: ABBREVIATIONS[m.group(1)], regex=True)
     s = s.str.replace(",", " ", regex=False)
-    return _rx.replace(s, r"\s+", " ").str.strip()
+    return _rx.replace(s, r"\s+", " ", screen=_rx.WS_CHANGE).str.strip()
 
 
 def normalise(text: Any) -> str:

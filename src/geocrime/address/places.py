@@ -220,7 +220,9 @@ class PlaceLexicon:
         import pyarrow.compute as pc
 
         arr = pc.utf8_lower(pa.array(texts.astype(object).fillna("").to_numpy(dtype=object), type=pa.string()))
-        return pc.replace_substring_regex(pc.utf8_trim(arr, " ,."), r"\s+", " ")
+        from . import _rx
+
+        return _rx._replace_screened(pc.utf8_trim(arr, " ,."), r"\s+", " ", None, _rx.WS_CHANGE)
 
     def written_as_name(self, texts: pd.Series) -> np.ndarray:
         """Boolean array: the whole text, lower-cased, is a place name as written or keyed (pyarrow; a

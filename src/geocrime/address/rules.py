@@ -52,6 +52,9 @@ _HTML_TAG_RE2 = (r"</?(?:a|abbr|b|big|blink|body|center|code|div|em|font|h[1-6]|
 _BREAKS = re.compile(r"\s*(?:[\r\n]+|;|\|)\s*")
 _COMMAS = re.compile(r"\s*,(?:\s*,)*\s*")
 _WS = re.compile(r"[ \t\xa0]+")
+#: the strings _COMMAS changes: a comma not written as ", " before a word (RE2's \s is [\t\n\f\r ])
+_COMMAS_CHANGE = r"\s,|,[^ ]|,$|, \s"
+
 _COUNTY_TAIL = re.compile(rf"(?:^|,\s*|\s+){_ALT(COUNTIES)}\.?\s*$", re.IGNORECASE)
 _TOWN_TAIL = re.compile(rf"^(?P<pre>(?:.*?)(?:,\s*|\s+))?(?P<town>{_ALT(POST_TOWNS)})\s*$", re.IGNORECASE)
 
@@ -184,7 +187,7 @@ def clean_series(texts: pd.Series) -> tuple[pd.Series, pd.Series]:
     s = _rx.replace(s, _CTRL_RE2, " ")
     s = _rx.replace(s, _BREAKS.pattern, ", ")
     s = _rx.squash_spaces(s)
-    s = _rx.replace(s, _COMMAS.pattern, ", ")
+    s = _rx.replace(s, _COMMAS.pattern, ", ", screen=_COMMAS_CHANGE)
     s = s.str.strip(" ,.")
     # police "at 12 High St", "at Flat 3 ...": a leading "at" adds nothing
     s = _rx.replace(s, r"^at\s+([0-9]|(?:flat|unit|apartment|no\.?)\s)", r"\1")
@@ -312,7 +315,7 @@ def _town_step(rest: pd.Series, out: dict[str, pd.Series]) -> tuple[pd.Series, p
         # the usual case: the last comma part is a town (a set lookup, no big alternation to match)
         lm = _rx.extract(r2, r"^(?:(?P<pre>.*),\s*)?(?P<last>[^,]*)$")
         last = lm["last"].astype(object).where(lm["last"].notna(), "").astype("str").str.strip()
-        is_town = _rx.replace(last.str.lower(), r"\s+", " ").isin(_POST_TOWN_SET)
+        is_town = _rx.replace(last.str.lower(), r"\s+", " ", screen=_rx.WS_CHANGE).isin(_POST_TOWN_SET)
         ti = is_town.index[is_town.to_numpy(dtype=bool)]
         tm.loc[ti, "pre"] = lm.loc[ti, "pre"].to_numpy(dtype=object)
         tm.loc[ti, "town"] = last[ti].to_numpy(dtype=object)
@@ -503,16 +506,37 @@ def split_trailing_place(street: pd.Series, locality: pd.Series, lexicon: Any = 
     Peckham" -> "Rye Lane", "Peckham"; a locality already given follows: "Peckham, London"). Only
     when the words after a street-type word are a place name of ``lexicon`` (default the packaged
     London lexicon). The gazetteer applies the same split to its street names ("High Road
-    Leytonstone"), so both sides of a match read a street the same way."""
+    Leytonstone"), so both sides of a match read a street the same way. Each distinct street is
+    split once."""
     lex = lexicon if lexicon is not None else places.default_places()
     street = street.astype(object).copy()
     locality = locality.astype(object).copy()
-    has = street.notna()
+    has = street.notna().to_numpy()
     if not has.any():
         return street, locality
-    ss = street[has]
+    rows = np.flatnonzero(has)
+    codes, uniq = pd.factorize(street.to_numpy(dtype=object)[rows])
+    st_u, pl_u = _trailing_place_split(pd.Series(np.asarray(uniq, dtype=object), dtype=object), lex)
+    hit_u = pd.notna(pl_u)
+    take = hit_u[codes]
+    if not take.any():
+        return street, locality
+    hit, hc = rows[take], codes[take]
+    street.iloc[hit] = st_u[hc]
+    pl = pd.Series(pl_u[hc], dtype="str")
+    cur = pd.Series(locality.to_numpy(dtype=object)[hit], dtype=object)
+    curs = cur.fillna("").astype("str")
+    locality.iloc[hit] = pl.where(cur.isna() | (curs == ""), pl + ", " + curs).astype(object).to_numpy(dtype=object)
+    return street, locality
+
+
+def _trailing_place_split(u: pd.Series, lex: Any) -> tuple[np.ndarray, np.ndarray]:
+    """For distinct street texts ``u`` (default index): the street without its trailing place words
+    and those words (object arrays; the place is None where there is nothing to split)."""
+    st_out = np.full(len(u), None, dtype=object)
+    pl_out = np.full(len(u), None, dtype=object)
     # screen: the last word ends some place name (a set lookup in C), a street-type word comes before it
-    cand = ss[lex.ends_with_place_word(ss)].astype("str")
+    cand = u[lex.ends_with_place_word(u)].astype("str")
     if len(cand):
         cand = cand[_rx.contains(cand, rf"\b{_TRAIL_TYPES}\.?\s+[a-z]")].str.strip(" ,.")
     for pat in (_TRAILING_LAZY, _TRAILING_GREEDY):
@@ -526,13 +550,10 @@ def split_trailing_place(street: pd.Series, locality: pd.Series, lexicon: Any = 
         hit = isp.index[isp.to_numpy(dtype=bool)]
         if not len(hit):
             continue
-        street[hit] = m.loc[hit, "st"].astype(object)
-        pl = m.loc[hit, "pl"].astype("str").str.strip(" .,")
-        cur = locality[hit]
-        locality[hit] = pl.where(cur.isna() | (cur.astype(object).fillna("").astype("str") == ""),
-                                 pl + ", " + cur.astype(object).fillna("").astype("str")).astype(object)
+        st_out[hit.to_numpy()] = m.loc[hit, "st"].to_numpy(dtype=object)
+        pl_out[hit.to_numpy()] = m.loc[hit, "pl"].astype("str").str.strip(" .,").to_numpy(dtype=object)
         cand = cand.drop(hit)
-    return street, locality
+    return st_out, pl_out
 
 
 def _split_trailing_place(out: dict[str, pd.Series], lexicon: Any) -> None:

@@ -36,7 +36,9 @@ def _coded(q: dict[str, np.ndarray], qi: np.ndarray, gi: np.ndarray, gaz: Any) -
     qv, gv = {}, {}
     for c, v in q.items():
         if c in gaz.kcode:
-            qcode = gaz.vocab[c].get_indexer(v).astype(np.int32)
+            # looked up once per distinct value (faster than get_indexer on the whole object column)
+            pos, uniq = pd.factorize(v, use_na_sentinel=False)
+            qcode = gaz.vocab[c].get_indexer(uniq).astype(np.int32)[pos]
             qcode[(qcode < 0) & (v == "")] = 0
             qv[c], gv[c] = qcode[qi], gaz.kcode[c][gi]
         elif c in ("hn_num", "hn_end"):

@@ -191,7 +191,14 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray],
     gazetteer (built once, not per pair); ``gi``/``qi``: each pair's entry row and query row (fuzzy
     similarities are computed once per distinct text pair); ``q_street_len``: the length of each
     query row's street (indexed by ``qi``; computed here when not given)."""
-    n = len(q["hn_num"])
+    street, b_in_street = _street_levels(q, g, qs, gs, gtext, gi, qi, q_street_len)
+    return {"HOUSE_NUMBER": _house_number_levels(q, g), "FLAT": _flat_levels(q, g, qs, gs), "STREET": street,
+            "BUILDING": _building_levels(q, g, qs, gs, qi, b_in_street), "POSTCODE": _postcode_levels(q, g),
+            "PLACE": _place_levels(q, g)}
+
+
+def _house_number_levels(q: dict[str, np.ndarray], g: dict[str, np.ndarray]) -> np.ndarray:
+    """HOUSE_NUMBER level per pair: numbers, suffixes and ranges (a UK range runs down one side)."""
     qn, gn = q["hn_num"], g["hn_num"]
     qsf, gsf = q["hn_suf"], g["hn_suf"]
     ge = np.where(g["hn_end"] > gn, g["hn_end"], gn)
@@ -210,7 +217,7 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray],
         (g_rng & ~q_rng & ((gn % 2) == (ge % 2)) & ((qn % 2) != (gn % 2)))
         | (q_rng & ~g_rng & ((qn % 2) == (qe % 2)) & ((gn % 2) != (qn % 2))))
     contained &= ~other_side
-    hn = _code([
+    return _code([
         (same_num & suf_eq, 1),
         (same_num & q_suf & g_suf, 4),
         (same_num, 3),
@@ -220,16 +227,19 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray],
         (both, 5),
         (~q_has & g_has, 6),
         (q_has & ~g_has, 7),
-    ], n)
+    ], len(qn))
 
+
+def _flat_levels(q: dict[str, np.ndarray], g: dict[str, np.ndarray], qs: dict[str, np.ndarray],
+                 gs: dict[str, np.ndarray]) -> np.ndarray:
+    """FLAT level per pair: a flat/unit identifier (2 vs B, 14 vs 3A) that differs contradicts; two
+    longer floor descriptions ("basement and ground floors" vs "basement") merely differ."""
     qf, gf = q["flat"], g["flat"]
+    n = len(qf)
     qf_has, gf_has = qf != 0, gf != 0
-    # a flat/unit identifier (2 vs B, 14 vs 3A) that differs contradicts; two longer floor descriptions
-    # ("basement and ground floors" vs "basement") merely differ
     fdiff = qf_has & gf_has & (qf != gf)
     longdesc = np.zeros(n, dtype=bool)
     if fdiff.any():
-
         qfs = pd.Series(qs["flat"][fdiff], dtype="str")
         gfs = pd.Series(gs["flat"][fdiff], dtype="str")
         ql, gl = qfs.str.len().to_numpy(), gfs.str.len().to_numpy()
@@ -237,7 +247,7 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray],
         part = np.fromiter((a.startswith(b) or b.startswith(a) for a, b in zip(qfs.tolist(), gfs.tolist())),
                            dtype=bool, count=len(qfs)) & (np.maximum(ql, gl) > 4)
         longdesc[fdiff] = ((ql > 4) & (gl > 4)) | part
-    flat = _code([
+    return _code([
         (qf_has & gf_has & (qf == gf), 1),
         (fdiff & longdesc, 5),
         (qf_has & gf_has, 2),
@@ -245,45 +255,23 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray],
         (qf_has & ~gf_has, 4),
     ], n)
 
+
+def _street_levels(q: dict[str, np.ndarray], g: dict[str, np.ndarray], qs: dict[str, np.ndarray],
+                   gs: dict[str, np.ndarray], gtext: dict[str, np.ndarray], gi: np.ndarray, qi: np.ndarray,
+                   q_street_len: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(STREET level per pair, where the entry's building + street text is the query's street): the
+    street keys, their spelling similarity, and the entry's street with its place or building name
+    for a query street that holds more words."""
     qst, gst = q["street"], g["street"]
     qst_has, gst_has = qst != 0, gst != 0
     st_both = qst_has & gst_has
     st_eq = st_both & (qst == gst)
     fz = st_both & ~st_eq
-    qst_s, gst_s = qs["street"], gs["street"]
     # (levels start at 70: below that the exact value does not matter)
-    qst_len = q_street_len[qi] if q_street_len is not None else _lengths(qst_s)
-    sim = _sim_keyed(qst_s, gst_s, fz, fuzz.ratio, _text_key(qst, qi), gst, cutoff=70,
+    qst_len = q_street_len[qi] if q_street_len is not None else _lengths(qs["street"])
+    sim = _sim_keyed(qs["street"], gs["street"], fz, fuzz.ratio, _text_key(qst, qi), gst, cutoff=70,
                      lengths=(qst_len, gtext["street_len"][gi]))
-    # a street written with its locality glued on ("High Rd Chadwell Heath"): compare with the
-    # entry's street + place as well
-    long_q = fz & (sim < 85)
-    b_in_street = np.zeros(n, dtype=bool)
-    if long_q.any():
-        # ... or with the building name in front ("FOREST TRADING ESTATE PRIESTLEY WAY"); only a
-        # query street longer than the entry's can hold more, and only lengths that allow a ratio of
-        # 70 are compared
-        gbn, gp, gp2 = g["bname"], g["place"], g["place2"]
-        lq = np.flatnonzero(long_q)
-        qlen = qst_len[lq]
-        longer = qlen > gtext["street_len"][gi[lq]]
-        for kind, name, cond in (
-            ("place", "st_p", gp != 0), ("place", "st_p2", gp2 != 0), ("place", "st_p2_p", (gp2 != 0) & (gp != 0)),
-            ("bname", "b_st", gbn != 0), ("bname", "b_st_p", (gbn != 0) & (gp != 0)), ("bname", "b_st_p2", (gbn != 0) & (gp2 != 0)),
-        ):
-            sel = longer & cond[lq]
-            if not sel.any():
-                continue
-            rows = lq[sel]
-            alt_s, alt_len = gtext[name][gi[rows]], gtext[name + "_len"][gi[rows]]
-            ok = _len_ok(qlen[sel], alt_len, 70)
-            if not ok.any():
-                continue
-            rows, alt_s = rows[ok], alt_s[ok]
-            alt = process.cpdist(qst_s[rows].tolist(), alt_s.tolist(), scorer=fuzz.ratio, workers=1, score_cutoff=70)
-            if kind == "bname":
-                b_in_street[rows] |= alt >= 88
-            sim[rows] = np.maximum(sim[rows], alt)
+    b_in_street = _street_alt_texts(sim, fz, q, g, qs, gtext, gi, qst_len)
     street = _code([
         (st_eq, 1),
         (st_both & (sim >= 90), 2),
@@ -292,9 +280,53 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray],
         (st_both, 5),
         (~qst_has & gst_has, 6),
         (qst_has & ~gst_has, 7),
-    ], n)
+    ], len(qst))
+    return street, b_in_street
 
+
+def _street_alt_texts(sim: np.ndarray, fz: np.ndarray, q: dict[str, np.ndarray], g: dict[str, np.ndarray],
+                      qs: dict[str, np.ndarray], gtext: dict[str, np.ndarray], gi: np.ndarray,
+                      qst_len: np.ndarray) -> np.ndarray:
+    """Raise (in place) the street similarity ``sim`` of a query street written with its locality
+    glued on ("High Rd Chadwell Heath") or with the building name in front ("FOREST TRADING ESTATE
+    PRIESTLEY WAY") to its similarity with the entry's street + place(s) / building + street
+    (:data:`ALT_TEXTS`); returns where the building + street text matched (ratio >= 88). Only a query
+    street longer than the entry's can hold more, and only lengths that allow a ratio of 70 are compared."""
+    long_q = fz & (sim < 85)
+    b_in_street = np.zeros(len(sim), dtype=bool)
+    if not long_q.any():
+        return b_in_street
+    gbn, gp, gp2 = g["bname"], g["place"], g["place2"]
+    qst_s = qs["street"]
+    lq = np.flatnonzero(long_q)
+    qlen = qst_len[lq]
+    longer = qlen > gtext["street_len"][gi[lq]]
+    for kind, name, cond in (
+        ("place", "st_p", gp != 0), ("place", "st_p2", gp2 != 0), ("place", "st_p2_p", (gp2 != 0) & (gp != 0)),
+        ("bname", "b_st", gbn != 0), ("bname", "b_st_p", (gbn != 0) & (gp != 0)), ("bname", "b_st_p2", (gbn != 0) & (gp2 != 0)),
+    ):
+        sel = longer & cond[lq]
+        if not sel.any():
+            continue
+        rows = lq[sel]
+        alt_s, alt_len = gtext[name][gi[rows]], gtext[name + "_len"][gi[rows]]
+        ok = _len_ok(qlen[sel], alt_len, 70)
+        if not ok.any():
+            continue
+        rows, alt_s = rows[ok], alt_s[ok]
+        alt = process.cpdist(qst_s[rows].tolist(), alt_s.tolist(), scorer=fuzz.ratio, workers=1, score_cutoff=70)
+        if kind == "bname":
+            b_in_street[rows] |= alt >= 88
+        sim[rows] = np.maximum(sim[rows], alt)
+    return b_in_street
+
+
+def _building_levels(q: dict[str, np.ndarray], g: dict[str, np.ndarray], qs: dict[str, np.ndarray],
+                     gs: dict[str, np.ndarray], qi: np.ndarray, b_in_street: np.ndarray) -> np.ndarray:
+    """BUILDING level per pair: the names' keys and word similarity, and a name written after the
+    street (parsed as locality/town) or inside the query's street text."""
     qb, gb = q["bname"], g["bname"]
+    n = len(qb)
     qb_has, gb_has = qb != 0, gb != 0
     b_both = qb_has & gb_has
     b_eq = b_both & (qb == gb)
@@ -313,19 +345,8 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray],
         sub = bfz & ~bclose & (bsim >= 100)
         if sub.any():
             bcont[sub] = _lengths(qs["bname"][sub]) > _lengths(gs["bname"][sub])
-    # a building name written after the street lands in locality/town: compare those with it
-    via = np.zeros(n, dtype=bool)
-    cand = ~qb_has & gb_has
-    if cand.any():
-        for pl, pls in ((q["place2"], qs["place2"]), (q["place"], qs["place"])):
-            m = cand & (pl != 0) & ~via
-            if m.any():
-                hit = m & (_sim(pls, gs["bname"], m, fuzz.ratio) >= 90)
-                if hit.any():  # "Gate 10" is not "Gate 1"
-                    hit[hit] = _digits(pls[hit]) == _digits(gs["bname"][hit])
-                via |= hit
-    via |= b_in_street & ~qb_has
-    bname = _code([
+    via = _building_as_place(q, qs, gs, ~qb_has & gb_has) | (b_in_street & ~qb_has)
+    return _code([
         (b_eq | via, 1),
         (bclose, 2),
         (bcont, 9),
@@ -335,24 +356,47 @@ def compare(q: dict[str, np.ndarray], g: dict[str, np.ndarray],
         (qb_has & ~gb_has, 5),
     ], n)
 
+
+def _building_as_place(q: dict[str, np.ndarray], qs: dict[str, np.ndarray], gs: dict[str, np.ndarray],
+                       cand: np.ndarray) -> np.ndarray:
+    """Pairs ``cand`` (no building name on the query, one on the entry) whose query locality or town
+    is the entry's building name (ratio >= 90, same identifiers with digits: "Gate 10" is not "Gate 1")."""
+    via = np.zeros(len(cand), dtype=bool)
+    if not cand.any():
+        return via
+    for pl, pls in ((q["place2"], qs["place2"]), (q["place"], qs["place"])):
+        m = cand & (pl != 0) & ~via
+        if m.any():
+            hit = m & (_sim(pls, gs["bname"], m, fuzz.ratio) >= 90)
+            if hit.any():
+                hit[hit] = _digits(pls[hit]) == _digits(gs["bname"][hit])
+            via |= hit
+    return via
+
+
+def _postcode_levels(q: dict[str, np.ndarray], g: dict[str, np.ndarray]) -> np.ndarray:
+    """POSTCODE level per pair: same unit, sector, district, or different."""
     qu, gu = q["pc_unit"], g["pc_unit"]
     q_pc = (q["pc_district"] != 0)
     g_pc = (g["pc_district"] != 0)
     pcb = q_pc & g_pc
-    pc = _code([
+    return _code([
         (pcb & (qu != 0) & (qu == gu), 1),
         (pcb & (q["pc_sector"] != 0) & (q["pc_sector"] == g["pc_sector"]), 2),
         (pcb & (q["pc_district"] == g["pc_district"]), 3),
         (pcb, 4),
         (~q_pc & g_pc, 5),
-    ], n)
+    ], len(qu))
 
+
+def _place_levels(q: dict[str, np.ndarray], g: dict[str, np.ndarray]) -> np.ndarray:
+    """PLACE level per pair: a place word of the query is the entry's locality/town, or both name
+    other places (``conflict`` is set later, from the boroughs the places mean)."""
     qp, qp2, gp, gp2 = q["place"], q["place2"], g["place"], g["place2"]
     q_place = (qp != 0) | (qp2 != 0)
     g_place = (gp != 0) | (gp2 != 0)
     hit = ((qp != 0) & ((qp == gp) | (qp == gp2))) | ((qp2 != 0) & ((qp2 == gp) | (qp2 == gp2)))
-    place = _code([(hit, 1), (q_place & g_place, 2)], n)
-    return {"HOUSE_NUMBER": hn, "FLAT": flat, "STREET": street, "BUILDING": bname, "POSTCODE": pc, "PLACE": place}
+    return _code([(hit, 1), (q_place & g_place, 2)], len(qp))
 
 
 #: whole-text similarity (token sort ratio, 0-100) from which a building name and street split
