@@ -71,16 +71,22 @@ def _prepare(gazetteer: Any, boundaries: Any, within: Any) -> Any:
     returns ``within``'s entry mask."""
     from scipy.spatial import cKDTree  # noqa: F401  (the junction rung's; imported once, not per worker)
 
-    from .ladder import _street_points, _street_table, borough_points
-    from .places import entry_bits, within_entries
+    from .ladder import _district_at, _numbered_premises, _street_points, _street_table, borough_points
+    from .match import _street_area
+    from .places import _core_tables, entry_bits, within_entries
 
     if boundaries is not None:
-        _area_tables(gazetteer, boundaries)
+        for _, inv, _ in _area_tables(gazetteer, boundaries).values():
+            _street_area(np.zeros(0, np.int64), inv, gazetteer)  # the street area tables, once
     _gaz_texts(gazetteer)
     gazetteer.index.distinct()
     entry_bits(gazetteer)
     _street_table(gazetteer)
     _street_points(gazetteer)  # the junction rung's street points
+    _numbered_premises(gazetteer)
+    _district_at(np.zeros(0), np.zeros(0), gazetteer)  # the postcode-unit tree of locality cores
+    gazetteer.street_points(np.zeros(0, np.int64))  # the member index of street rows
+    _core_tables()
     borough_points()
     return within_entries(gazetteer, within)
 

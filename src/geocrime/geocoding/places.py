@@ -48,13 +48,23 @@ def borough_codes() -> np.ndarray:
 
 
 def _bits_of_codes(joined: np.ndarray) -> np.ndarray:
-    """int64 bit masks of '|'-joined borough code strings ('' -> 0: no constraint)."""
-    codes = borough_codes()
-    bit = {c: np.int64(1) << np.int64(i) for i, c in enumerate(codes)}
-    u, inv = np.unique(np.asarray(joined, dtype=object).astype(str), return_inverse=True)
-    um = np.array([np.bitwise_or.reduce([bit.get(c, np.int64(0)) for c in s.split("|") if c] or [np.int64(0)])
-                   for s in u], dtype=np.int64)
-    return um[inv] if len(joined) else np.zeros(0, np.int64)
+    """int64 bit masks of '|'-joined borough code strings ('' -> 0: no constraint); each distinct
+    string is read once (and remembered: the borough layer is fixed)."""
+    if not len(joined):
+        return np.zeros(0, np.int64)
+    memo = _memo(borough_codes)
+    if "bit" not in memo:
+        memo["bit"] = {c: np.int64(1) << np.int64(i) for i, c in enumerate(borough_codes())}
+        memo["seen"] = {}
+    bit, seen = memo["bit"], memo["seen"]
+    codes, uniq = pd.factorize(pd.Series(joined, dtype=object).fillna(""), use_na_sentinel=False)
+    um = np.empty(len(uniq), dtype=np.int64)
+    for j, s in enumerate(uniq):
+        v = seen.get(s)
+        if v is None:
+            v = seen[s] = np.bitwise_or.reduce([bit.get(c, np.int64(0)) for c in str(s).split("|") if c] or [np.int64(0)])
+        um[j] = v
+    return um[codes]
 
 
 def entry_bits(gaz: Any) -> np.ndarray:
