@@ -141,6 +141,16 @@ def test_place_words_after_a_street_move_to_the_place():
     assert r["place"].iloc[5] is None and r["place"].iloc[6] is None
 
 
+def test_a_compass_word_after_the_street_type_stays_with_the_street():
+    """police.uk names such as "Forest Drive East" written with the borough after them: the compass
+    word is the street's when "East Waltham Forest" is no place; "South Croydon" stays a place."""
+    r = parse(["o/s Forest Drive East Waltham Forest", "o/s Dunheved Road North Croydon", "Lionel Road North Ealing",
+               "High Street South Croydon", "High Road East Finchley"])
+    assert r["street"].tolist() == ["Forest Drive East", "Dunheved Road North", "Lionel Road North", "High Street",
+                                    "High Road"]
+    assert r["place"].tolist() == ["waltham forest", "croydon", "ealing", "south croydon", "east finchley"]
+
+
 @pytest.mark.parametrize("text", [
     "j/o Brixton Rd and Coldharbour Lane", "junction of Brixton Road with Coldharbour Lane",
     "Brixton Rd / Coldharbour Lane", "Brixton Rd j/w Coldharbour Lane", "corner of Brixton Road and Coldharbour Lane",

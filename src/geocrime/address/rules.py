@@ -499,6 +499,10 @@ def _finish_external(out: dict[str, pd.Series], rest: pd.Series, structure: Any,
 _TRAIL_TYPES = _ALT(STREET_TYPES)
 _TRAILING_LAZY = rf"^(?P<st>.*?\b{_TRAIL_TYPES}\.?)\s+(?P<pl>[a-z][a-z '&.\-]*)$"
 _TRAILING_GREEDY = rf"^(?P<st>.*\b{_TRAIL_TYPES}\.?)\s+(?P<pl>[a-z][a-z '&.\-]*)$"
+#: ... a compass word after the street type belongs to the street when the words before the place
+#: are not a place with it ("Forest Drive East Waltham Forest": "East Waltham Forest" is no place;
+#: "High Street South Croydon" keeps the locality South Croydon: tried after the two above)
+_TRAILING_COMPASS = rf"^(?P<st>.*?\b{_TRAIL_TYPES}\.?\s+(?:north|south|east|west))\s+(?P<pl>[a-z][a-z '&.\-]*)$"
 
 
 def split_trailing_place(street: pd.Series, locality: pd.Series, lexicon: Any = None) -> tuple[pd.Series, pd.Series]:
@@ -539,7 +543,7 @@ def _trailing_place_split(u: pd.Series, lex: Any) -> tuple[np.ndarray, np.ndarra
     cand = u[lex.ends_with_place_word(u)].astype("str")
     if len(cand):
         cand = cand[_rx.contains(cand, rf"\b{_TRAIL_TYPES}\.?\s+[a-z]")].str.strip(" ,.")
-    for pat in (_TRAILING_LAZY, _TRAILING_GREEDY):
+    for pat in (_TRAILING_LAZY, _TRAILING_GREEDY, _TRAILING_COMPASS):
         if not len(cand):
             break
         m = _rx.extract(cand, pat)
