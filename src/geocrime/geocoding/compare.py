@@ -59,7 +59,7 @@ COMPARISON_LEVELS: tuple[tuple[str, str, str, float], ...] = (
     ("POSTCODE", "sector_only", "same sector, other unit", 2.5),
     ("POSTCODE", "district_only", "same district, other sector", 1.0),
     ("POSTCODE", "mismatch", "different districts", -4.0),
-    ("POSTCODE", "missing", "the entry has no postcode", 0.0),
+    ("POSTCODE", "missing", "the entry has a postcode, the query none", 0.0),
     ("PLACE", "none", "no place words to compare", 0.0),
     ("PLACE", "exact", "a place word of the query is the entry's locality/town", 3.0),
     ("PLACE", "mismatch", "both name places and they differ (soft: a locality is not a boundary)", -1.5),
