@@ -13,6 +13,7 @@ from .._geo import BNG
 from ..errors import GazetteerError, InputError
 from . import compare as _scoring
 from .area_confidence import _area_tables, _gaz_texts
+from .places import within_test
 from .inputs import OUTPUT_COLUMNS, _parse, _texts
 from .match import _match
 from .params import DEFAULT_MARGIN, DEFAULT_THRESHOLD
@@ -68,16 +69,14 @@ def _prepare(gazetteer: Any, boundaries: Any, within: Any) -> Any:
     """Everything the workers share, computed once before any fork: area tables, entry texts, the
     blocking lookup table, entry boroughs, the street rows and street points (and scipy.spatial,
     imported here: a forked worker would otherwise import it and build the points on every call);
-    returns ``within``'s entry mask."""
+    returns the entry mask of ``within`` (a :class:`~geocrime.geocoding.places.WithinTest` or None)."""
     from scipy.spatial import cKDTree  # noqa: F401  (the junction rung's; imported once, not per worker)
 
     from .ladder import _district_at, _numbered_premises, _street_points, _street_table, borough_points
-    from .match import _street_area
-    from .places import _core_tables, entry_bits, within_entries
+    from .places import _core_tables, entry_bits
 
     if boundaries is not None:
-        for _, inv, _ in _area_tables(gazetteer, boundaries).values():
-            _street_area(np.zeros(0, np.int64), inv, gazetteer)  # the street area tables, once
+        _area_tables(gazetteer, boundaries)
     _gaz_texts(gazetteer)
     gazetteer.index.distinct()
     entry_bits(gazetteer)
@@ -88,7 +87,7 @@ def _prepare(gazetteer: Any, boundaries: Any, within: Any) -> Any:
     gazetteer.street_points(np.zeros(0, np.int64))  # the member index of street rows
     _core_tables()
     borough_points()
-    return within_entries(gazetteer, within)
+    return None if within is None else within.entries(gazetteer)
 
 
 def _advance(bar: Any, results: list[pd.DataFrame], n_work: int, n: int) -> None:
@@ -134,16 +133,15 @@ def geocode(
     _check_arguments(gazetteer, backend)
     texts, comp, index = _texts(df, columns)
     base = _input_frame(df, texts, index)
-    inside = _prepare(gazetteer, boundaries, within)  # before any fork
+    wtest = within_test(within)
+    inside = _prepare(gazetteer, boundaries, wtest)  # before any fork
     if n_jobs == -1:
         n_jobs = os.cpu_count() or 1
     texts, codes = _distinct_texts(texts, len(index))  # police data repeats a lot: each text once
     chunks = _chunks(texts, comp, len(index), n_jobs, chunk_size,
                      (backend, float(threshold), float(margin), boundaries is not None))
-    from .places import within_test
-
     _WORKER["gaz"], _WORKER["boundaries"], _WORKER["inside"] = gazetteer, boundaries, inside
-    _WORKER["within_test"] = within_test(within)
+    _WORKER["within_test"] = wtest
     results = _run_chunks(chunks, n_jobs, backend, len(index) if progress else None)
     out = _assemble(base, results, codes, index)
     if candidates:
@@ -322,11 +320,10 @@ def geocode_one(text: Any, gazetteer: Any, boundaries: Any = None, backend: str 
     if text is not None and not isinstance(text, (str, bytes)):
         text = None if isinstance(text, float) and np.isnan(text) else text
     parsed = _parse(pd.Series([text], dtype=object), None, backend)
-    inside = _prepare(gazetteer, None, within)
-    from .places import within_test
-
+    wtest = within_test(within)
+    inside = _prepare(gazetteer, None, wtest)
     out, extra = _match(parsed, gazetteer, threshold, margin, boundaries, keep_pairs=True, inside=inside,
-                        within_test=within_test(within))
+                        within_test=wtest)
     res = {k: (None if (isinstance(v, float) and np.isnan(v)) else (v.item() if hasattr(v, "item") else v))
            for k, v in out.iloc[0].items()}
     res["parsed"] = {k: (None if pd.isna(v) else v) for k, v in parsed.iloc[0].items()}

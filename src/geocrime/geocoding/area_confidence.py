@@ -40,12 +40,10 @@ def _build_area_tables(gaz: Any, boundaries: Any) -> dict[str, Any]:
         cats, inv = np.unique(np.where(pd.isna(arr), "", arr).astype(str), return_inverse=True)
         share = np.ones(len(t), dtype=np.float32)
         lv = gaz.level
-        # street rows: share of their snap points / premises in the street point's area
-        grp = {"street": ["k_street", "k_pc_district"], "postcode_sector": ["k_pc_sector"],
-               "postcode_district": ["k_pc_district"], "postcode_area": ["k_pc_area"]}
+        # postcode aggregates: share of their units in the aggregate point's area
+        grp = {"postcode_sector": ["k_pc_sector"], "postcode_district": ["k_pc_district"], "postcode_area": ["k_pc_area"]}
         for level, cols in grp.items():
-            members_level = "street_point" if level == "street" else "postcode_unit"
-            mem = t[(lv == members_level) | ((lv == "premises") if level == "street" else False)]
+            mem = t[lv == "postcode_unit"]
             if not len(mem):
                 continue
             mk = _joined(mem, cols)
@@ -59,8 +57,28 @@ def _build_area_tables(gaz: Any, boundaries: Any) -> dict[str, Any]:
             sh = np.where(np.isfinite(num) & (den > 0), num / np.where(den > 0, den, 1), np.nan)
             share[rows.index.to_numpy()] = np.where(np.isfinite(sh), sh, 0.5)
         share[lv == "postcode_unit"] = UNIT_AREA_CONFIDENCE
-        out[kind] = (cats, inv.astype(np.int32), share)
+        inv = inv.astype(np.int32)
+        _street_areas(gaz, inv, share)
+        out[kind] = (cats, inv, share)
     return out
+
+
+def _street_areas(gaz: Any, inv: np.ndarray, share: np.ndarray) -> None:
+    """Street rows (in place on ``inv``/``share``): the area most of the whole physical street's
+    member points (postcode units and premises of every row of the street) lie in, with that share:
+    the probability the record lies there, its points taken as equally likely."""
+    from .ladder import street_members
+
+    rows = np.flatnonzero(gaz.level == "street")
+    m = street_members(rows, gaz)
+    if not len(m):
+        return
+    cnt = pd.DataFrame({"i": m["i"].to_numpy(), "a": inv[m["point_row"].to_numpy()]}).value_counts().reset_index(name="c")
+    top = cnt.assign(s=cnt["c"] / cnt.groupby("i")["c"].transform("sum")) \
+        .sort_values(["i", "c", "a"], ascending=[True, False, True]).drop_duplicates("i")
+    r = rows[top["i"].to_numpy()]
+    inv[r] = top["a"].to_numpy()
+    share[r] = top["s"].to_numpy()
 
 
 def _segmax(qi: np.ndarray, v: np.ndarray, n: int) -> np.ndarray:

@@ -16,7 +16,7 @@ from .block import compare_pairs, query_fields, retrieve
 from .calibrate import default_calibrator
 from .decide import Decision, decide
 from ..address.lexicon import COMPONENTS
-from .ladder import _lut, _put, borough_points, junctions, landmarks, number_on_street, place_levels, postcode_levels, put_borough, street_members, streets
+from .ladder import _lut, _put, borough_points, junctions, landmarks, number_on_street, place_levels, postcode_levels, put_borough, streets
 from .params import MIN_AREA_CONFIDENCE, NO_AREA_LEVELS, PREMISES_OFF_UNIT_M
 from .places import pair_conflict, query_places
 
@@ -312,34 +312,6 @@ def _output(index: pd.Index, lad: dict[str, Any], dec: Decision, pairs: dict[str
     return out
 
 
-def _street_area(rows: np.ndarray, inv: np.ndarray, gaz: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Per street row: the area code (``inv`` index) most of its physical street's member points lie
-    in, and their share (the probability the record lies there, its points taken as equally likely).
-    Computed once per gazetteer and area layer for every street row."""
-    memo = gaz.memo(("street_area", id(inv)), lambda: _street_area_table(inv, gaz)) if callable(getattr(gaz, "memo", None)) \
-        else _street_area_table(inv, gaz)
-    pos, code, share = memo
-    i = np.searchsorted(pos, rows)
-    i = np.minimum(i, len(pos) - 1) if len(pos) else i
-    hit = (len(pos) > 0) & (pos[i] == rows) if len(pos) else np.zeros(len(rows), bool)
-    return np.where(hit, code[i], -1), np.where(hit, share[i], np.nan)
-
-
-def _street_area_table(inv: np.ndarray, gaz: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(street row positions ascending, modal area code, its share) for every street row."""
-    rows = np.flatnonzero(gaz.level == "street")
-    code = np.full(len(rows), -1, np.int64)
-    share = np.full(len(rows), np.nan)
-    m = street_members(rows, gaz)
-    if len(m):
-        cnt = pd.DataFrame({"i": m["i"].to_numpy(), "a": inv[m["point_row"].to_numpy()]}).value_counts().reset_index(name="c")
-        tot = cnt.groupby("i")["c"].transform("sum")
-        top = cnt.assign(s=cnt["c"] / tot).sort_values(["i", "c", "a"], ascending=[True, False, True]).drop_duplicates("i")
-        code[top["i"].to_numpy()] = top["a"].to_numpy()
-        share[top["i"].to_numpy()] = top["s"].to_numpy()
-    return rows, code, share
-
-
 def _areas(out: pd.DataFrame, lad: dict[str, Any], dec: Decision, qi: np.ndarray, gi: np.ndarray, s: np.ndarray,
            gaz: Any, boundaries: Any, threshold: float) -> None:
     """Ward / LSOA code and confidence (in place): a premises or near-tie from its candidates' area
@@ -352,6 +324,12 @@ def _areas(out: pd.DataFrame, lad: dict[str, Any], dec: Decision, qi: np.ndarray
     # premises and near-ties: the area distribution over their candidates; a premises withdrawn by a
     # rule (street only, another street, far from the postcode) says nothing of the record's area
     plaus = dec.has & (dec.best >= threshold) & (dec.accept | dec.ambiguous)
+    anc = lad.get("anchor", np.full(n, -1))
+    # a premises' area is as sure as the match itself (the candidates' spread times the match's
+    # calibrated probability: a lower bound, a wrong premises may still lie in the right area)
+    mp = pd.to_numeric(out["match_probability"], errors="coerce").to_numpy(float) if "match_probability" in out \
+        else np.full(n, np.nan)
+    prem = (level == "premises") & np.isfinite(mp)
     for kind in ("ward", "lsoa"):
         if kind not in tabs:
             continue
@@ -363,19 +341,9 @@ def _areas(out: pd.DataFrame, lad: dict[str, Any], dec: Decision, qi: np.ndarray
             cat, prob = _candidate_area(qi, gi, s, dec.best, inv, n)
             code = np.where(plaus, cat, code)  # premises and near-ties: the distribution over candidates
             conf = np.where(plaus, prob, conf)
-        # a street: the area most of the whole street's points lie in, with that share
-        st_rows = np.flatnonzero((level == "street") & found & ~plaus)
-        if len(st_rows):
-            code[st_rows], conf[st_rows] = _street_area(row[st_rows], inv, gaz)
         # a street point moved to a numbered premises keeps the street's area only when it holds that premises
-        anc = lad.get("anchor", np.full(n, -1))
         code = np.where((anc >= 0) & (code >= 0) & (inv[np.maximum(anc, 0)] != code), -1, code)
-        # a premises' area is as sure as the match itself (the candidates' spread times the match's
-        # calibrated probability: a lower bound, a wrong premises may still lie in the right area)
-        mp = pd.to_numeric(out["match_probability"], errors="coerce").to_numpy(float) if "match_probability" in out else None
-        if mp is not None:
-            prem = (level == "premises") & np.isfinite(mp)
-            conf = np.where(prem, conf * mp, conf)
+        conf = np.where(prem, conf * mp, conf)
         label = np.where(code >= 0, cats[np.maximum(code, 0)], "")
         label = np.where(label == "", None, label).astype(object)
         # a modal area at 30% is a guess, not an assignment: no code below MIN_AREA_CONFIDENCE

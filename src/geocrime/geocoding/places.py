@@ -190,30 +190,17 @@ class WithinTest:
         b = np.where(rows >= 0, np.left_shift(np.int64(1), np.maximum(rows, 0).astype(np.int64)), 0)
         return (b & np.int64(self.bits)) != 0
 
+    def entries(self, gaz: Any) -> np.ndarray:
+        """The test on every gazetteer entry (borough bits from the entries' cached boroughs)."""
+        if self.geom is not None:
+            return self(gaz.x, gaz.y)
+        return (entry_bits(gaz) & np.int64(self.bits)) != 0
+
 
 def within_test(within: Any) -> "WithinTest | None":
-    """The point test of ``within`` (see :func:`within_entries`), or None."""
-    if within is None:
-        return None
-    if isinstance(within, str) or (isinstance(within, Sequence) and all(isinstance(w, str) for w in within)):
-        codes = [within] if isinstance(within, str) else list(within)
-        return WithinTest(bits=int(_bits_of_codes(np.array(["|".join(codes)], dtype=object))[0]))
-    import shapely
-
-    geom = within
-    if hasattr(within, "geometry") or hasattr(within, "union_all"):
-        crs = getattr(within, "crs", None)
-        if crs is not None and crs.to_epsg() != 27700:
-            within = within.to_crs(27700)
-        geom = within.union_all() if hasattr(within, "union_all") else within.geometry.union_all()
-    shapely.prepare(geom)
-    return WithinTest(geom=geom)
-
-
-def within_entries(gaz: Any, within: Any) -> np.ndarray | None:
-    """Boolean per gazetteer entry: inside the caller's ``within`` (borough codes — a str or a
-    sequence of E09 codes — or a shapely polygon / GeoSeries / GeoDataFrame in EPSG:27700), or None
-    when ``within`` is None."""
+    """``within`` (borough codes — a str or a sequence of E09 codes — or a shapely polygon /
+    GeoSeries / GeoDataFrame, reprojected to EPSG:27700) as a point test, or None; a clear
+    :class:`InputError` for unknown codes or a geometry that is not a polygon."""
     if within is None:
         return None
     if isinstance(within, str) or (isinstance(within, Sequence) and all(isinstance(w, str) for w in within)):
@@ -222,7 +209,7 @@ def within_entries(gaz: Any, within: Any) -> np.ndarray | None:
         bad = [c for c in codes if c not in known]
         if bad:
             raise InputError(f"within= names unknown borough code(s) {bad}; use ONS LAD codes such as 'E09000022'")
-        return (entry_bits(gaz) & _bits_of_codes(np.array(["|".join(codes)], dtype=object))[0]) != 0
+        return WithinTest(bits=int(_bits_of_codes(np.array(["|".join(codes)], dtype=object))[0]))
     import shapely
 
     geom = within
@@ -235,7 +222,7 @@ def within_entries(gaz: Any, within: Any) -> np.ndarray | None:
         raise InputError("within= takes borough codes (['E09000022', ...]) or a polygon in EPSG:27700 metres "
                          "(shapely Polygon/MultiPolygon, GeoSeries or GeoDataFrame)")
     shapely.prepare(geom)
-    return shapely.contains_xy(geom, gaz.x, gaz.y)
+    return WithinTest(geom=geom)
 
 
 #: place kinds whose postcode districts (with the measured border tolerance) bound a match; a post
