@@ -24,7 +24,7 @@ Example (police.uk points with ward codes from ``geocrime.assign_areas``)::
 from __future__ import annotations
 
 from ._common import AnalysisWarning
-from .aggregate import MISSING_TYPE, Coverage, aggregate, area_totals, period_change
+from .aggregate import MISSING_TYPE, Coverage, aggregate, area_totals, infer_coverage, period_change, source_labels
 from .backtest import (
     DEFAULT_COVERAGES,
     BacktestResult,
@@ -49,7 +49,7 @@ from .sepp import SEPPHotspot
 __all__ = [
     "AnalysisWarning",
     # aggregation and harm
-    "aggregate", "period_change", "area_totals", "Coverage", "MISSING_TYPE",
+    "aggregate", "period_change", "area_totals", "Coverage", "MISSING_TYPE", "infer_coverage", "source_labels",
     "HarmTable", "default_harm_table", "harm_weights", "DEFAULT_HARM_VERSION",
     # grids
     "SquareGrid", "HexGrid", "square_grid", "hex_grid", "assign_cells", "grid_of",

@@ -46,6 +46,8 @@ _TYPE_KEYS = ("crime_type",)
 _SOURCE_COLUMNS = ("Reported by", "reported_by")
 #: Label of incidents whose source is empty.
 UNKNOWN_SOURCE = "(unknown source)"
+#: a source covers the coverage units holding at least this share of its busiest unit's incidents
+COVERAGE_SHARE = 0.05
 
 
 @dataclass(frozen=True)
@@ -209,6 +211,27 @@ def _infer_coverage(work: pd.DataFrame, kinds: dict[str, str], keep: pd.Series, 
     return out
 
 
+def infer_coverage(unit: Any, month: Any, crime_type: Any, source: Any,
+                   share: float = COVERAGE_SHARE) -> list[Coverage]:
+    """One :class:`Coverage` per source by this module's declared rule, from per-incident arrays:
+    ``unit`` (coverage-unit code, e.g. the borough), ``month`` ('YYYY-MM'), ``crime_type`` and
+    ``source`` (labels, e.g. from :func:`source_labels`): the months from the source's first to last,
+    the crime types it recorded, the units holding at least ``share`` of its busiest unit's incidents."""
+    unit = pd.Series(np.asarray(unit, dtype=object)).astype(str)
+    work = pd.DataFrame({"unit": unit, "month": np.asarray(month, dtype=object),
+                         "crime_type": np.asarray(crime_type, dtype=object)})
+    units = pd.Series(pd.unique(unit), dtype="object")
+    return _infer_coverage(work, {"unit": "area", "month": "period", "crime_type": "type"},
+                           pd.Series(True, index=work.index), pd.Series(np.asarray(source, dtype=object)),
+                           pd.Series(units.to_numpy(), index=units.to_numpy(), dtype="object"), share)
+
+
+def source_labels(incidents: pd.DataFrame, source: str | None = "auto") -> pd.Series | None:
+    """Each incident's source label (``source``: a column, or ``"auto"``: police.uk's ``Reported by``),
+    or None when the data names no source."""
+    return _source_values(incidents, source)
+
+
 def _covered_mask(levels: dict[str, pd.Index], by: list[str], kinds: dict[str, str],
                   coverages: Sequence[Coverage]) -> np.ndarray:
     """Flat boolean array over the product of ``levels`` (in ``by`` order): covered by any source."""
@@ -290,7 +313,7 @@ def aggregate(
     source: str | None = "auto",
     coverage: Any = None,
     coverage_units: Any = None,
-    coverage_share: float = 0.05,
+    coverage_share: float = COVERAGE_SHARE,
 ) -> pd.DataFrame:
     """Count incidents per combination of ``by`` columns, with zero-count combinations present.
 

@@ -341,7 +341,7 @@ def gate(
 
     atoms, pc, aidx, vals, n_c, n_t, s_atom = _atoms(s, codes, layers, months, crime_types)
     full = build_cell_system(atoms, layers, areas, crime_types, months, spans=spans, totals=release.totals)
-    cov, cov_desc = _resolve_coverage(coverage, incidents, snapped, codes, areas, source)
+    cov, cov_desc = _resolve_coverage(coverage, incidents, snapped, codes, source)
     sysm, atom_new, cell_cov = _restrict_to_coverage(full, atoms, cov, layers, crime_types, spans)
     cov_table, cov_desc = _coverage_record(full, cell_cov, cov_desc, _mark_outside(snapped, atom_new[s_atom] < 0))
     initial = _previous(sysm, release)
@@ -457,7 +457,7 @@ INFERRED_COVERAGE_RULE = (
 
 
 def _resolve_coverage(coverage: Any, incidents: pd.DataFrame, snapped: pd.DataFrame, codes: pd.DataFrame,
-                      areas: dict[str, pd.DataFrame], source: str | None) -> tuple[Any, dict[str, Any]]:
+                      source: str | None) -> tuple[Any, dict[str, Any]]:
     """The coverage to apply (None: every cell) and its description for the disclosure report."""
     if coverage is False:
         return None, {"rule": "off (coverage=False): every cell counts as covered; zeros where a source records "
@@ -468,20 +468,16 @@ def _resolve_coverage(coverage: Any, incidents: pd.DataFrame, snapped: pd.DataFr
             return cov, {"rule": "given: an aggregate() table", "covered_rows": int(cov["covered"].astype(bool).sum()),
                          "rows": int(len(cov))}
         return cov, {"rule": "given", "sources": [c.summary() for c in cov]}
-    from ..analysis.aggregate import _infer_coverage, _source_values
+    from ..analysis.aggregate import infer_coverage, source_labels
 
-    src = _source_values(incidents, source)
+    src = source_labels(incidents, source)
     if src is None:
         return None, {"rule": "every cell covered: the incidents name no source (no 'Reported by' column; pass "
                               "source= or coverage= to declare one)", "sources": "all"}
     ok = (snapped["status"] == "ok").to_numpy()
     s = snapped[ok]
-    work = pd.DataFrame({"borough": codes.loc[s["map_point_id"], "borough"].to_numpy(), "month": s["month"].to_numpy(),
-                         "crime_type": s["crime_type"].to_numpy()})
-    bor = areas["borough"]["area_code"].astype(str)
-    covs = _infer_coverage(work, {"borough": "area", "month": "period", "crime_type": "type"},
-                           pd.Series(True, index=work.index), pd.Series(src.to_numpy()[ok], index=work.index),
-                           pd.Series(bor.to_numpy(), index=bor.to_numpy(), dtype="object"), 0.05)
+    covs = infer_coverage(codes.loc[s["map_point_id"], "borough"].to_numpy(), s["month"].to_numpy(),
+                          s["crime_type"].to_numpy(), src.to_numpy()[ok])
     return covs, {"rule": INFERRED_COVERAGE_RULE, "sources": [c.summary() for c in covs]}
 
 
