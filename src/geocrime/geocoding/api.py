@@ -72,7 +72,8 @@ def _prepare(gazetteer: Any, boundaries: Any, within: Any) -> Any:
     returns the entry mask of ``within`` (a :class:`~geocrime.geocoding.places.WithinTest` or None)."""
     from scipy.spatial import cKDTree  # noqa: F401  (the junction rung's; imported once, not per worker)
 
-    from .ladder import _district_at, _numbered_premises, _street_points, _street_table, borough_points
+    from .ladder import (_district_at, _numbered_premises, _street_district_keys, _street_points, _street_table,
+                         borough_points)
     from .places import _core_tables, entry_bits
 
     if boundaries is not None:
@@ -85,6 +86,7 @@ def _prepare(gazetteer: Any, boundaries: Any, within: Any) -> Any:
     _numbered_premises(gazetteer)
     _district_at(np.zeros(0), np.zeros(0), gazetteer)  # the postcode-unit tree of locality cores
     gazetteer.street_points(np.zeros(0, np.int64))  # the member index of street rows
+    _street_district_keys(gazetteer)  # the postcode districts each street reaches
     _core_tables()
     borough_points()
     return None if within is None else within.entries(gazetteer)

@@ -194,17 +194,37 @@ def _near_core(p: pd.DataFrame, q: np.ndarray, core: np.ndarray, drop: np.ndarra
 def _reaches_districts(rows: np.ndarray, allowed: np.ndarray, gaz: Any) -> np.ndarray:
     """Per (street row, '|'-joined districts) pair: one of the street's points (its postcode units
     and premises) lies in one of those districts ("Roman Road, Bow": the E2 row runs into E3)."""
-    pair, uniq = pd.factorize(pd.MultiIndex.from_arrays([rows, allowed.astype(str)]))
-    urow = uniq.get_level_values(0).to_numpy()
-    pts = gaz.street_points(np.unique(urow))
-    pd_ = pd.DataFrame({"row": pts["street_row"].to_numpy(),
-                        "d": pts["postcode"].astype(str).str.split(" ").str[0].to_numpy(dtype=object)}).drop_duplicates()
-    want = pd.DataFrame({"i": np.arange(len(uniq)), "row": urow,
-                         "d": uniq.get_level_values(1).to_numpy(dtype=object)}).assign(d=lambda f: f["d"].str.split("|"))
-    hit = want.explode("d").merge(pd_, on=["row", "d"], how="inner")["i"].to_numpy()
-    out = np.zeros(len(uniq), dtype=bool)
-    out[hit] = True
-    return out[pair]
+    out = np.zeros(len(rows), dtype=bool)
+    if not len(rows):
+        return out
+    dvoc, keys = _street_district_keys(gaz)
+    codes, uniq = pd.factorize(np.asarray(allowed).astype(str))
+    parts = [u.split("|") for u in uniq]
+    lens = np.array([len(p) for p in parts], dtype=np.int64)
+    dcode = dvoc.get_indexer([d for p in parts for d in p]).astype(np.int64)
+    cnt = lens[codes]
+    pair = np.repeat(np.arange(len(rows)), cnt)
+    at = np.repeat((np.cumsum(lens) - lens)[codes] - (np.cumsum(cnt) - cnt), cnt) + np.arange(int(cnt.sum()))
+    d = dcode[at]
+    sid = gaz.ids[np.asarray(rows, dtype=np.int64)][pair].astype(np.int64)
+    hit = (d >= 0) & (keys.get_indexer(sid * np.int64(len(dvoc) + 1) + d) >= 0)
+    out[pair[hit]] = True
+    return out
+
+
+def _street_district_keys(gaz: Any) -> tuple[pd.Index, pd.Index]:
+    """Once per gazetteer: the postcode districts of the street points (premises and units on a
+    street: the text before the space of their postcode) as a vocabulary, and every (street id,
+    district) pair as a hashed key ``id * (len(vocabulary) + 1) + code``."""
+    memo = _memo(gaz)
+    if "street_districts" not in memo:
+        sid = np.asarray(gaz.street_id)
+        mem = np.flatnonzero((sid >= 0) & (gaz.level != "street"))
+        pc = pd.Series(gaz.table["postcode"].to_numpy(dtype=object)[mem], dtype=object)
+        dcode, dvoc = pd.factorize(pc.astype(str).str.split(" ").str[0].to_numpy(dtype=object))
+        key = sid[mem].astype(np.int64) * np.int64(len(dvoc) + 1) + dcode.astype(np.int64)
+        memo["street_districts"] = (pd.Index(np.asarray(dvoc, dtype=object)), pd.Index(np.unique(key)))
+    return memo["street_districts"]
 
 
 def _in_district(p: pd.DataFrame, q: np.ndarray, district: np.ndarray, gaz: Any) -> tuple[pd.DataFrame, np.ndarray]:

@@ -234,26 +234,38 @@ def outside_districts(places: dict[str, np.ndarray], q: np.ndarray, district: np
     """True where an entry's postcode ``district`` (per pair: strings, or integer codes of
     ``gaz.vocab['pc_district']``) lies outside the districts of the locality named by query ``q``
     (False without such a place or without a district)."""
-    allowed = places["districts"][q]
-    use = (allowed != "") & np.isin(places["kind"][q], DISTRICT_KINDS)
+    voc = gaz.vocab["pc_district"]
+    qset, allowed_key = _district_sets(places, voc)
+    a = qset[q]
+    use = a >= 0
     out = np.zeros(len(q), dtype=bool)
     if not use.any():
         return out
-    voc = gaz.vocab["pc_district"]
     d = np.asarray(district)[use]
     dcode = d.astype(np.int64) if d.dtype.kind in "iu" else voc.get_indexer(d.astype(object)).astype(np.int64)
+    key = a[use] * (len(voc) + 2) + (dcode + 1)
+    out[use] = (dcode > 0) & (allowed_key.get_indexer(key) < 0)
+    return out
+
+
+def _district_sets(places: dict[str, np.ndarray], voc: pd.Index) -> tuple[np.ndarray, pd.Index]:
+    """Per query of ``places``: the number of its set of allowed postcode districts (-1 where its
+    place bounds no district), and every allowed (set, district) pair as a key ``set * (len(voc) + 2)
+    + code + 1`` (a hashed index); computed once per batch (kept in ``places``)."""
+    memo = places.get("_district_sets")
+    if memo is not None and memo[0] is voc:
+        return memo[1], memo[2]
+    allowed = places["districts"]
+    use = (allowed != "") & np.isin(places["kind"], DISTRICT_KINDS)
+    qset = np.full(len(allowed), -1, np.int64)
     acode, auniq = pd.factorize(allowed[use])
-    key = acode.astype(np.int64) * (len(voc) + 2) + (dcode + 1)
-    ukey, inv = np.unique(key, return_inverse=True)
-    # the allowed (place, district) pairs in the same key space: one vocabulary lookup for all places
+    qset[use] = acode
     parts = [a.split("|") for a in auniq]
     owner = np.repeat(np.arange(len(parts), dtype=np.int64), [len(p) for p in parts])
-    allowed_codes = voc.get_indexer([d for p in parts for d in p]).astype(np.int64)
-    allowed_key = owner * (len(voc) + 2) + (allowed_codes + 1)
-    ud = ukey % (len(voc) + 2) - 1
-    bad = (ud > 0) & ~np.isin(ukey, allowed_key)
-    out[use] = bad[inv.ravel()]
-    return out
+    codes = voc.get_indexer([d for p in parts for d in p]).astype(np.int64)
+    keys = pd.Index(np.unique(owner * (len(voc) + 2) + (codes + 1)))
+    places["_district_sets"] = (voc, qset, keys)
+    return qset, keys
 
 
 def pair_conflict(places: dict[str, np.ndarray], qi: np.ndarray, gi: np.ndarray, gaz: Any,
