@@ -529,7 +529,7 @@ class Gazetteer:
         take = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(n.sum())
         prow = pos_sorted[take] if len(take) else np.zeros(0, np.int64)
         return pd.DataFrame({"street_row": srow, "point_row": prow, "x": self.x[prow], "y": self.y[prow],
-                             "postcode": self.table["postcode"].to_numpy(dtype=object)[prow],
+                             "postcode": self.memo("postcode_values", lambda: self.table["postcode"].to_numpy(dtype=object))[prow],
                              "radius": self.radius[prow]})
 
     def landmarks(self) -> pd.DataFrame:

@@ -214,16 +214,7 @@ def _run_chunks(chunks: list[tuple[Any, ...]], n_jobs: int, backend: str, progre
     results: list[pd.DataFrame] = []
     try:
         if n_jobs > 1 and len(chunks) > 1:
-            import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor
-
-            _load_parser_before_fork(backend)
-            if _RELEASE_BEFORE_FORK:
-                _release_before_fork()
-            with ProcessPoolExecutor(max_workers=n_jobs, mp_context=mp.get_context("fork")) as ex:
-                for r in ex.map(_work, chunks):
-                    results.append(r)
-                    _advance(bar, results, n_work, progress_n or 0)
+            _run_forked(chunks, n_jobs, backend, results, lambda: _advance(bar, results, n_work, progress_n or 0))
         else:
             for ch in chunks:
                 results.append(_work(ch))
@@ -232,6 +223,43 @@ def _run_chunks(chunks: list[tuple[Any, ...]], n_jobs: int, backend: str, progre
         if bar is not None:
             bar.close()
     return results
+
+
+def _run_forked(chunks: list[tuple[Any, ...]], n_jobs: int, backend: str, results: list[pd.DataFrame],
+                advance: Any) -> None:
+    """The chunks in ``n_jobs`` processes: this one and ``n_jobs - 1`` forked workers, each taking
+    the next chunk when it is free (this process's results need no pickling, and it has no process
+    to start); ``results`` are appended in chunk order. The workers are not waited for after their
+    last result (the operating system frees their memory meanwhile)."""
+    import multiprocessing as mp
+    from collections import deque
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    _load_parser_before_fork(backend)
+    if _RELEASE_BEFORE_FORK:
+        _release_before_fork()
+    n_workers = min(n_jobs - 1, len(chunks) - 1)
+    done: dict[int, pd.DataFrame] = {}
+    pending = deque(range(len(chunks)))
+    running: dict[Any, int] = {}
+    ex = ProcessPoolExecutor(max_workers=n_workers, mp_context=mp.get_context("fork"))
+    try:
+        while pending or running:
+            while pending and len(running) < n_workers:  # the workers fork at the first submit
+                i = pending.popleft()
+                running[ex.submit(_work, chunks[i])] = i
+            if pending:
+                i = pending.pop()
+                done[i] = _work(chunks[i])
+            else:
+                wait(list(running), return_when=FIRST_COMPLETED)
+            for f in [f for f in running if f.done()]:
+                done[running.pop(f)] = f.result()
+            results[:] = [done[i] for i in sorted(done)]
+            advance()
+        results[:] = [done[i] for i in range(len(chunks))]
+    finally:
+        ex.shutdown(wait=False, cancel_futures=True)
 
 
 def _load_parser_before_fork(backend: str) -> None:
