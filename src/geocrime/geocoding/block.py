@@ -19,9 +19,13 @@ from .area_confidence import _gaz_texts, _segmax
 _TEXT_FIELDS = ("street", "bname", "place", "place2", "flat")
 
 
-def query_fields(qc: pd.DataFrame) -> dict[str, np.ndarray]:
-    """The canonical components of the queries as arrays (numbers int, texts object)."""
-    return {c: (qc[c].to_numpy() if c in ("hn_num", "hn_end") else qc[c].to_numpy(dtype=object)) for c in qc.columns}
+def query_fields(qc: pd.DataFrame) -> dict[str, Any]:
+    """The canonical components of the queries: numbers as int arrays, the texts compared as text
+    (:data:`_TEXT_FIELDS`) as object arrays, the others (postcode parts, number suffix: only their
+    codes are compared) as the ``str`` Series of ``qc`` (factorised in C++, no Python strings)."""
+    return {c: (qc[c].to_numpy() if c in ("hn_num", "hn_end")
+                else qc[c].to_numpy(dtype=object) if c in _TEXT_FIELDS else qc[c].reset_index(drop=True))
+            for c in qc.columns}
 
 
 def retrieve(qc: pd.DataFrame, ok: np.ndarray, gaz: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -38,8 +42,10 @@ def _coded(q: dict[str, np.ndarray], qi: np.ndarray, gi: np.ndarray, gaz: Any) -
         if c in gaz.kcode:
             # looked up once per distinct value (faster than get_indexer on the whole object column)
             pos, uniq = pd.factorize(v, use_na_sentinel=False)
-            qcode = gaz.vocab[c].get_indexer(uniq).astype(np.int32)[pos]
-            qcode[(qcode < 0) & (v == "")] = 0
+            uniq = np.asarray(uniq, dtype=object)
+            ucode = gaz.vocab[c].get_indexer(uniq).astype(np.int32)
+            ucode[(ucode < 0) & (uniq == "")] = 0
+            qcode = ucode[pos]
             qv[c], gv[c] = qcode[qi], gaz.kcode[c][gi]
         elif c in ("hn_num", "hn_end"):
             qv[c], gv[c] = v[qi], gaz.k[c][gi]
