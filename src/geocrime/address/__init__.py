@@ -171,7 +171,10 @@ def parse_many(
     cleaned, truncated = rules.clean_series(s)
     # parse each distinct cleaned string once (real data repeats a lot: police.uk streets)
     codes, uniq = pd.factorize(cleaned, sort=False)
-    u = pd.Series(np.asarray(uniq, dtype=object), dtype="str")
+    if len(uniq) == len(cleaned):  # all distinct: the texts in their own order (no round trip)
+        u = cleaned.astype("str").reset_index(drop=True)
+    else:
+        u = pd.Series(np.asarray(uniq, dtype=object), dtype="str")
     if used == "rules":
         res_u = rules.parse_series(u, placeholders, places_lexicon=lex)
     else:

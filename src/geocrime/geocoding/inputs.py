@@ -106,9 +106,13 @@ def _parse(texts: pd.Series | None, comp: pd.DataFrame | None, backend: str) -> 
 
         # by position (a duplicated index must not align), as object values (lone surrogates replaced)
         vals = texts.astype(object).to_numpy(dtype=object).copy()
-        isstr = np.fromiter((isinstance(v, str) for v in vals), dtype=bool, count=len(vals))
+        every = pd.api.types.infer_dtype(vals, skipna=False) == "string"  # a C loop: every value a str
+        isstr = np.ones(len(vals), bool) if every else \
+            np.fromiter((isinstance(v, str) for v in vals), dtype=bool, count=len(vals))
         if isstr.any():
             fixed = _rx.replace(_rx.to_str(pd.Series(vals[isstr], dtype=object)), r"^[\s\x{a0}]*at[\s\x{a0}]+([^\s\x{a0}])", r"\1")
+            if every:  # all text: handed on as the str Series it is (no round trip through Python strings)
+                return parse_many(fixed.set_axis(texts.index), backend=backend)
             vals[isstr] = fixed.to_numpy(dtype=object)
         texts = pd.Series(vals, index=texts.index, dtype=object)
     return parse_many(texts, backend=backend)
