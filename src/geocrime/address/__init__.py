@@ -231,7 +231,9 @@ def _with_places(res: pd.DataFrame, lex: PlaceLexicon) -> pd.DataFrame:
         text[bare] = street[bare]
     found = lex.find(pd.Series(text, dtype=object))
     for c in PLACE_FIELDS:
-        res[c] = found[c].to_numpy()
+        v = found[c].to_numpy()
+        # object values stay object (pandas would infer an Arrow str column, converted back later)
+        res[c] = pd.Series(v, index=res.index, dtype=object) if v.dtype == object else v
     return res
 
 

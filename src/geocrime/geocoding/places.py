@@ -155,8 +155,11 @@ def _strict_bits(name: np.ndarray, kind: np.ndarray, mask: np.ndarray) -> np.nda
     if not use.any():
         return out
     by, _ = _core_tables()
-    codes, uniq = pd.factorize(pd.MultiIndex.from_arrays([name[use].astype(str), kind[use].astype(str)]))
-    bits = np.array([by.get(u, 0) for u in uniq], dtype=np.int64)
+    # (name, kind) pairs by their two codes: each distinct pair looked up once
+    nc, nu = pd.factorize(name[use].astype(str))
+    kc, ku = pd.factorize(kind[use].astype(str))
+    codes, uniq = pd.factorize(nc.astype(np.int64) * len(ku) + kc)
+    bits = np.array([by.get((nu[u // len(ku)], ku[u % len(ku)]), 0) for u in uniq], dtype=np.int64)
     out[use] = bits[codes] & mask[use]
     return out
 
