@@ -263,7 +263,7 @@ def _tokens(text: pd.Series, min_len: int = 3, keep_generic: bool = False) -> pd
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    arr = pa.array(text.astype("str").fillna("").to_numpy(dtype=object), type=pa.string())
+    arr = _str_array(text)
     lists = pc.split_pattern(arr, " ")
     flat = pc.list_flatten(lists)
     parent = pc.list_parent_indices(lists).to_numpy()
@@ -280,6 +280,18 @@ def _tokens(text: pd.Series, min_len: int = 3, keep_generic: bool = False) -> pd
         keep &= ~generic | (~has_distinct[parent] & ~filler)
     tok = flat.filter(pa.array(keep))
     return pd.DataFrame({"pos": parent[keep].astype(np.int64), "tok": _rx.arrow_to_str(tok)})
+
+
+def _str_array(text: pd.Series) -> object:
+    """A text column as one pyarrow ``string`` array ('' for missing), straight from the Arrow
+    buffers of a pandas ``str`` column (no Python string per value)."""
+    import pyarrow as pa
+
+    s = text.astype("str").fillna("")
+    arr = pa.array(s.array) if hasattr(s.array, "__arrow_array__") else pa.array(s.to_numpy(dtype=object), type=pa.string())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr.cast(pa.string())
 
 
 _SW: list = []

@@ -75,7 +75,7 @@ def compare_pairs(q: dict[str, np.ndarray], qi: np.ndarray, gi: np.ndarray, gaz:
     if conflict is not None and conflict.any():
         codes["PLACE"] = codes["PLACE"].copy()
         codes["PLACE"][conflict] = _scoring.LEVELS["PLACE"].index("conflict")
-        s = _scoring.score(codes)
+        s = _scoring.score(codes, conflict, s)  # only the pairs put in conflict change
     return {"codes": codes, "s": s, "qs": qs, "gv": gv}
 
 
@@ -93,4 +93,4 @@ def _in_text(codes: dict, s: np.ndarray, q: dict, qi: np.ndarray, gi: np.ndarray
     qmap = np.full(n, -1, dtype=np.int64)
     qmap[uq] = np.arange(len(uq))
     codes = _scoring.in_text(codes, qt, _gaz_texts(gaz), np.where(want, qmap[qi], 0), gi, want)
-    return codes, _scoring.score(codes)
+    return codes, _scoring.score(codes, want, s)  # in_text changes the pairs ``want`` only

@@ -504,8 +504,14 @@ def in_text(codes: dict[str, np.ndarray], qt: dict[str, np.ndarray], gt: dict[st
     return {**codes, "STREET": street, "BUILDING": bname}
 
 
-def score(codes: dict[str, np.ndarray]) -> np.ndarray:
-    """Sum of the level weights of each pair (float32)."""
+def score(codes: dict[str, np.ndarray], rows: np.ndarray | None = None, s: np.ndarray | None = None) -> np.ndarray:
+    """Sum of the level weights of each pair (float32). With ``rows`` (a mask or positions) and the
+    previous scores ``s``: a copy of ``s`` with only those pairs summed again (the same sum, term by
+    term, as for all pairs)."""
+    if rows is not None and s is not None:
+        out = s.copy()
+        out[rows] = score({fam: c[rows] for fam, c in codes.items()})
+        return out
     total = None
     for fam, c in codes.items():
         w = WEIGHTS[fam][c]
