@@ -93,17 +93,20 @@ def flat_key(sub: pd.Series) -> pd.Series:
 
 def _normalise_columns(cols: list[pd.Series]) -> list[pd.Series]:
     """:func:`geocrime.address.normalise_many` over the distinct non-empty values of several columns."""
+    import pyarrow as pa
+
     allv = pd.concat(cols, ignore_index=True).astype("str").fillna("")
     codes, uniq = pd.factorize(allv)
     un = pd.Series(np.asarray(uniq, dtype=object), dtype="str")
-    nz = un != ""
-    normed = pd.Series([""] * len(un), dtype="str")
+    nz = (un != "").to_numpy(dtype=bool)
+    normed = np.full(len(un), "", dtype=object)
     if nz.any():
-        normed[nz] = normalise_many(un[nz]).astype("str").fillna("").to_numpy()
-    vals = normed.to_numpy(dtype=object)[codes]
+        normed[nz] = normalise_many(un[nz]).astype("str").fillna("").to_numpy(dtype=object)
+    # broadcast back and cut into the columns in Arrow (no Python string per row)
+    vals = pa.array(normed, type=pa.large_string()).take(pa.array(codes))
     out, k = [], 0
     for c in cols:
-        out.append(pd.Series(vals[k:k + len(c)], index=c.index, dtype="str"))
+        out.append(_rx._to_str_series(vals.slice(k, len(c)), c.index))
         k += len(c)
     return out
 
