@@ -452,8 +452,11 @@ _BAD_B = _lv("BUILDING", "mismatch", "missing", "partial", "contains")
 def in_text_gain(codes: dict[str, np.ndarray]) -> np.ndarray:
     """The most :func:`in_text` can add to each pair's score (0 where it does not apply)."""
     st, b = codes["STREET"], codes["BUILDING"]
-    gain = np.where(np.isin(st, _BAD_ST), WEIGHTS["STREET"][_ST_TEXT] - WEIGHTS["STREET"][st], 0.0)
-    return gain + np.where(np.isin(b, _BAD_B), WEIGHTS["BUILDING"][_B_TEXT] - WEIGHTS["BUILDING"][b], 0.0)
+    # per level first (a small table), then one lookup per pair
+    w_st, w_b = np.asarray(WEIGHTS["STREET"], dtype=np.float64), np.asarray(WEIGHTS["BUILDING"], dtype=np.float64)
+    g_st = np.where(np.isin(np.arange(len(w_st)), _BAD_ST), w_st[_ST_TEXT] - w_st, 0.0)
+    g_b = np.where(np.isin(np.arange(len(w_b)), _BAD_B), w_b[_B_TEXT] - w_b, 0.0)
+    return g_st[st] + g_b[b]
 
 
 #: ... to this ratio the words are the same (only split differently): an agreement, not a fuzzy one
