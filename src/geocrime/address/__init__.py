@@ -182,8 +182,10 @@ def parse_many(
 
         res_u = parse_series_libpostal(u, placeholders)
     res_u = _with_places(res_u, lex)
-    res = res_u.iloc[codes].set_axis(s.index) if len(s) else res_u.reindex(s.index)
-    res = res.astype(object)
+    if len(s) and len(uniq) == len(s):  # all distinct: codes are 0..n-1 in order
+        res = res_u.set_axis(s.index)
+    else:
+        res = res_u.iloc[codes].set_axis(s.index) if len(s) else res_u.reindex(s.index)
     empty_u = u.str.len().to_numpy() == 0
     status = np.where(
         invalid.to_numpy(dtype=bool), "invalid_input",
