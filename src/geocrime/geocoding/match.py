@@ -163,7 +163,12 @@ def _climb(qc: pd.DataFrame, places: dict[str, np.ndarray], dec: Decision, gaz: 
              "label": np.full(n, None, dtype=object)}
     level[dec.accept], row[dec.accept] = "premises", dec.bgi[dec.accept]
     rest = ok & ~dec.accept
-    col = lambda c: qc[c].to_numpy(dtype=object)  # noqa: E731
+    objs: dict[str, np.ndarray] = {}
+
+    def col(c: str) -> np.ndarray:  # each column as object values once (read, never written)
+        if c not in objs:
+            objs[c] = qc[c].to_numpy(dtype=object)
+        return objs[c]
     lm, jn = _landmark_junction(parsed, qc, rest, places, inside, gaz, fixed, row)
     free = rest & (row < 0) & (level == "none")
     sr = streets(col("street"), col("pc_district"), free, places, inside, gaz)
@@ -274,7 +279,7 @@ def _reasons(parsed: pd.DataFrame, status: np.ndarray, ok: np.ndarray, qc: pd.Da
     if "outside_within" in lad:
         reason[lad["outside_within"]] = "place_conflict"
     reason[fell & (dec.conflict | (off_street & sr["conflict"] & ~sr["ambiguous"]))] = "place_conflict"
-    blank = lambda c: qc[c].to_numpy(dtype=object) == ""  # noqa: E731
+    blank = lambda c: (qc[c] == "").to_numpy(dtype=bool)  # noqa: E731
     reason[ok & (level == "none") & ~dec.has & blank("street") & blank("pc_district") & blank("bname")
            & ~np.isin(reason, ["place_conflict", "ambiguous_street"])] = "no_address_components"
     return reason
