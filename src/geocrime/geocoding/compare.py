@@ -296,24 +296,25 @@ def _street_alt_texts(sim: np.ndarray, fz: np.ndarray, q: dict[str, np.ndarray],
     b_in_street = np.zeros(len(sim), dtype=bool)
     if not long_q.any():
         return b_in_street
-    gbn, gp, gp2 = g["bname"], g["place"], g["place2"]
     qst_s = qs["street"]
     lq = np.flatnonzero(long_q)
     qlen = qst_len[lq]
     longer = qlen > gtext["street_len"][gi[lq]]
+    # the entry's fields present, for these pairs only
+    gbn, gp, gp2 = g["bname"][lq] != 0, g["place"][lq] != 0, g["place2"][lq] != 0
     for kind, name, cond in (
-        ("place", "st_p", gp != 0), ("place", "st_p2", gp2 != 0), ("place", "st_p2_p", (gp2 != 0) & (gp != 0)),
-        ("bname", "b_st", gbn != 0), ("bname", "b_st_p", (gbn != 0) & (gp != 0)), ("bname", "b_st_p2", (gbn != 0) & (gp2 != 0)),
+        ("place", "st_p", gp), ("place", "st_p2", gp2), ("place", "st_p2_p", gp2 & gp),
+        ("bname", "b_st", gbn), ("bname", "b_st_p", gbn & gp), ("bname", "b_st_p2", gbn & gp2),
     ):
-        sel = longer & cond[lq]
+        sel = longer & cond
         if not sel.any():
             continue
         rows = lq[sel]
-        alt_s, alt_len = gtext[name][gi[rows]], gtext[name + "_len"][gi[rows]]
-        ok = _len_ok(qlen[sel], alt_len, 70)
+        ok = _len_ok(qlen[sel], gtext[name + "_len"][gi[rows]], 70)
         if not ok.any():
             continue
-        rows, alt_s = rows[ok], alt_s[ok]
+        rows = rows[ok]
+        alt_s = gtext[name][gi[rows]]  # the texts only of the pairs compared
         alt = process.cpdist(qst_s[rows].tolist(), alt_s.tolist(), scorer=fuzz.ratio, workers=1, score_cutoff=70)
         if kind == "bname":
             b_in_street[rows] |= alt >= 88
