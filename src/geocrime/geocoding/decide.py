@@ -81,7 +81,9 @@ def _rank(qi: np.ndarray, gi: np.ndarray, s: np.ndarray, qs: dict, gaz: Any, n: 
     s2 = np.clip(np.round(s.astype(np.float64) * 2), -255, 255).astype(np.int64) + 256
     key = (qi.astype(np.int64) << 44) | ((511 - s2) << 35) | ((127 - np.round(tie_txt).astype(np.int64)) << 28) | gi.astype(np.int64)
     fits = len(gaz) < (1 << 28) and n < (1 << 19) and bool(np.all(s2 == s.astype(np.float64) * 2 + 256))
-    order = np.argsort(key) if fits else np.lexsort((gi, -tie_txt, -s, qi))
+    # the keys are distinct (entry rows within a query are) and arrive grouped by query: a merge
+    # sort is faster here than the default and gives the same order
+    order = np.argsort(key, kind="stable") if fits else np.lexsort((gi, -tie_txt, -s, qi))
     first = order[np.r_[True, qi[order][1:] != qi[order][:-1]]]
     bpair = np.full(n, -1, dtype=np.int64)
     bpair[qi[first]] = first
