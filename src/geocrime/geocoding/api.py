@@ -22,10 +22,13 @@ from .params import DEFAULT_MARGIN, DEFAULT_THRESHOLD
 _WORKER: dict[str, Any] = {}
 #: free the allocators' unused pages before forking workers (switched off only by the A/B benchmark)
 _RELEASE_BEFORE_FORK = True
+#: ... in the forked workers at their start rather than in this process before the fork
+_RELEASE_IN_WORKERS = True
 
 
 def _release_before_fork() -> None:
-    """Hand the allocators' free pages back to the OS just before forking the workers.
+    """Hand the allocators' free pages back to the OS: in each forked worker at its start (or, with
+    ``_RELEASE_IN_WORKERS`` off, in this process just before forking the workers).
 
     A forked worker that reuses a free page the parent still maps pays a copy-on-write fault (a 4 KiB
     copy) instead of a cheap zero-page fault. After heavy work in the parent (a geocode run, a
@@ -236,13 +239,17 @@ def _run_forked(chunks: list[tuple[Any, ...]], n_jobs: int, backend: str, result
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     _load_parser_before_fork(backend)
-    if _RELEASE_BEFORE_FORK:
+    # the workers hand their inherited free pages back at start (see _release_before_fork): they
+    # reuse none of them without a copy, while this process keeps its own for its chunks (a page the
+    # workers no longer map is written again without a copy)
+    init = _release_before_fork if _RELEASE_BEFORE_FORK and _RELEASE_IN_WORKERS else None
+    if _RELEASE_BEFORE_FORK and not _RELEASE_IN_WORKERS:
         _release_before_fork()
     n_workers = min(n_jobs - 1, len(chunks) - 1)
     done: dict[int, pd.DataFrame] = {}
     pending = deque(range(len(chunks)))
     running: dict[Any, int] = {}
-    ex = ProcessPoolExecutor(max_workers=n_workers, mp_context=mp.get_context("fork"))
+    ex = ProcessPoolExecutor(max_workers=n_workers, mp_context=mp.get_context("fork"), initializer=init)
     try:
         while pending or running:
             while pending and len(running) < n_workers:  # the workers fork at the first submit
