@@ -119,7 +119,9 @@ def streets(street: np.ndarray, district: np.ndarray, todo: np.ndarray, places: 
     p = p.reset_index(drop=True)
     if not len(p):
         return out
-    return _group(p, out, gaz)
+    out = _group(p, out, gaz)
+    _core_point(p, out, gaz)
+    return out
 
 
 def _prefer_core(p: pd.DataFrame, q: np.ndarray, places: dict[str, np.ndarray], district: np.ndarray,
@@ -130,7 +132,8 @@ def _prefer_core(p: pd.DataFrame, q: np.ndarray, places: dict[str, np.ndarray], 
     district of a locality's point), then its core borough (the borough a borough name means, a
     locality's own borough)."""
     if not len(q):
-        return p, q
+        return p.assign(core=np.zeros(0, dtype=object)), q
+    p = p.assign(core=np.where(district[q] == "", _core_districts_of(q, places, gaz), ""))
     for tier in ("districts", "borough"):
         pref = _core_pairs(p, q, places, gaz, tier) & (district[q] == "")
         if not pref.any():
@@ -150,15 +153,22 @@ def _core_pairs(p: pd.DataFrame, q: np.ndarray, places: dict[str, np.ndarray], g
     if tier == "borough":
         core = places["strict"][q]
         return (core != 0) & ((entry_bits(gaz)[p["row"].to_numpy()] & core) != 0)
-    cd = places["core_districts"][q].copy()
-    loc = (cd == "") & (places["kind"][q] == "locality") & np.isfinite(places["x"][q])
-    if loc.any():
-        cd[loc] = _district_at(places["x"][q][loc], places["y"][q][loc], gaz)
+    cd = p["core"].to_numpy(dtype=object)
     out = np.zeros(len(q), dtype=bool)
     hd = cd != ""
     if hd.any():
         out[hd] = _reaches_districts(p["row"].to_numpy()[hd], cd[hd], gaz)
     return out
+
+
+def _core_districts_of(q: np.ndarray, places: dict[str, np.ndarray], gaz: Any) -> np.ndarray:
+    """Per query in ``q``: '|'-joined core districts of the place it names (a post town's own
+    districts; the district of a locality's point), '' for none."""
+    cd = places["core_districts"][q].copy()
+    loc = (cd == "") & (places["kind"][q] == "locality") & np.isfinite(places["x"][q])
+    if loc.any():
+        cd[loc] = _district_at(places["x"][q][loc], places["y"][q][loc], gaz)
+    return cd
 
 
 def _district_at(x: np.ndarray, y: np.ndarray, gaz: Any) -> np.ndarray:
@@ -251,6 +261,55 @@ def _group(p: pd.DataFrame, out: dict[str, np.ndarray], gaz: Any) -> dict[str, n
     same_b = (agg["bmin"].to_numpy() == agg["bmax"].to_numpy())[~one]
     out["common_bits"][amb[same_b]] = agg["bmin"].to_numpy()[~one][same_b]
     return out
+
+
+def _core_point(p: pd.DataFrame, out: dict[str, np.ndarray], gaz: Any) -> None:
+    """Move a street's point (in place in ``out``) into the core districts of the place the text
+    names (a post town's own districts, the district of a locality's point) when only part of the
+    street lies there ("439 Lordship Lane, Wood Green": the N22 part of a street that runs on into
+    N17; "1215 High Road, Chadwell Heath": RM6, not IG3): the street's point there nearest their
+    median. The uncertainty is recomputed from it so that it still covers every row of the street
+    (its extent + STREET_PAD_M). (The same step for the core borough was measured and gained
+    nothing on the police-style tune rows: a borough is too wide to say where along a street.)"""
+    q = p["q"].to_numpy()
+    sel = (out["row"][q] >= 0) & (p["core"].to_numpy(dtype=object) != "")
+    if not sel.any():
+        return
+    pr = p[sel]
+    pts = gaz.street_points(pr["row"].to_numpy())
+    pts = pts.merge(pd.DataFrame({"street_row": pr["row"].to_numpy(), "q": pr["q"].to_numpy(),
+                                  "cd": pr["core"].to_numpy(dtype=object)}), on="street_row")
+    if not len(pts):
+        return
+    qq = pts["q"].to_numpy()
+    in_d = _in_joined(pts["postcode"].astype(str).str.split(" ").str[0], pts["cd"])
+    c = pts[in_d & _partly(in_d, qq)[qq]]
+    if not len(c):
+        return
+    med = c.groupby("q")[["x", "y"]].transform("median")
+    c = c.assign(_d=np.hypot(c["x"] - med["x"], c["y"] - med["y"])).sort_values(["q", "_d"]).drop_duplicates("q")
+    qi, nx, ny = c["q"].to_numpy(), c["x"].to_numpy(), c["y"].to_numpy()
+    rows = p[p["q"].isin(qi)]
+    k = pd.Series(np.arange(len(qi)), index=qi).reindex(rows["q"]).to_numpy()
+    reach = np.hypot(rows["x"].to_numpy() - nx[k], rows["y"].to_numpy() - ny[k]) + rows["radius"].to_numpy()
+    ext = pd.Series(reach).groupby(rows["q"].to_numpy()).max().reindex(qi).to_numpy() + STREET_PAD_M
+    out["x"][qi], out["y"][qi] = nx, ny
+    out["unc"][qi] = np.maximum(out["unc"][qi], ext)
+
+
+def _partly(flag: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Per query id (indexable by ``q``): some but not all of its points have ``flag``."""
+    n = int(q.max()) + 1 if len(q) else 0
+    k = np.bincount(q, weights=flag.astype(float), minlength=n)
+    t = np.bincount(q, minlength=n)
+    return (k > 0) & (k < t)
+
+
+def _in_joined(value: pd.Series, joined: pd.Series) -> np.ndarray:
+    """Per row: ``value`` is one of the '|'-joined items of ``joined`` (vectorised over distinct pairs)."""
+    pair, uniq = pd.factorize(pd.MultiIndex.from_arrays([value.astype(str).to_numpy(), joined.astype(str).to_numpy()]))
+    hit = np.array([v in j.split("|") for v, j in uniq], dtype=bool)
+    return hit[pair]
 
 
 def street_members(rows: np.ndarray, gaz: Any) -> pd.DataFrame:

@@ -195,6 +195,7 @@ def _climb(qc: pd.DataFrame, places: dict[str, np.ndarray], dec: Decision, gaz: 
     x = np.where(found, gaz.x[rr], fixed["x"])
     y = np.where(found, gaz.y[rr], fixed["y"])
     unc = np.where(found, gaz.radius[rr], fixed["unc"])
+    x[use_st], y[use_st] = sr["x"][use_st], sr["y"][use_st]
     unc[use_st] = np.maximum(sr["unc"][use_st], gaz.radius[rr][use_st])
     anchor = number_on_street(col("street"), qc["hn_num"].to_numpy(), x, y, unc, use_st, gaz)
     label = np.where(found, gaz.canonical[rr], fixed["label"])
