@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .inputs import _LEVEL_OUT
-from .params import CORE_PREFER_GAP_M, JUNCTION_MAX_M, NUMBER_ANCHOR_BASE_M, NUMBER_ANCHOR_MAX, NUMBER_ANCHOR_PER_M, NUMBER_ANCHOR_SPREAD_M, JUNCTION_PAD_M, JUNCTION_SEPARATE_M, STREET_BOROUGH_TOL_M, STREET_LINK_M, STREET_MAX_EXTENT_M, STREET_PAD_M
+from .params import CORE_PREFER_GAP_M, JUNCTION_MAX_M, NUMBER_ANCHOR_BASE_M, NUMBER_ANCHOR_MAX, NUMBER_BETWEEN_MAX_M, NUMBER_ANCHOR_PER_M, NUMBER_ANCHOR_SPREAD_M, JUNCTION_PAD_M, JUNCTION_SEPARATE_M, STREET_BOROUGH_TOL_M, STREET_LINK_M, STREET_MAX_EXTENT_M, STREET_PAD_M
 from .places import _memo, entry_bits, near_bits, outside_districts
 
 
@@ -350,9 +350,17 @@ def number_on_street(street: np.ndarray, number: np.ndarray, x: np.ndarray, y: n
         return moved
     q = pd.DataFrame({"q": i, "key": street[i], "n": number[i].astype(np.int64), "x": x[i], "y": y[i], "u": unc[i]})
     m = q.merge(prem, on="key", how="inner")
-    m = m[(np.hypot(m["px"] - m["x"], m["py"] - m["y"]) <= m["u"]) & (m["num"] % 2 == m["n"] % 2)]
+    m = m[np.hypot(m["px"] - m["x"], m["py"] - m["y"]) <= m["u"]]
+    between = _between_numbers(m)
+    m = m[m["num"] % 2 == m["n"] % 2]
     m = m.assign(d=(m["num"] - m["n"]).abs())
     m = m[m["d"] <= NUMBER_ANCHOR_MAX].sort_values(["q", "d", "num"])
+    between = between[~between["q"].isin(m["q"])]
+    bq = between["q"].to_numpy()
+    # still covers the whole street: numbering restarts along long roads, so the bracketing premises
+    # can lie on the wrong stretch (measured: 1 in 10 two kilometres off when they are < 300 m apart)
+    unc[bq] += np.hypot(between["x"].to_numpy() - x[bq], between["y"].to_numpy() - y[bq])
+    x[bq], y[bq] = between["x"].to_numpy(), between["y"].to_numpy()
     if not len(m):
         return moved
     # numbering restarts along long roads (a 162 in W7 and another in W12): the numbers near the
@@ -367,6 +375,23 @@ def number_on_street(street: np.ndarray, number: np.ndarray, x: np.ndarray, y: n
     unc[qi] = np.minimum(unc[qi], NUMBER_ANCHOR_BASE_M + NUMBER_ANCHOR_PER_M * m["d"].to_numpy())
     moved[qi] = m["prow"].to_numpy()
     return moved
+
+
+def _between_numbers(m: pd.DataFrame) -> pd.DataFrame:
+    """Per query of the (query, numbered premises on its street) pairs ``m``: the point between the
+    nearest lower and higher numbered premises, at the record's number's share of the way
+    (address-range interpolation: "300 Fencepiece Road" between 240 and 356), when the two lie at
+    most NUMBER_BETWEEN_MAX_M apart (numbering restarts along long roads). Columns ``q``, ``x``,
+    ``y`` (EPSG:27700 metres)."""
+    lo = m[m["num"] < m["n"]].sort_values(["q", "num"]).drop_duplicates("q", keep="last").set_index("q")
+    hi = m[m["num"] > m["n"]].sort_values(["q", "num"]).drop_duplicates("q", keep="first").set_index("q")
+    both = lo.index.intersection(hi.index)
+    lo, hi = lo.loc[both], hi.loc[both]
+    gap = np.hypot(hi["px"] - lo["px"], hi["py"] - lo["py"]).to_numpy()
+    f = ((lo["n"] - lo["num"]) / (hi["num"] - lo["num"])).to_numpy()
+    ok = gap <= NUMBER_BETWEEN_MAX_M
+    return pd.DataFrame({"q": both.to_numpy()[ok], "x": (lo["px"] + f * (hi["px"] - lo["px"])).to_numpy()[ok],
+                         "y": (lo["py"] + f * (hi["py"] - lo["py"])).to_numpy()[ok]})
 
 
 def borough_points() -> dict[int, tuple[float, float, float, str]]:
