@@ -394,3 +394,33 @@ def test_a_premises_on_another_street_loses_to_the_street_the_record_names(gaz):
     ids = np.array([r["id"] for r, _ in rows])
     assert not ((out["match_level"] == "premises").to_numpy() & (out["gazetteer_id"].to_numpy() == ids)).any()
     assert (out["match_level"] == "street").mean() >= 0.5
+
+
+def test_a_number_between_two_numbered_premises_is_interpolated(gaz):
+    """A numbered record on a known street whose number no premises near it has (none within 20)
+    but with numbered premises below and above it on that street lands between the two, at the
+    number's share of the way (address-range interpolation), and its uncertainty is never smaller
+    than the street's own (numbering restarts along long roads)."""
+    from geocrime.geocoding.params import NUMBER_ANCHOR_MAX, NUMBER_BETWEEN_MAX_M
+
+    p = _prem(gaz)
+    p = p[(p["k_hn_num"] >= 1) & (p["k_flat"] == "") & (p["k_street"] != "") & (p["town"] != "")]
+    p = p.drop_duplicates(["k_street", "k_hn_num"]).sort_values(["k_street", "k_hn_num"])
+    nxt = p.groupby("k_street").shift(-1)
+    gap = nxt["k_hn_num"] - p["k_hn_num"]
+    dist = np.hypot(nxt["x"] - p["x"], nxt["y"] - p["y"])
+    ok = (gap >= 2 * NUMBER_ANCHOR_MAX + 4) & (dist >= 60) & (dist <= NUMBER_BETWEEN_MAX_M)
+    lo = p[ok.to_numpy()].drop_duplicates("k_street").head(40)
+    hi = nxt.loc[lo.index]
+    n = (lo["k_hn_num"] + (hi["k_hn_num"] - lo["k_hn_num"]) // 2).astype(int)
+    texts = pd.Series([f"{k} {s}, {t}" for k, s, t in zip(n, lo["street"], lo["town"])])
+    out = geocode(texts, gaz)
+    plain = geocode(pd.Series([f"{s}, {t}" for s, t in zip(lo["street"], lo["town"])]), gaz)
+    st = ((out["match_level"] == "street") & (plain["match_level"] == "street")).to_numpy()
+    assert st.sum() >= 5, out["match_level"].value_counts()
+    f = ((n - lo["k_hn_num"]) / (hi["k_hn_num"] - lo["k_hn_num"])).to_numpy()
+    ex = lo["x"].to_numpy() + f * (hi["x"].to_numpy() - lo["x"].to_numpy())
+    ey = lo["y"].to_numpy() + f * (hi["y"].to_numpy() - lo["y"].to_numpy())
+    between = np.hypot(out["x"].to_numpy() - ex, out["y"].to_numpy() - ey) < 1.0
+    assert between[st].mean() >= 0.6, (between[st].sum(), st.sum())
+    assert (out["uncertainty_m"].to_numpy()[st & between] >= plain["uncertainty_m"].to_numpy()[st & between]).all()

@@ -247,3 +247,47 @@ def test_a_localitys_point_district_is_its_core(gaz):
     out = geocode(["155 High Street, Acton, London", "High Street, Acton"], gaz)
     assert (out["match_level"] == "street").all(), out[["match_level", "reason"]]
     assert out["matched_address"].str.contains("w3").all()
+
+
+def _gds_row(shared_data, text):
+    from geocrime.geocoding.evalsets import gds_queries
+
+    q = gds_queries(shared_data / "gds_messy_addresses_london_dev" / "london_messy_addresses_dev.csv")
+    q = q[(q["style"] == "without_postcode") & (q["query"].str.replace(r"\s+", " ", regex=True) == text)]
+    assert len(q) == 1, text
+    return q.iloc[0]
+
+
+def test_the_street_point_lies_in_the_named_localitys_districts(shared_data, gaz):
+    """"1215 High Road, Chadwell Heath, Romford" (a real GOV.UK list address): High Road runs from
+    Ilford (IG3) into Chadwell Heath (RM6) as one street; the point is on the part in the district of
+    Chadwell Heath's own point, not the street's middle in IG3, and the uncertainty still covers the
+    whole street."""
+    from geocrime.geocoding.ladder import street_members
+
+    text = "1215 HIGH ROAD, CHADWELL HEATH, ROMFORD"
+    truth = _gds_row(shared_data, text)
+    out = geocode([text], gaz)
+    assert out["match_level"].iloc[0] == "street", out[["match_level", "reason"]]
+    x, y, u = out["x"].iloc[0], out["y"].iloc[0], out["uncertainty_m"].iloc[0]
+    units = gaz.table[gaz.table["level"] == "postcode_unit"]
+    near = units.iloc[int(np.argmin(np.hypot(units["x"] - x, units["y"] - y)))]
+    assert near["k_pc_district"] == "RM6"
+    assert np.hypot(x - truth["truth_x"], y - truth["truth_y"]) < 500
+    mem = street_members(np.array([out["gazetteer_id"].iloc[0]]), gaz)
+    far = np.hypot(gaz.x[mem["point_row"]] - x, gaz.y[mem["point_row"]] - y).max()
+    assert u >= far  # every point of the street, the IG3 end included
+
+
+def test_a_street_off_a_thoroughfare_falls_to_the_thoroughfare(shared_data, gaz):
+    """"3 Crossways Parade, Selsdon Park Road, South Croydon": the parade is in no source; the road
+    it is on is the next part of the text, so that is the street (without the parade's number, which
+    is not the road's); a part that is a place name is never taken for a street."""
+    text = "3 Crossways Parade, Selsdon Park Road, South Croydon"
+    truth = _gds_row(shared_data, text)
+    out = geocode([text, "Selsdon Park Road, South Croydon", "3 Nowhere Parade, Colliers Wood, London"], gaz)
+    assert out["match_level"].iloc[0] == "street", out[["match_level", "reason"]]
+    assert out["matched_address"].iloc[0].startswith("selsdon park road")
+    assert np.hypot(out["x"].iloc[0] - truth["truth_x"], out["y"].iloc[0] - truth["truth_y"]) <= out["uncertainty_m"].iloc[0]
+    assert (out["x"].iloc[0], out["y"].iloc[0]) == (out["x"].iloc[1], out["y"].iloc[1])
+    assert out["match_level"].iloc[2] != "street"  # Colliers Wood is a place, not a street called "... Wood"

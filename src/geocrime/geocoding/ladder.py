@@ -91,7 +91,7 @@ def streets(street: np.ndarray, district: np.ndarray, todo: np.ndarray, places: 
     ``ambiguous`` (several separate streets), ``conflict`` (street rows exist only outside the named
     places), ``common_district`` (their shared district, '' none) and ``common_bits``."""
     n = len(street)
-    out = {"row": np.full(n, -1, np.int64), "x": np.full(n, np.nan), "y": np.full(n, np.nan),
+    out = {"key": np.asarray(street, dtype=object).copy(), "row": np.full(n, -1, np.int64), "x": np.full(n, np.nan), "y": np.full(n, np.nan),
            "unc": np.full(n, np.nan), "ambiguous": np.zeros(n, bool), "conflict": np.zeros(n, bool),
            "common_district": np.full(n, "", dtype=object), "common_bits": np.zeros(n, np.int64)}
     idx = np.flatnonzero(todo & (street != ""))

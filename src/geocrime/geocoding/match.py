@@ -15,7 +15,10 @@ from .area_confidence import _area_tables, _candidate_area
 from .block import compare_pairs, query_fields, retrieve
 from .calibrate import default_calibrator
 from .decide import Decision, decide
-from ..address.lexicon import COMPONENTS
+from ..address import _rx
+from ..address.lexicon import COMPONENTS, STREET_TYPES
+from ..address.places import default_places
+from ..address.rules import _ALT
 from .ladder import _lut, _put, borough_points, junctions, landmarks, number_on_street, place_levels, postcode_levels, put_borough, streets
 from .params import MIN_AREA_CONFIDENCE, NO_AREA_LEVELS, PREMISES_OFF_UNIT_M
 from .places import pair_conflict, query_places
@@ -167,6 +170,7 @@ def _climb(qc: pd.DataFrame, places: dict[str, np.ndarray], dec: Decision, gaz: 
     lm, jn = _landmark_junction(parsed, qc, rest, places, inside, gaz, fixed, row)
     free = rest & (row < 0) & (level == "none")
     sr = streets(col("street"), col("pc_district"), free, places, inside, gaz)
+    number = _thoroughfare(parsed, sr, free, places, inside, gaz, qc["hn_num"].to_numpy())
     unit_row = np.full(n, -1, np.int64)
     hu = free & (col("pc_unit") != "")
     if hu.any():
@@ -197,10 +201,47 @@ def _climb(qc: pd.DataFrame, places: dict[str, np.ndarray], dec: Decision, gaz: 
     unc = np.where(found, gaz.radius[rr], fixed["unc"])
     x[use_st], y[use_st] = sr["x"][use_st], sr["y"][use_st]
     unc[use_st] = np.maximum(sr["unc"][use_st], gaz.radius[rr][use_st])
-    anchor = number_on_street(col("street"), qc["hn_num"].to_numpy(), x, y, unc, use_st, gaz)
+    anchor = number_on_street(sr["key"], number, x, y, unc, use_st, gaz)
     label = np.where(found, gaz.canonical[rr], fixed["label"])
     return {"level": level, "row": row, "x": x, "y": y, "unc": unc, "label": label, "street": sr,
             "landmark_conflict": lm, "junction_ambiguous": jn, "anchor": anchor}
+
+
+def _thoroughfare(parsed: pd.DataFrame | None, sr: dict[str, np.ndarray], free: np.ndarray,
+                  places: dict[str, np.ndarray], inside: np.ndarray | None, gaz: Any,
+                  number: np.ndarray) -> np.ndarray:
+    """The street a record's first street name leads off ("3 Crossways Parade, Selsdon Park Road";
+    "1 Motor Way, Margaret Road, New Barnet"): where the first street is not held at all (no street
+    row, not ambiguous, no place conflict) and the next part of the text (the parser's locality)
+    ends in a street type and is no place name, that part is looked up as the street, with the same
+    place rules (updates ``sr`` in place; ``sr["key"]``: the street key each street point is of).
+    Returns the house numbers to anchor on the street found (-1 where the number belongs to the
+    first street, not the thoroughfare)."""
+    n = len(free)
+    number = np.asarray(number).copy()
+    if parsed is None or "locality" not in parsed.columns or not n:
+        return number
+    loc = parsed["locality"].to_numpy(dtype=object)
+    todo = free & (sr["row"] < 0) & ~sr["ambiguous"] & ~sr["conflict"] & pd.notna(loc)
+    if not todo.any():
+        return number
+    text = pd.Series(loc[todo], dtype=object).astype(str)
+    typed = (_rx.contains(text.str.lower(), rf"\b{_ALT(STREET_TYPES)}\.?$")
+             & ~default_places().is_place(text)).to_numpy()
+    if not typed.any():
+        return number
+    rows = np.flatnonzero(todo)[typed]
+    sub = pd.DataFrame({c: [""] * len(rows) for c in COMPONENTS})
+    sub["street"] = text[typed].to_numpy(dtype=object)
+    alt = np.full(n, "", dtype=object)
+    alt[rows] = canonical_components(sub)["street"].to_numpy(dtype=object)
+    got = streets(alt, np.full(n, "", dtype=object), todo, places, inside, gaz)
+    hit = got["row"] >= 0
+    for k in ("row", "x", "y", "unc"):
+        sr[k][hit] = got[k][hit]
+    sr["key"][hit] = alt[hit]
+    number[hit] = -1
+    return number
 
 
 def _landmark_junction(parsed: pd.DataFrame | None, qc: pd.DataFrame, rest: np.ndarray, places: dict[str, np.ndarray],
