@@ -291,3 +291,25 @@ def test_a_street_off_a_thoroughfare_falls_to_the_thoroughfare(shared_data, gaz)
     assert np.hypot(out["x"].iloc[0] - truth["truth_x"], out["y"].iloc[0] - truth["truth_y"]) <= out["uncertainty_m"].iloc[0]
     assert (out["x"].iloc[0], out["y"].iloc[0]) == (out["x"].iloc[1], out["y"].iloc[1])
     assert out["match_level"].iloc[2] != "street"  # Colliers Wood is a place, not a street called "... Wood"
+
+
+def test_one_name_in_one_postcode_district_is_one_street(gaz):
+    """Royal Mail gives a street name once per postcode district: rows of one name filed under one
+    district are one street even when a gap in their points puts them far apart, while the same name
+    in another district far away stays another street."""
+    from geocrime.geocoding.ladder import _components, _street_table
+
+    st = _street_table(gaz)
+    st = st[st["district"] != ""]
+    per = st.groupby(["key", "district"]).size()
+    multi = per[per >= 2].reset_index()
+    other = st[st["key"].isin(multi["key"])].groupby("key")["district"].nunique()
+    key = other[other >= 2].index[0]
+    d0 = multi[multi["key"] == key]["district"].iloc[0]
+    t = st[st["key"] == key][["key", "district", "x", "y", "radius"]].reset_index(drop=True)
+    # spread every row 6 km from the next: only the district can link them now
+    t["x"] = t["x"].min() + 6000.0 * np.arange(len(t))
+    comp = _components(t)
+    same = (t["district"] == d0).to_numpy()
+    assert len(np.unique(comp[same])) == 1
+    assert not np.isin(comp[~same], comp[same]).any()

@@ -55,7 +55,10 @@ def _street_table(gaz: Any) -> pd.DataFrame:
 
 def _components(t: pd.DataFrame) -> np.ndarray:
     """One id per physical street: rows of one name whose areas touch (centre distance <= the two
-    radii + STREET_LINK_M) are linked, and linked rows form one street (connected components)."""
+    radii + STREET_LINK_M) are linked, and so are rows of one name filed under one postcode district
+    (Royal Mail gives a street name once per district: two stretches of one name in a district are
+    one road with a gap in its points, "St Marys Lane, Upminster" RM14); linked rows form one street
+    (connected components)."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
@@ -73,6 +76,13 @@ def _components(t: pd.DataFrame) -> np.ndarray:
         ii.append(a[link])
         jj.append(b[link])
     n = len(t)
+    district = t["district"].to_numpy(dtype=object)[order]
+    filed = np.flatnonzero(district != "")
+    if len(filed):
+        grp = pd.factorize(pd.MultiIndex.from_arrays([k[filed], district[filed]]))[0]
+        first = pd.Series(filed).groupby(grp).transform("first").to_numpy()
+        ii.append(first)
+        jj.append(filed)
     if ii:
         ii, jj = np.concatenate(ii), np.concatenate(jj)
     else:
