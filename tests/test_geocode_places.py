@@ -313,3 +313,17 @@ def test_one_name_in_one_postcode_district_is_one_street(gaz):
     same = (t["district"] == d0).to_numpy()
     assert len(np.unique(comp[same])) == 1
     assert not np.isin(comp[~same], comp[same]).any()
+
+
+def test_a_postal_address_reads_a_borough_name_as_its_post_town(shared_data, gaz):
+    """"20 Manor Road, Sutton, Surrey" (a real GOV.UK list address) is a postal address: Sutton is
+    the SUTTON post town there, so the Manor Road of SM2 is meant, not the other Manor Roads of the
+    borough; written as police do ("Manor Road, Sutton") Sutton is the borough, and the street stays
+    ambiguous inside it."""
+    text = "20 MANOR ROAD, SUTTON, SURREY"
+    truth = _gds_row(shared_data, text)
+    out = geocode([text, "20 Manor Road, Sutton", "Manor Road, Sutton"], gaz)
+    assert (out["match_level"].iloc[:2] == "street").all(), out[["match_level", "reason"]]
+    assert out["matched_address"].iloc[:2].str.endswith("sm2").all()
+    assert np.hypot(out["x"].iloc[0] - truth["truth_x"], out["y"].iloc[0] - truth["truth_y"]) <= out["uncertainty_m"].iloc[0]
+    assert out["reason"].iloc[2] == "ambiguous_street" and out["match_level"].iloc[2] == "borough"
