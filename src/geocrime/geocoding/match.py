@@ -212,8 +212,9 @@ def _thoroughfare(parsed: pd.DataFrame | None, sr: dict[str, np.ndarray], free: 
                   number: np.ndarray) -> np.ndarray:
     """The street a record's first street name leads off ("3 Crossways Parade, Selsdon Park Road";
     "1 Motor Way, Margaret Road, New Barnet"): where the first street is not held at all (no street
-    row, not ambiguous, no place conflict) and the next part of the text (the parser's locality)
-    ends in a street type and is no place name, that part is looked up as the street, with the same
+    row, not ambiguous, no place conflict) and the next part of the text (the first comma part of
+    the parser's locality: "Soho Mills, London Road, Hackbridge") ends in a street type and is no
+    place name, that part is looked up as the street, with the same
     place rules (updates ``sr`` in place; ``sr["key"]``: the street key each street point is of).
     Returns the house numbers to anchor on the street found (-1 where the number belongs to the
     first street, not the thoroughfare)."""
@@ -225,7 +226,7 @@ def _thoroughfare(parsed: pd.DataFrame | None, sr: dict[str, np.ndarray], free: 
     todo = free & (sr["row"] < 0) & ~sr["ambiguous"] & ~sr["conflict"] & pd.notna(loc)
     if not todo.any():
         return number
-    text = pd.Series(loc[todo], dtype=object).astype(str)
+    text = pd.Series(loc[todo], dtype=object).astype(str).str.split(",").str[0].str.strip()
     typed = (_rx.contains(text.str.lower(), rf"\b{_ALT(STREET_TYPES)}\.?$")
              & ~default_places().is_place(text)).to_numpy()
     if not typed.any():
