@@ -7,9 +7,8 @@ Thames: no postcodes published) + all London Code-Point Open units + a police.uk
 from __future__ import annotations
 
 import atexit
-import shutil
-
 import functools
+import shutil
 from pathlib import Path
 
 import pandas as pd
