@@ -286,7 +286,7 @@ def _core_point(p: pd.DataFrame, out: dict[str, np.ndarray], gaz: Any) -> None:
     if not sel.any():
         return
     pr = p[sel]
-    pts = gaz.street_points(pr["row"].to_numpy())
+    pts = gaz.street_points(np.unique(pr["row"].to_numpy()))
     pts = pts.merge(pd.DataFrame({"street_row": pr["row"].to_numpy(), "q": pr["q"].to_numpy(),
                                   "cd": pr["core"].to_numpy(dtype=object)}), on="street_row")
     if not len(pts):
