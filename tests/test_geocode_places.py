@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from _geocode_data import build
 
 from geocrime.geocoding import compare, geocode, geocode_one
 from geocrime.geocoding.evalsets import police_style_queries, score_located
@@ -327,3 +328,24 @@ def test_a_postal_address_reads_a_borough_name_as_its_post_town(shared_data, gaz
     assert out["matched_address"].iloc[:2].str.endswith("sm2").all()
     assert np.hypot(out["x"].iloc[0] - truth["truth_x"], out["y"].iloc[0] - truth["truth_y"]) <= out["uncertainty_m"].iloc[0]
     assert out["reason"].iloc[2] == "ambiguous_street" and out["match_level"].iloc[2] == "borough"
+
+
+def test_a_postcode_on_another_street_of_that_name_beats_a_premises_numbered_alike(shared_data):
+    """"Dental Surgery, 51 Uxbridge Road, London, W7 3PX" (a real GOV.UK list address): the premises
+    source holds a 51 Uxbridge Road in Hampton (Richmond, no postcode published), 10 km away. The
+    record's postcode lies on the W7 Uxbridge Road, another street of that name, so the premises is
+    not accepted and the record falls to its postcode unit; a postcode on the premises' own street
+    (a typo, or another unit of one long road) leaves the premises alone."""
+    from geocrime.gazetteer import Gazetteer, read_codepoint, read_fhrs
+    from geocrime.geocoding.evalsets import _ppd_streets
+
+    fhrs_path = build(str(shared_data))[2]
+    cp = read_codepoint(shared_data / "codepoint_open_london_postcodes" / "codepo_london_E09.csv.gz")
+    g = Gazetteer.from_sources([read_fhrs(fhrs_path), _ppd_streets(cp), cp])
+    text = "DENTAL SURGERY, 51 UXBRIDGE ROAD, LONDON, W7 3PX"
+    truth = _gds_row(shared_data, text.replace(", W7 3PX", ""))
+    out = geocode([text, "51 Uxbridge Road, Hampton"], g)
+    assert out["match_level"].iloc[0] == "postcode_unit", out[["match_level", "reason", "matched_address"]]
+    assert out["reason"].iloc[0] == "postcode_disagrees"
+    assert np.hypot(out["x"].iloc[0] - truth["truth_x"], out["y"].iloc[0] - truth["truth_y"]) < 1.0
+    assert out["match_level"].iloc[1] == "premises"  # the Hampton premises itself is still found

@@ -143,16 +143,43 @@ def _far_from_postcode(dec: Decision, codes: dict[str, np.ndarray], qc: pd.DataF
         return
     i = np.flatnonzero(acc)
     exact = codes["POSTCODE"][dec.bpair[i]] == _scoring.LEVELS["POSTCODE"].index("exact")
-    # the same street written the same way: the record's postcode is more likely the typo
     same_street = np.isin(codes["STREET"][dec.bpair[i]], [_scoring.LEVELS["STREET"].index(v) for v in ("exact", "close", "in_text")])
-    i = i[~exact & ~same_street]
+    i, same_street = i[~exact], same_street[~exact]
     if not len(i):
         return
     u = _lut(gaz, "postcode_unit", qc["pc_unit"].to_numpy(dtype=object)[i])
     b = dec.bgi[i]
     far = (u >= 0) & (np.hypot(gaz.x[b] - gaz.x[np.maximum(u, 0)], gaz.y[b] - gaz.y[np.maximum(u, 0)]) > PREMISES_OFF_UNIT_M)
+    # the same street written the same way: the record's postcode may be the typo, unless that
+    # unit lies on a street of the record's name ("51 Uxbridge Road, W7 3PX" is on the W7 Uxbridge
+    # Road, not the premises numbered 51 on the Uxbridge Road in Hampton)
+    doubt = far & same_street
+    if doubt.any():
+        far[doubt] = _unit_on_other_street(qc["street"].to_numpy(dtype=object)[i[doubt]], u[doubt], b[doubt], gaz)
     dec.accept[i[far]] = False
     dec.off_postcode[i[far]] = True
+
+
+def _unit_on_other_street(street: np.ndarray, unit_row: np.ndarray, premises_row: np.ndarray, gaz: Any) -> np.ndarray:
+    """Per (street key, postcode-unit row, premises row): the unit lies on a street of that name
+    (one of its points within ``params.PREMISES_OFF_UNIT_M`` / 2 of the unit's point, metres) and on
+    none that the premises is on (another physical street: street-layer component)."""
+    from .ladder import _street_table
+
+    st = _street_table(gaz)
+    comp_of = pd.Series(st["comp"].to_numpy(), index=gaz.ids[st["row"].to_numpy()])
+    own = comp_of.reindex(gaz.street_id[premises_row]).to_numpy()
+    q = pd.DataFrame({"i": np.arange(len(street)), "key": street})
+    m = q.merge(st[["key", "row", "comp"]], on="key")
+    if not len(m):
+        return np.zeros(len(street), dtype=bool)
+    pts = gaz.street_points(np.unique(m["row"].to_numpy()))
+    m = m.merge(pts[["street_row", "x", "y"]], left_on="row", right_on="street_row")
+    qi = m["i"].to_numpy()
+    near = np.hypot(m["x"].to_numpy() - gaz.x[unit_row[qi]], m["y"].to_numpy() - gaz.y[unit_row[qi]]) <= PREMISES_OFF_UNIT_M / 2
+    on_any = np.bincount(qi[near], minlength=len(street)) > 0
+    on_own = np.bincount(qi[near & (m["comp"].to_numpy() == own[qi])], minlength=len(street)) > 0
+    return on_any & ~on_own
 
 
 def _climb(qc: pd.DataFrame, places: dict[str, np.ndarray], dec: Decision, gaz: Any, ok: np.ndarray,
