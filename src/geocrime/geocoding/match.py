@@ -197,7 +197,7 @@ def _climb(qc: pd.DataFrame, places: dict[str, np.ndarray], dec: Decision, gaz: 
     lm, jn = _landmark_junction(parsed, qc, rest, places, inside, gaz, fixed, row)
     free = rest & (row < 0) & (level == "none")
     sr = streets(col("street"), col("pc_district"), free, places, inside, gaz)
-    number = _thoroughfare(parsed, sr, free, places, inside, gaz, qc["hn_num"].to_numpy())
+    number = _thoroughfare(parsed, sr, free, col("pc_district"), places, inside, gaz, qc["hn_num"].to_numpy())
     unit_row = np.full(n, -1, np.int64)
     hu = free & (col("pc_unit") != "")
     if hu.any():
@@ -234,15 +234,15 @@ def _climb(qc: pd.DataFrame, places: dict[str, np.ndarray], dec: Decision, gaz: 
             "landmark_conflict": lm, "junction_ambiguous": jn, "anchor": anchor}
 
 
-def _thoroughfare(parsed: pd.DataFrame | None, sr: dict[str, np.ndarray], free: np.ndarray,
+def _thoroughfare(parsed: pd.DataFrame | None, sr: dict[str, np.ndarray], free: np.ndarray, district: np.ndarray,
                   places: dict[str, np.ndarray], inside: np.ndarray | None, gaz: Any,
                   number: np.ndarray) -> np.ndarray:
     """The street a record's first street name leads off ("3 Crossways Parade, Selsdon Park Road";
     "1 Motor Way, Margaret Road, New Barnet"): where the first street is not held at all (no street
     row, not ambiguous, no place conflict) and the next part of the text (the first comma part of
     the parser's locality: "Soho Mills, London Road, Hackbridge") ends in a street type and is no
-    place name, that part is looked up as the street, with the same
-    place rules (updates ``sr`` in place; ``sr["key"]``: the street key each street point is of).
+    place name, that part is looked up as the street with the same place rules and postcode
+    ``district`` (updates ``sr`` in place; ``sr["key"]``: the street key each street point is of).
     Returns the house numbers to anchor on the street found (-1 where the number belongs to the
     first street, not the thoroughfare)."""
     n = len(free)
@@ -263,7 +263,7 @@ def _thoroughfare(parsed: pd.DataFrame | None, sr: dict[str, np.ndarray], free: 
     sub["street"] = text[typed].to_numpy(dtype=object)
     alt = np.full(n, "", dtype=object)
     alt[rows] = canonical_components(sub)["street"].to_numpy(dtype=object)
-    got = streets(alt, np.full(n, "", dtype=object), todo, places, inside, gaz)
+    got = streets(alt, district, todo, places, inside, gaz)
     hit = got["row"] >= 0
     for k in ("row", "x", "y", "unc"):
         sr[k][hit] = got[k][hit]
