@@ -424,3 +424,26 @@ def test_a_number_between_two_numbered_premises_is_interpolated(gaz):
     between = np.hypot(out["x"].to_numpy() - ex, out["y"].to_numpy() - ey) < 1.0
     assert between[st].mean() >= 0.6, (between[st].sum(), st.sum())
     assert (out["uncertainty_m"].to_numpy()[st & between] >= plain["uncertainty_m"].to_numpy()[st & between]).all()
+
+
+def test_a_row_without_a_point_gets_no_ward_from_a_street_it_cannot_tell(small, shared_data):
+    """Real GOV.UK list addresses without their postcode: a row left without a point because its
+    street name is held as several separate streets (``ambiguous_street``) gets no ward code, even
+    when a near-tie of premises numbered alike on one of those streets lies in one ward
+    ("9-11 The Broadway, London")."""
+    from geocrime.gazetteer import Gazetteer, read_codepoint, read_fhrs
+    from geocrime.geocoding.evalsets import _ppd_streets, gds_queries
+
+    bounds = small[3]
+    cp = read_codepoint(shared_data / "codepoint_open_london_postcodes" / "codepo_london_E09.csv.gz")
+    # all 16 FHRS boroughs: premises numbered alike on several of London's The Broadways
+    gaz = Gazetteer.from_sources([read_fhrs(shared_data / "fhrs_london_dev" / "fhrs_london_16la_2020-11-15.csv"),
+                                  _ppd_streets(cp), cp])
+    q = gds_queries(shared_data / "gds_messy_addresses_london_dev" / "london_messy_addresses_dev.csv")
+    q = q[q["style"] == "without_postcode"]
+    out = geocode(q["query"].reset_index(drop=True), gaz, boundaries=bounds)
+    amb = (out["reason"] == "ambiguous_street").to_numpy() & out["x"].isna().to_numpy()
+    assert amb.sum() >= 50
+    # such near-ties exist here (the rule has rows to act on)
+    assert (amb & (out["n_candidates"] > 1).to_numpy()).any()
+    assert out.loc[amb, "ward_code"].isna().all(), out.loc[amb & out["ward_code"].notna().to_numpy(), ["address", "ward_code"]]

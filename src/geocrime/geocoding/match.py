@@ -394,6 +394,9 @@ def _areas(out: pd.DataFrame, lad: dict[str, Any], dec: Decision, qi: np.ndarray
     # premises and near-ties: the area distribution over their candidates; a premises withdrawn by a
     # rule (street only, another street, far from the postcode) says nothing of the record's area
     plaus = dec.has & (dec.best >= threshold) & (dec.accept | dec.ambiguous)
+    # ... and a near-tie of premises on a street name held as several separate streets in the area
+    # the record allows ("9-11 The Broadway, London") says nothing of the record's area either
+    plaus &= dec.accept | ~lad["street"]["ambiguous"]
     anc = lad.get("anchor", np.full(n, -1))
     # a premises' area is as sure as the match itself (the candidates' spread times the match's
     # calibrated probability: a lower bound, a wrong premises may still lie in the right area)
