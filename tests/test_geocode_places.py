@@ -349,3 +349,16 @@ def test_a_postcode_on_another_street_of_that_name_beats_a_premises_numbered_ali
     assert out["reason"].iloc[0] == "postcode_disagrees"
     assert np.hypot(out["x"].iloc[0] - truth["truth_x"], out["y"].iloc[0] - truth["truth_y"]) < 1.0
     assert out["match_level"].iloc[1] == "premises"  # the Hampton premises itself is still found
+
+
+def test_a_street_name_written_apart_or_together_is_one_name(gaz):
+    """police.uk writes "Ash Flower Drive", "Silk Mills Square", "Cricket Field Road" where the street
+    layer has Ashflower Drive, Silkmills Square, Cricketfield Road: the same letters, so the same
+    street; a name the layer holds as written is never replaced by its spaceless twin."""
+    t = gaz.table
+    assert not (t["k_street"] == "ash flower drive").any() and (t["k_street"] == "ashflower drive").any()
+    out = geocode(["Ash Flower Drive, Havering", "Silk Mills Square, Hackney", "Cricket Field Road, Hillingdon"], gaz)
+    assert (out["match_level"] == "street").all(), out[["match_level", "reason"]]
+    assert out["matched_address"].tolist() == ["ashflower drive rm3", "silkmills square e9", "cricketfield road ub8"]
+    both = geocode(["Link Way, Harrow"], gaz)  # 'link way' and 'linkway' are both names here
+    assert not both["matched_address"].fillna("").str.startswith("linkway").any()

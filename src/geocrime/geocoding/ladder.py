@@ -108,7 +108,7 @@ def streets(street: np.ndarray, district: np.ndarray, todo: np.ndarray, places: 
     st = _street_table(gaz)
     if not len(idx) or not len(st):
         return out
-    p = pd.DataFrame({"q": idx, "key": street[idx]}).merge(st, on="key", how="inner")
+    p = _rows_of_names(idx, street, st)
     if not len(p):
         return out
     q = p["q"].to_numpy()
@@ -132,6 +132,29 @@ def streets(street: np.ndarray, district: np.ndarray, todo: np.ndarray, places: 
     out = _group(p, out, gaz)
     _core_point(p, out, gaz)
     return out
+
+
+def _rows_of_names(idx: np.ndarray, street: np.ndarray, st: pd.DataFrame) -> pd.DataFrame:
+    """The (query, street row) pairs of queries ``idx`` by street name; a name no row has is also
+    looked up without its spaces ("Ash Flower Drive" / Ashflower Drive, "Linkway" / Link Way: the
+    same letters, written apart or together by different sources)."""
+    q = pd.DataFrame({"q": idx, "key": street[idx]})
+    p = q.merge(st, on="key", how="inner")
+    rest = q[~q["q"].isin(p["q"])]
+    if len(rest):
+        sq = _squeezed_names(st)
+        alt = rest.assign(sq=rest["key"].str.replace(" ", "", regex=False)).merge(sq, on="sq")
+        if len(alt):
+            got = alt[["q", "key_st"]].rename(columns={"key_st": "key"}).merge(st, on="key", how="inner")
+            p = pd.concat([p, got], ignore_index=True)
+    return p
+
+
+def _squeezed_names(st: pd.DataFrame) -> pd.DataFrame:
+    """Street names by their spaceless form (``sq`` -> ``key_st``), only forms one name has."""
+    names = pd.Series(pd.unique(st["key"].to_numpy(dtype=object)), dtype=object)
+    t = pd.DataFrame({"sq": names.str.replace(" ", "", regex=False).to_numpy(dtype=object), "key_st": names.to_numpy()})
+    return t[~t["sq"].duplicated(keep=False)]
 
 
 def _prefer_core(p: pd.DataFrame, q: np.ndarray, places: dict[str, np.ndarray], district: np.ndarray,
