@@ -362,3 +362,20 @@ def test_a_street_name_written_apart_or_together_is_one_name(gaz):
     assert out["matched_address"].tolist() == ["ashflower drive rm3", "silkmills square e9", "cricketfield road ub8"]
     both = geocode(["Link Way, Harrow"], gaz)  # 'link way' and 'linkway' are both names here
     assert not both["matched_address"].fillna("").str.startswith("linkway").any()
+
+
+def test_a_street_name_one_letter_dropped_or_added_in_the_named_borough(gaz):
+    """police.uk's "Clevely Close, Greenwich" is the street layer's Cleveley Close and "Bistern Avenue,
+    Waltham Forest" its Bisterne Avenue: the one name of that borough with one letter added. A changed
+    letter is another street ("Stanford Street" is not Stafford Street), and without a place the
+    name is not corrected at all."""
+    t = gaz.table
+    for written, held in (("clevely close", "cleveley close"), ("bistern avenue", "bisterne avenue"),
+                          ("stanford street", "stafford street")):
+        assert not (t["k_street"] == written).any() and (t["k_street"] == held).any()
+    out = geocode(["Clevely Close, Greenwich", "Bistern Avenue, Waltham Forest", "Stanford Street, Westminster",
+                   "CLEVELY CLOSE"], gaz)
+    assert out["matched_address"].iloc[0].startswith("cleveley close")
+    assert out["matched_address"].iloc[1].startswith("bisterne avenue")
+    assert not str(out["matched_address"].iloc[2]).startswith("stafford street")
+    assert out["match_level"].iloc[3] != "street"
