@@ -108,7 +108,7 @@ def streets(street: np.ndarray, district: np.ndarray, todo: np.ndarray, places: 
     st = _street_table(gaz)
     if not len(idx) or not len(st):
         return out
-    p = _rows_of_names(idx, street, st, places["mask"])
+    p = _rows_of_names(idx, street, st, places["mask"], gaz)
     if not len(p):
         return out
     q = p["q"].to_numpy()
@@ -134,7 +134,7 @@ def streets(street: np.ndarray, district: np.ndarray, todo: np.ndarray, places: 
     return out
 
 
-def _rows_of_names(idx: np.ndarray, street: np.ndarray, st: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
+def _rows_of_names(idx: np.ndarray, street: np.ndarray, st: pd.DataFrame, mask: np.ndarray, gaz: Any) -> pd.DataFrame:
     """The (query, street row) pairs of queries ``idx`` by street name. A name no row has is also
     looked up without its spaces ("Ash Flower Drive" / Ashflower Drive: the same letters, written
     apart or together by different sources), then, when the text names a place (borough bits
@@ -146,20 +146,19 @@ def _rows_of_names(idx: np.ndarray, street: np.ndarray, st: pd.DataFrame, mask: 
         rest = q[~q["q"].isin(p["q"])]
         if not len(rest):
             break
-        got = alt(rest, st, mask)
+        got = alt(rest, _street_names(gaz), mask)
         if len(got):
             p = pd.concat([p, got.merge(st, on="key", how="inner")], ignore_index=True)
     return p
 
 
-def _spaceless(rest: pd.DataFrame, st: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
-    """(q, key): the one street name whose spaceless form is the query's."""
-    sq = _squeezed_names(st)
-    alt = rest.assign(sq=rest["key"].str.replace(" ", "", regex=False)).merge(sq, on="sq")
-    return alt[["q", "key_st"]].rename(columns={"key_st": "key"})
+def _spaceless(rest: pd.DataFrame, names: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
+    """(q, key): the one street name (of ``names``, :func:`_street_names`) whose spaceless form is the query's."""
+    alt = rest.assign(sq=rest["key"].str.replace(" ", "", regex=False)).merge(names[names["sq"] != ""], on="sq")
+    return alt[["q", "name"]].rename(columns={"name": "key"})
 
 
-def _one_letter_off(rest: pd.DataFrame, st: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
+def _one_letter_off(rest: pd.DataFrame, names: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
     """(q, key): for a query naming a place, the one street name among those of the place's boroughs
     that is one letter dropped or added from the query's name ("Tillet Way" / Tillett Way, "Clevely
     Close" / Cleveley Close), with the same first letter and the same last word (the street type),
@@ -170,29 +169,37 @@ def _one_letter_off(rest: pd.DataFrame, st: pd.DataFrame, mask: np.ndarray) -> p
     from rapidfuzz.distance import Indel
 
     r = rest[(mask[rest["q"].to_numpy()] != 0) & (rest["key"].str.len() >= 8)]
-    out = []
-    for m, g in r.groupby(mask[r["q"].to_numpy()]):
-        names = pd.unique(st["key"].to_numpy(dtype=object)[(st["bits"].to_numpy() & m) != 0])
-        if not len(names):
-            continue
-        keys = g["key"].to_numpy(dtype=object)
-        uk, inv = np.unique(keys, return_inverse=True)
-        d = process.cdist(list(uk), list(names), scorer=Indel.distance, score_cutoff=1, workers=1) <= 1
-        first = np.array([k[0] for k in uk])[:, None] == np.array([k[0] for k in names])[None, :]
-        last = np.array([k.rsplit(" ", 1)[-1] for k in uk])[:, None] == np.array([k.rsplit(" ", 1)[-1] for k in names])[None, :]
-        near = d & first & last
-        one = near.sum(axis=1) == 1
-        pick = np.where(one, names[near.argmax(axis=1)], None)[inv]
-        ok = pd.notna(pick)
-        out.append(pd.DataFrame({"q": g["q"].to_numpy()[ok], "key": pick[ok]}))
-    return pd.concat(out, ignore_index=True) if out else pd.DataFrame({"q": [], "key": []})
+    if not len(r):
+        return pd.DataFrame({"q": [], "key": []})
+    k = r["key"].astype(str)
+    q = pd.DataFrame({"q": r["q"].to_numpy(), "key": k.to_numpy(dtype=object), "mask": mask[r["q"].to_numpy()],
+                      "first": k.str[0].to_numpy(dtype=object), "last": k.str.rsplit(" ", n=1).str[-1].to_numpy(dtype=object),
+                      "n": k.str.len().to_numpy()})
+    m = pd.concat([q.assign(n=q["n"] + d) for d in (-1, 1)]).merge(names, on=["first", "last", "n"])
+    m = m[(m["bits"].to_numpy() & m["mask"].to_numpy()) != 0]
+    if not len(m):
+        return pd.DataFrame({"q": [], "key": []})
+    one = process.cpdist(m["key"].tolist(), m["name"].tolist(), scorer=Indel.distance, workers=1) == 1
+    m = m[one]
+    m = m[m.groupby("q")["name"].transform("nunique") == 1].drop_duplicates("q")
+    return m[["q", "name"]].rename(columns={"name": "key"})
 
 
-def _squeezed_names(st: pd.DataFrame) -> pd.DataFrame:
-    """Street names by their spaceless form (``sq`` -> ``key_st``), only forms one name has."""
-    names = pd.Series(pd.unique(st["key"].to_numpy(dtype=object)), dtype=object)
-    t = pd.DataFrame({"sq": names.str.replace(" ", "", regex=False).to_numpy(dtype=object), "key_st": names.to_numpy()})
-    return t[~t["sq"].duplicated(keep=False)]
+def _street_names(gaz: Any) -> pd.DataFrame:
+    """One row per street name of the gazetteer's street rows (cached): ``name``, ``sq`` (spaceless,
+    only where one name has that form, else ''), ``first`` letter, ``last`` word, length ``n``,
+    ``bits`` (the boroughs of all its rows)."""
+    memo = _memo(gaz)
+    if "street_names" not in memo:
+        st = _street_table(gaz)
+        g = st.groupby("key", sort=False)["bits"].agg(np.bitwise_or.reduce)
+        name = pd.Series(g.index.to_numpy(dtype=object), dtype=object).astype(str)
+        sq = name.str.replace(" ", "", regex=False)
+        memo["street_names"] = pd.DataFrame({
+            "name": name.to_numpy(dtype=object), "sq": np.where(sq.duplicated(keep=False), "", sq).astype(object),
+            "first": name.str[0].to_numpy(dtype=object), "last": name.str.rsplit(" ", n=1).str[-1].to_numpy(dtype=object),
+            "n": name.str.len().to_numpy(), "bits": g.to_numpy(np.int64)})
+    return memo["street_names"]
 
 
 def _prefer_core(p: pd.DataFrame, q: np.ndarray, places: dict[str, np.ndarray], district: np.ndarray,
