@@ -6,6 +6,8 @@ the same premises by :func:`geocrime.geocoding.querygen.make_queries` (with plac
 """
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from functools import lru_cache
 from pathlib import Path
@@ -27,7 +29,9 @@ def fhrs_source(data: Path) -> pd.DataFrame:
 def gazetteer_dir(data: Path) -> Path:
     from geocrime.gazetteer import Gazetteer
 
-    d = Path(tempfile.mkdtemp(prefix="gc-enrich-gaz-")) / "fhrs.gaz"
+    top = tempfile.mkdtemp(prefix="gc-enrich-gaz-")
+    atexit.register(shutil.rmtree, top, ignore_errors=True)  # the session's copy, not left in /tmp
+    d = Path(top) / "fhrs.gaz"
     Gazetteer.from_sources([fhrs_source(data)]).save(d)
     return d
 

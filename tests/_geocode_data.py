@@ -6,7 +6,9 @@ Thames: no postcodes published) + all London Code-Point Open units + a police.uk
 """
 from __future__ import annotations
 
+import atexit
 import functools
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +27,7 @@ def build(data: str) -> tuple:
     import tempfile
 
     tmp = Path(tempfile.mkdtemp(prefix="geocrime_gz_"))
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)  # the session's copy, not left in /tmp
     fhrs_path = tmp / "fhrs_subset.csv"
     sub.to_csv(fhrs_path, index=False)
     fhrs = read_fhrs(fhrs_path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from _geocode_data import build
 
 from geocrime.geocoding import compare, geocode, geocode_one
 from geocrime.geocoding.evalsets import police_style_queries, score_located
@@ -247,3 +248,134 @@ def test_a_localitys_point_district_is_its_core(gaz):
     out = geocode(["155 High Street, Acton, London", "High Street, Acton"], gaz)
     assert (out["match_level"] == "street").all(), out[["match_level", "reason"]]
     assert out["matched_address"].str.contains("w3").all()
+
+
+def _gds_row(shared_data, text):
+    from geocrime.geocoding.evalsets import gds_queries
+
+    q = gds_queries(shared_data / "gds_messy_addresses_london_dev" / "london_messy_addresses_dev.csv")
+    q = q[(q["style"] == "without_postcode") & (q["query"].str.replace(r"\s+", " ", regex=True) == text)]
+    assert len(q) == 1, text
+    return q.iloc[0]
+
+
+def test_the_street_point_lies_in_the_named_localitys_districts(shared_data, gaz):
+    """"1215 High Road, Chadwell Heath, Romford" (a real GOV.UK list address): High Road runs from
+    Ilford (IG3) into Chadwell Heath (RM6) as one street; the point is on the part in the district of
+    Chadwell Heath's own point, not the street's middle in IG3, and the uncertainty still covers the
+    whole street."""
+    from geocrime.geocoding.ladder import street_members
+
+    text = "1215 HIGH ROAD, CHADWELL HEATH, ROMFORD"
+    truth = _gds_row(shared_data, text)
+    out = geocode([text], gaz)
+    assert out["match_level"].iloc[0] == "street", out[["match_level", "reason"]]
+    x, y, u = out["x"].iloc[0], out["y"].iloc[0], out["uncertainty_m"].iloc[0]
+    units = gaz.table[gaz.table["level"] == "postcode_unit"]
+    near = units.iloc[int(np.argmin(np.hypot(units["x"] - x, units["y"] - y)))]
+    assert near["k_pc_district"] == "RM6"
+    assert np.hypot(x - truth["truth_x"], y - truth["truth_y"]) < 500
+    mem = street_members(np.array([out["gazetteer_id"].iloc[0]]), gaz)
+    far = np.hypot(gaz.x[mem["point_row"]] - x, gaz.y[mem["point_row"]] - y).max()
+    assert u >= far  # every point of the street, the IG3 end included
+
+
+def test_a_street_off_a_thoroughfare_falls_to_the_thoroughfare(shared_data, gaz):
+    """"3 Crossways Parade, Selsdon Park Road, South Croydon": the parade is in no source; the road
+    it is on is the next part of the text, so that is the street (without the parade's number, which
+    is not the road's); a part that is a place name is never taken for a street."""
+    text = "3 Crossways Parade, Selsdon Park Road, South Croydon"
+    truth = _gds_row(shared_data, text)
+    out = geocode([text, "Selsdon Park Road, South Croydon", "3 Nowhere Parade, Colliers Wood, London"], gaz)
+    assert out["match_level"].iloc[0] == "street", out[["match_level", "reason"]]
+    assert out["matched_address"].iloc[0].startswith("selsdon park road")
+    assert np.hypot(out["x"].iloc[0] - truth["truth_x"], out["y"].iloc[0] - truth["truth_y"]) <= out["uncertainty_m"].iloc[0]
+    assert (out["x"].iloc[0], out["y"].iloc[0]) == (out["x"].iloc[1], out["y"].iloc[1])
+    assert out["match_level"].iloc[2] != "street"  # Colliers Wood is a place, not a street called "... Wood"
+
+
+def test_one_name_in_one_postcode_district_is_one_street(gaz):
+    """Royal Mail gives a street name once per postcode district: rows of one name filed under one
+    district are one street even when a gap in their points puts them far apart, while the same name
+    in another district far away stays another street."""
+    from geocrime.geocoding.ladder import _components, _street_table
+
+    st = _street_table(gaz)
+    st = st[st["district"] != ""]
+    per = st.groupby(["key", "district"]).size()
+    multi = per[per >= 2].reset_index()
+    other = st[st["key"].isin(multi["key"])].groupby("key")["district"].nunique()
+    key = other[other >= 2].index[0]
+    d0 = multi[multi["key"] == key]["district"].iloc[0]
+    t = st[st["key"] == key][["key", "district", "x", "y", "radius"]].reset_index(drop=True)
+    # spread every row 6 km from the next: only the district can link them now
+    t["x"] = t["x"].min() + 6000.0 * np.arange(len(t))
+    comp = _components(t)
+    same = (t["district"] == d0).to_numpy()
+    assert len(np.unique(comp[same])) == 1
+    assert not np.isin(comp[~same], comp[same]).any()
+
+
+def test_a_postal_address_reads_a_borough_name_as_its_post_town(shared_data, gaz):
+    """"20 Manor Road, Sutton, Surrey" (a real GOV.UK list address) is a postal address: Sutton is
+    the SUTTON post town there, so the Manor Road of SM2 is meant, not the other Manor Roads of the
+    borough; written as police do ("Manor Road, Sutton") Sutton is the borough, and the street stays
+    ambiguous inside it."""
+    text = "20 MANOR ROAD, SUTTON, SURREY"
+    truth = _gds_row(shared_data, text)
+    out = geocode([text, "20 Manor Road, Sutton", "Manor Road, Sutton"], gaz)
+    assert (out["match_level"].iloc[:2] == "street").all(), out[["match_level", "reason"]]
+    assert out["matched_address"].iloc[:2].str.endswith("sm2").all()
+    assert np.hypot(out["x"].iloc[0] - truth["truth_x"], out["y"].iloc[0] - truth["truth_y"]) <= out["uncertainty_m"].iloc[0]
+    assert out["reason"].iloc[2] == "ambiguous_street" and out["match_level"].iloc[2] == "borough"
+
+
+def test_a_postcode_on_another_street_of_that_name_beats_a_premises_numbered_alike(shared_data):
+    """"Dental Surgery, 51 Uxbridge Road, London, W7 3PX" (a real GOV.UK list address): the premises
+    source holds a 51 Uxbridge Road in Hampton (Richmond, no postcode published), 10 km away. The
+    record's postcode lies on the W7 Uxbridge Road, another street of that name, so the premises is
+    not accepted and the record falls to its postcode unit; a postcode on the premises' own street
+    (a typo, or another unit of one long road) leaves the premises alone."""
+    from geocrime.gazetteer import Gazetteer, read_codepoint, read_fhrs
+    from geocrime.geocoding.evalsets import _ppd_streets
+
+    fhrs_path = build(str(shared_data))[2]
+    cp = read_codepoint(shared_data / "codepoint_open_london_postcodes" / "codepo_london_E09.csv.gz")
+    g = Gazetteer.from_sources([read_fhrs(fhrs_path), _ppd_streets(cp), cp])
+    text = "DENTAL SURGERY, 51 UXBRIDGE ROAD, LONDON, W7 3PX"
+    truth = _gds_row(shared_data, text.replace(", W7 3PX", ""))
+    out = geocode([text, "51 Uxbridge Road, Hampton"], g)
+    assert out["match_level"].iloc[0] == "postcode_unit", out[["match_level", "reason", "matched_address"]]
+    assert out["reason"].iloc[0] == "postcode_disagrees"
+    assert np.hypot(out["x"].iloc[0] - truth["truth_x"], out["y"].iloc[0] - truth["truth_y"]) < 1.0
+    assert out["match_level"].iloc[1] == "premises"  # the Hampton premises itself is still found
+
+
+def test_a_street_name_written_apart_or_together_is_one_name(gaz):
+    """police.uk writes "Ash Flower Drive", "Silk Mills Square", "Cricket Field Road" where the street
+    layer has Ashflower Drive, Silkmills Square, Cricketfield Road: the same letters, so the same
+    street; a name the layer holds as written is never replaced by its spaceless twin."""
+    t = gaz.table
+    assert not (t["k_street"] == "ash flower drive").any() and (t["k_street"] == "ashflower drive").any()
+    out = geocode(["Ash Flower Drive, Havering", "Silk Mills Square, Hackney", "Cricket Field Road, Hillingdon"], gaz)
+    assert (out["match_level"] == "street").all(), out[["match_level", "reason"]]
+    assert out["matched_address"].tolist() == ["ashflower drive rm3", "silkmills square e9", "cricketfield road ub8"]
+    both = geocode(["Link Way, Harrow"], gaz)  # 'link way' and 'linkway' are both names here
+    assert not both["matched_address"].fillna("").str.startswith("linkway").any()
+
+
+def test_a_street_name_one_letter_dropped_or_added_in_the_named_borough(gaz):
+    """police.uk's "Clevely Close, Greenwich" is the street layer's Cleveley Close and "Bistern Avenue,
+    Waltham Forest" its Bisterne Avenue: the one name of that borough with one letter added. A changed
+    letter is another street ("Stanford Street" is not Stafford Street), and without a place the
+    name is not corrected at all."""
+    t = gaz.table
+    for written, held in (("clevely close", "cleveley close"), ("bistern avenue", "bisterne avenue"),
+                          ("stanford street", "stafford street")):
+        assert not (t["k_street"] == written).any() and (t["k_street"] == held).any()
+    out = geocode(["Clevely Close, Greenwich", "Bistern Avenue, Waltham Forest", "Stanford Street, Westminster",
+                   "CLEVELY CLOSE"], gaz)
+    assert out["matched_address"].iloc[0].startswith("cleveley close")
+    assert out["matched_address"].iloc[1].startswith("bisterne avenue")
+    assert not str(out["matched_address"].iloc[2]).startswith("stafford street")
+    assert out["match_level"].iloc[3] != "street"

@@ -199,3 +199,18 @@ def test_locality_tolerance_on_real_addresses(shared_data):
     named = (r["place_boroughs"] != "").to_numpy()
     inside = [t in b.split("|") for t, b in zip(g["lad_code"][named], r["place_boroughs"][named])]
     assert named.sum() > 3000 and np.mean(inside) >= 0.97
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Woodgreen", "wood green"), ("Bexley Heath", "bexleyheath"), ("Abbeywood", "abbey wood"),
+    ("Thorntonheath", "thornton heath"), ("Croyden", "croydon"), ("Edgeware", "edgware"),
+    ("Thamemead", "thamesmead"),
+    # one letter off two names (Crayford, Cranford), another first letter (Wanstead), several
+    # words, a short word: no place
+    ("Kinsbury", "kingsbury"), ("Craford", None), ("Banstead", None), ("West Actom", None), ("Camdem", None),
+])
+def test_place_names_written_loosely(text, expected):
+    """Real spellings from the GOV.UK lists: spaces dropped or added, one letter off a one-word name
+    (same first letter, one name that near); nothing looser."""
+    got = PlaceLexicon.default().find(pd.Series([text]))["place"].iloc[0]
+    assert got == expected

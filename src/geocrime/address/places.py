@@ -185,6 +185,33 @@ class PlaceLexicon:
             t = pd.concat([default_places().table[list(PLACE_COLUMNS)], t], ignore_index=True)
         return cls(t)
 
+    def _key_positions(self, pk: np.ndarray) -> np.ndarray:
+        """Positions of place keys ``pk`` in :attr:`keys` (-1: no place). A key that is not a name
+        is also read as one written with or without its spaces ("Woodgreen", "Bexley Heath",
+        "Abbeywood") and, when it is one word of at least FUZZY_PLACE_MIN_LEN letters, as the name one
+        letter off with the same first letter ("Croyden", "Edgeware", "Thamemead") when exactly one
+        name is that near ("Kinsbury": Kingsbury or Finsbury, neither); a different first letter is
+        another place ("Banstead" is not Wanstead) and several words are never read loosely ("West
+        Acton" is not East Acton)."""
+        pos = self.keys.get_indexer(pk)
+        miss = np.flatnonzero((pos < 0) & (pk != ""))
+        if not len(miss):
+            return pos
+        squeezed = pd.Series(pk[miss], dtype=object).str.replace(" ", "", regex=False).to_numpy(dtype=object)
+        got = self._squeezed.reindex(squeezed).to_numpy()
+        pos[miss] = np.where(pd.isna(got), -1, got).astype(np.int64)
+        one = miss[(pos[miss] < 0) & np.array([(" " not in k) and len(k) >= FUZZY_PLACE_MIN_LEN for k in pk[miss]], bool)]
+        if len(one):
+            from rapidfuzz import process
+            from rapidfuzz.distance import Levenshtein
+
+            d = process.cdist(list(pk[one]), self._single, scorer=Levenshtein.distance, score_cutoff=1, workers=1)
+            initial = np.array([k[0] for k in pk[one]], dtype=object)[:, None] == np.array([k[0] for k in self._single], dtype=object)[None, :]
+            near = (d <= 1) & initial  # a typo keeps the first letter; "Banstead" is not Wanstead
+            uniq = near.sum(axis=1) == 1
+            pos[one[uniq]] = self._single_pos[near[uniq].argmax(axis=1)]
+        return pos
+
     def _build(self) -> None:
         t = self.table
         keys = pd.Index(pd.unique(t["key"].to_numpy(dtype=object)))
@@ -193,6 +220,11 @@ class PlaceLexicon:
         order = np.argsort(code, kind="stable")
         starts = np.searchsorted(code[order], np.arange(len(keys) + 1))
         self._meanings = [order[starts[i]:starts[i + 1]] for i in range(len(keys))]
+        sq = pd.Series(np.asarray(keys, dtype=object), dtype=object).str.replace(" ", "", regex=False)
+        first = ~sq.duplicated(keep=False)  # a squeezed form two names share means neither
+        self._squeezed = pd.Series(np.arange(len(keys))[first.to_numpy()], index=sq[first].to_numpy())
+        single = np.array([(" " not in k) and len(k) >= FUZZY_PLACE_MIN_LEN - 1 for k in keys], bool)
+        self._single, self._single_pos = list(np.asarray(keys, dtype=object)[single]), np.flatnonzero(single)
         self._bset = [frozenset(b.split("|")) - {""} for b in t["boroughs"]]
         self._dset = [frozenset(d.split("|")) - {""} for d in t["districts"]]
         hints = t["hint_boroughs"].fillna("").astype("str") if "hint_boroughs" in t else pd.Series("", index=t.index)
@@ -308,7 +340,7 @@ class PlaceLexicon:
         flat = pc.list_flatten(lists)
         pcodes, puniq = pd.factorize(np.asarray(flat.to_numpy(zero_copy_only=False), dtype=object))
         pk = place_key(pd.Series(np.asarray(puniq, dtype=object), dtype=object))
-        pi = self.keys.get_indexer(pk.to_numpy(dtype=object))[pcodes] if len(pcodes) else np.zeros(0, np.int64)
+        pi = self._key_positions(pk.to_numpy(dtype=object))[pcodes] if len(pcodes) else np.zeros(0, np.int64)
         found = pi >= 0
         # the names found per text (in text order, up to 4) as one integer: texts naming the same places
         # resolve once
@@ -394,6 +426,10 @@ class PlaceLexicon:
         self._cache[ks] = res
         return res
 
+
+#: a one-word place name written at least this long is also read as the one name one letter off
+#: ("Croyden" -> Croydon); shorter words are too easily another place ("Eltham" / "Feltham")
+FUZZY_PLACE_MIN_LEN = 7
 
 #: a place meaning more boroughs than this (the LONDON post town) only locates a text that names no
 #: other place: "Hayes, London" is either Hayes, as "Hayes" alone

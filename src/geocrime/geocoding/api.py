@@ -75,8 +75,8 @@ def _prepare(gazetteer: Any, boundaries: Any, within: Any) -> Any:
     returns the entry mask of ``within`` (a :class:`~geocrime.geocoding.places.WithinTest` or None)."""
     from scipy.spatial import cKDTree  # noqa: F401  (the junction rung's; imported once, not per worker)
 
-    from .ladder import (_district_at, _numbered_premises, _street_district_keys, _street_points, _street_table,
-                         borough_points)
+    from .ladder import (_district_at, _numbered_premises, _street_district_keys, _street_names, _street_points,
+                         _street_table, borough_points)
     from .places import _core_tables, entry_bits
 
     if boundaries is not None:
@@ -85,6 +85,7 @@ def _prepare(gazetteer: Any, boundaries: Any, within: Any) -> Any:
     gazetteer.index.distinct()
     entry_bits(gazetteer)
     _street_table(gazetteer)
+    _street_names(gazetteer)  # spaceless and one-letter-off street names
     _street_points(gazetteer)  # the junction rung's street points
     _numbered_premises(gazetteer)
     _district_at(np.zeros(0), np.zeros(0), gazetteer)  # the postcode-unit tree of locality cores

@@ -189,6 +189,9 @@ def street_reachable(queries: pd.DataFrame, gazetteer: Any, tol: float, backend:
                                                                        t["radius"].to_numpy(float)[rows], 0.0)})
     q = pd.DataFrame({"i": np.arange(len(queries)), "key": key, "tx": queries["truth_x"].to_numpy(float),
                       "ty": queries["truth_y"].to_numpy(float)})
+    # the geocoder also reads a name without its spaces (ladder._rows_of_names): so does the ceiling
+    q["key"] = q["key"].astype(str).str.replace(" ", "", regex=False)
+    ent["key"] = ent["key"].astype(str).str.replace(" ", "", regex=False)
     m = q[q["key"] != ""].merge(ent, on="key")
     near = np.hypot(m["x"] - m["tx"], m["y"] - m["ty"]) <= tol + m["r"]
     out = np.zeros(len(queries), dtype=bool)

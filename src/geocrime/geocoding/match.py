@@ -15,7 +15,10 @@ from .area_confidence import _area_tables, _candidate_area
 from .block import compare_pairs, query_fields, retrieve
 from .calibrate import default_calibrator
 from .decide import Decision, decide
-from ..address.lexicon import COMPONENTS
+from ..address import _rx
+from ..address.lexicon import COMPONENTS, STREET_TYPES
+from ..address.places import default_places
+from ..address.rules import _ALT
 from .ladder import _lut, _put, borough_points, junctions, landmarks, number_on_street, place_levels, postcode_levels, put_borough, streets
 from .params import MIN_AREA_CONFIDENCE, NO_AREA_LEVELS, PREMISES_OFF_UNIT_M
 from .places import pair_conflict, query_places
@@ -140,16 +143,43 @@ def _far_from_postcode(dec: Decision, codes: dict[str, np.ndarray], qc: pd.DataF
         return
     i = np.flatnonzero(acc)
     exact = codes["POSTCODE"][dec.bpair[i]] == _scoring.LEVELS["POSTCODE"].index("exact")
-    # the same street written the same way: the record's postcode is more likely the typo
     same_street = np.isin(codes["STREET"][dec.bpair[i]], [_scoring.LEVELS["STREET"].index(v) for v in ("exact", "close", "in_text")])
-    i = i[~exact & ~same_street]
+    i, same_street = i[~exact], same_street[~exact]
     if not len(i):
         return
     u = _lut(gaz, "postcode_unit", qc["pc_unit"].to_numpy(dtype=object)[i])
     b = dec.bgi[i]
     far = (u >= 0) & (np.hypot(gaz.x[b] - gaz.x[np.maximum(u, 0)], gaz.y[b] - gaz.y[np.maximum(u, 0)]) > PREMISES_OFF_UNIT_M)
+    # the same street written the same way: the record's postcode may be the typo, unless that
+    # unit lies on a street of the record's name ("51 Uxbridge Road, W7 3PX" is on the W7 Uxbridge
+    # Road, not the premises numbered 51 on the Uxbridge Road in Hampton)
+    doubt = far & same_street
+    if doubt.any():
+        far[doubt] = _unit_on_other_street(qc["street"].to_numpy(dtype=object)[i[doubt]], u[doubt], b[doubt], gaz)
     dec.accept[i[far]] = False
     dec.off_postcode[i[far]] = True
+
+
+def _unit_on_other_street(street: np.ndarray, unit_row: np.ndarray, premises_row: np.ndarray, gaz: Any) -> np.ndarray:
+    """Per (street key, postcode-unit row, premises row): the unit lies on a street of that name
+    (one of its points within ``params.PREMISES_OFF_UNIT_M`` / 2 of the unit's point, metres) and on
+    none that the premises is on (another physical street: street-layer component)."""
+    from .ladder import _street_table
+
+    st = _street_table(gaz)
+    comp_of = pd.Series(st["comp"].to_numpy(), index=gaz.ids[st["row"].to_numpy()])
+    own = comp_of.reindex(gaz.street_id[premises_row]).to_numpy()
+    q = pd.DataFrame({"i": np.arange(len(street)), "key": street})
+    m = q.merge(st[["key", "row", "comp"]], on="key")
+    if not len(m):
+        return np.zeros(len(street), dtype=bool)
+    pts = gaz.street_points(np.unique(m["row"].to_numpy()))
+    m = m.merge(pts[["street_row", "x", "y"]], left_on="row", right_on="street_row")
+    qi = m["i"].to_numpy()
+    near = np.hypot(m["x"].to_numpy() - gaz.x[unit_row[qi]], m["y"].to_numpy() - gaz.y[unit_row[qi]]) <= PREMISES_OFF_UNIT_M / 2
+    on_any = np.bincount(qi[near], minlength=len(street)) > 0
+    on_own = np.bincount(qi[near & (m["comp"].to_numpy() == own[qi])], minlength=len(street)) > 0
+    return on_any & ~on_own
 
 
 def _climb(qc: pd.DataFrame, places: dict[str, np.ndarray], dec: Decision, gaz: Any, ok: np.ndarray,
@@ -172,6 +202,7 @@ def _climb(qc: pd.DataFrame, places: dict[str, np.ndarray], dec: Decision, gaz: 
     lm, jn = _landmark_junction(parsed, qc, rest, places, inside, gaz, fixed, row)
     free = rest & (row < 0) & (level == "none")
     sr = streets(col("street"), col("pc_district"), free, places, inside, gaz)
+    number = _thoroughfare(parsed, sr, free, col("pc_district"), places, inside, gaz, qc["hn_num"].to_numpy())
     unit_row = np.full(n, -1, np.int64)
     hu = free & (col("pc_unit") != "")
     if hu.any():
@@ -200,11 +231,50 @@ def _climb(qc: pd.DataFrame, places: dict[str, np.ndarray], dec: Decision, gaz: 
     x = np.where(found, gaz.x[rr], fixed["x"])
     y = np.where(found, gaz.y[rr], fixed["y"])
     unc = np.where(found, gaz.radius[rr], fixed["unc"])
+    x[use_st], y[use_st] = sr["x"][use_st], sr["y"][use_st]
     unc[use_st] = np.maximum(sr["unc"][use_st], gaz.radius[rr][use_st])
-    anchor = number_on_street(col("street"), qc["hn_num"].to_numpy(), x, y, unc, use_st, gaz)
+    anchor = number_on_street(sr["key"], number, x, y, unc, use_st, gaz)
     label = np.where(found, gaz.canonical[rr], fixed["label"])
     return {"level": level, "row": row, "x": x, "y": y, "unc": unc, "label": label, "street": sr,
             "landmark_conflict": lm, "junction_ambiguous": jn, "anchor": anchor}
+
+
+def _thoroughfare(parsed: pd.DataFrame | None, sr: dict[str, np.ndarray], free: np.ndarray, district: np.ndarray,
+                  places: dict[str, np.ndarray], inside: np.ndarray | None, gaz: Any,
+                  number: np.ndarray) -> np.ndarray:
+    """The street a record's first street name leads off ("3 Crossways Parade, Selsdon Park Road";
+    "1 Motor Way, Margaret Road, New Barnet"): where the first street is not held at all (no street
+    row, not ambiguous, no place conflict) and the next part of the text (the first comma part of
+    the parser's locality: "Soho Mills, London Road, Hackbridge") ends in a street type and is no
+    place name, that part is looked up as the street with the same place rules and postcode
+    ``district`` (updates ``sr`` in place; ``sr["key"]``: the street key each street point is of).
+    Returns the house numbers to anchor on the street found (-1 where the number belongs to the
+    first street, not the thoroughfare)."""
+    n = len(free)
+    number = np.asarray(number).copy()
+    if parsed is None or "locality" not in parsed.columns or not n:
+        return number
+    loc = parsed["locality"].to_numpy(dtype=object)
+    todo = free & (sr["row"] < 0) & ~sr["ambiguous"] & ~sr["conflict"] & pd.notna(loc)
+    if not todo.any():
+        return number
+    text = pd.Series(loc[todo], dtype=object).astype(str).str.split(",").str[0].str.strip()
+    typed = (_rx.contains(text.str.lower(), rf"\b{_ALT(STREET_TYPES)}\.?$")
+             & ~default_places().is_place(text)).to_numpy()
+    if not typed.any():
+        return number
+    rows = np.flatnonzero(todo)[typed]
+    sub = pd.DataFrame({c: [""] * len(rows) for c in COMPONENTS})
+    sub["street"] = text[typed].to_numpy(dtype=object)
+    alt = np.full(n, "", dtype=object)
+    alt[rows] = canonical_components(sub)["street"].to_numpy(dtype=object)
+    got = streets(alt, district, todo, places, inside, gaz)
+    hit = got["row"] >= 0
+    for k in ("row", "x", "y", "unc"):
+        sr[k][hit] = got[k][hit]
+    sr["key"][hit] = alt[hit]
+    number[hit] = -1
+    return number
 
 
 def _landmark_junction(parsed: pd.DataFrame | None, qc: pd.DataFrame, rest: np.ndarray, places: dict[str, np.ndarray],
@@ -329,6 +399,9 @@ def _areas(out: pd.DataFrame, lad: dict[str, Any], dec: Decision, qi: np.ndarray
     # premises and near-ties: the area distribution over their candidates; a premises withdrawn by a
     # rule (street only, another street, far from the postcode) says nothing of the record's area
     plaus = dec.has & (dec.best >= threshold) & (dec.accept | dec.ambiguous)
+    # ... and a near-tie of premises on a street name held as several separate streets in the area
+    # the record allows ("9-11 The Broadway, London") says nothing of the record's area either
+    plaus &= dec.accept | ~lad["street"]["ambiguous"]
     anc = lad.get("anchor", np.full(n, -1))
     # a premises' area is as sure as the match itself (the candidates' spread times the match's
     # calibrated probability: a lower bound, a wrong premises may still lie in the right area)

@@ -44,6 +44,9 @@ NUMBER_ANCHOR_PER_M = 10.0
 #: ... and only when the premises numbered within NUMBER_ANCHOR_MAX of the record lie within this many
 #: metres of the nearest (numbering restarts along long roads: Uxbridge Road W7 and W12)
 NUMBER_ANCHOR_SPREAD_M = 300.0
+#: a numbered street match with no premises that near is placed between the nearest lower and higher
+#: numbered premises of its street (interpolated by number) when those lie at most this far apart
+NUMBER_BETWEEN_MAX_M = 1500.0
 #: a premises in another unit than the record's postcode, farther than this from that unit (metres),
 #: is not accepted: the record falls to its postcode unit
 PREMISES_OFF_UNIT_M = 300.0

@@ -13,6 +13,7 @@ Entry boroughs use the one point-in-polygon rule of :meth:`geocrime.areas.Bounda
 """
 from __future__ import annotations
 
+import re
 import weakref
 from typing import Any, Sequence
 
@@ -114,7 +115,8 @@ def query_places(parsed: pd.DataFrame) -> dict[str, np.ndarray]:
     return {
         "mask": mask,
         "strict": _strict_bits(get("place", None).astype(object), get("place_kind", None).astype(object), mask),
-        "core_districts": _core_districts(get("place", None).astype(object), get("place_kind", None).astype(object)),
+        "core_districts": _core_districts(get("place", None).astype(object), get("place_kind", None).astype(object),
+                                          _postal(parsed)),
         "x": pd.to_numeric(pd.Series(get("place_x", np.nan)), errors="coerce").to_numpy(float),
         "y": pd.to_numeric(pd.Series(get("place_y", np.nan)), errors="coerce").to_numpy(float),
         "radius": pd.to_numeric(pd.Series(get("place_radius_m", np.nan)), errors="coerce").to_numpy(float),
@@ -164,12 +166,36 @@ def _strict_bits(name: np.ndarray, kind: np.ndarray, mask: np.ndarray) -> np.nda
     return out
 
 
-def _core_districts(name: np.ndarray, kind: np.ndarray) -> np.ndarray:
+def _postal(parsed: pd.DataFrame) -> np.ndarray:
+    """Per record: its text is written as a postal address, with a house number or a county word
+    ("743 London Road, Sutton, Surrey"), so a name that is a borough and a post town means the post
+    town (SM1-SM3), as addresses are written; police locations ("London Road, Sutton") mean the borough."""
+    n = len(parsed)
+    out = np.zeros(n, dtype=bool)
+    if "house_number" in parsed.columns:
+        hn = parsed["house_number"]
+        out |= (hn.notna() & (hn.astype(str).str.strip() != "")).to_numpy()
+    if "raw" in parsed.columns and n:
+        from ..address import _rx
+        from ..address.places import default_places
+
+        t = default_places().table
+        words = sorted(set(t.loc[t["kind"] == "county", "name"].str.lower()), key=len, reverse=True)
+        if words:
+            alt = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in words)
+            raw = parsed["raw"].astype(object).where(parsed["raw"].notna(), "").astype(str)
+            out |= _rx.contains(raw, rf"(?:^|,)\s*(?:{alt})\s*\.?\s*(?:,|$)").to_numpy()
+    return out
+
+
+def _core_districts(name: np.ndarray, kind: np.ndarray, postal: np.ndarray | None = None) -> np.ndarray:
     """'|'-joined postcode districts of the post town a place name means ('' when it means none, or
     when the name is a borough's: the borough is the core): the core of "Brentford" is TW8, not the
-    W4/W5 the locality's border tolerance also admits."""
+    W4/W5 the locality's border tolerance also admits. In a postal address (``postal``) a borough
+    name that is also a post town means the post town ("20 Manor Road, Sutton, Surrey": SM2)."""
     out = np.full(len(name), "", dtype=object)
-    use = pd.notna(name) & (kind != "borough")
+    postal = np.zeros(len(name), dtype=bool) if postal is None else postal
+    use = pd.notna(name) & ((kind != "borough") | postal)
     if not use.any():
         return out
     _, pt = _core_tables()
