@@ -221,13 +221,7 @@ def canonical_components(parsed: pd.DataFrame) -> pd.DataFrame:
         loc = loc.where(~split, parts_.str[1].fillna("").str.strip())
     norm = _normalise_columns([bname, street, town, loc])
     out["bname"] = norm[0]
-    st = norm[1]
-    # a street that is only a number or junk is no street; a trailing "london" is no part of it
-    ldn = st.str.endswith(" london")
-    if ldn.any():
-        st = st.where(~ldn, st[ldn].str.replace(r"^(.+\S) (?:london|greater london)$", r"\1", regex=True))
-    st = st.where(st.str.contains(r"[a-z]{2}", regex=True), "")
-    out["street"] = st
+    out["street"] = _street_tidy(norm[1])
     for col, v in (("place", norm[2]), ("place2", norm[3])):
         out[col] = v.where(~v.isin(GENERIC_PLACES), "")
     pc = _s(parsed.get("postcode"), idx).str.upper()
@@ -236,6 +230,23 @@ def canonical_components(parsed: pd.DataFrame) -> pd.DataFrame:
         out[c] = pcp[c].astype("str")
     out.index = orig_index
     return out
+
+
+def _street_tidy(st: pd.Series) -> pd.Series:
+    """Normalised street texts -> street keys: a street that is only a number or junk is no street;
+    a trailing "london" is no part of it."""
+    ldn = st.str.endswith(" london")
+    if ldn.any():
+        st = st.where(~ldn, st[ldn].str.replace(r"^(.+\S) (?:london|greater london)$", r"\1", regex=True))
+    return st.where(st.str.contains(r"[a-z]{2}", regex=True), "")
+
+
+def street_keys(texts: pd.Series) -> pd.Series:
+    """The street key of street names written alone (no number in them): the ``street`` column
+    :func:`canonical_components` gives for a record with only that street, without its fixed cost
+    (a second street of a junction, a thoroughfare)."""
+    s = _s(texts, texts.index)
+    return _street_tidy(_normalise_columns([s])[0])
 
 
 _MULT = np.uint64(0x9E3779B97F4A7C15)

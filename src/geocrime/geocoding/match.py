@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .._geo import bng_to_lonlat
-from ..gazetteer.keys import canonical_components
+from ..gazetteer.keys import canonical_components, street_keys
 from . import compare as _scoring
 from .area_confidence import _area_tables, _candidate_area
 from .block import compare_pairs, query_fields, retrieve
@@ -259,15 +259,15 @@ def _thoroughfare(parsed: pd.DataFrame | None, sr: dict[str, np.ndarray], free: 
     if not todo.any():
         return number
     text = pd.Series(loc[todo], dtype=object).astype(str).str.split(",").str[0].str.strip()
+    # its own number ("1A Freshford Street") is not the record's: dropped, as canonical_components would
+    text = text.str.replace(r"^\d{1,5}[A-Za-z]?(?:\s*-\s*\d{1,5}[A-Za-z]?)?\s+(?=[A-Za-z])", "", regex=True)
     typed = (_rx.contains(text.str.lower(), rf"\b{_ALT(STREET_TYPES)}\.?$")
              & ~default_places().is_place(text)).to_numpy()
     if not typed.any():
         return number
     rows = np.flatnonzero(todo)[typed]
-    sub = pd.DataFrame({c: [""] * len(rows) for c in COMPONENTS})
-    sub["street"] = text[typed].to_numpy(dtype=object)
     alt = np.full(n, "", dtype=object)
-    alt[rows] = canonical_components(sub)["street"].to_numpy(dtype=object)
+    alt[rows] = street_keys(text[typed].reset_index(drop=True)).to_numpy(dtype=object)
     got = streets(alt, district, todo, places, inside, gaz)
     hit = got["row"] >= 0
     for k in ("row", "x", "y", "unc"):
