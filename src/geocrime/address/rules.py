@@ -34,7 +34,8 @@ from . import _rx, places, police, postcode
 from .lexicon import COUNTIES, PARSE_FIELDS, POST_TOWNS, STREET_TYPES
 from .normalise import normalise_many
 
-__all__ = ["MAX_LEN", "STREET_TYPES", "POST_TOWNS", "COUNTIES", "parse_series", "split_trailing_place"]
+__all__ = ["MAX_LEN", "STREET_TYPES", "POST_TOWNS", "COUNTIES", "parse_series", "split_trailing_place",
+           "ends_in_street_type"]
 
 #: longest address text parsed; longer text is truncated and flagged (``parse_status="truncated"``)
 MAX_LEN = 500
@@ -503,6 +504,12 @@ _TRAILING_GREEDY = rf"^(?P<st>.*\b{_TRAIL_TYPES}\.?)\s+(?P<pl>[a-z][a-z '&.\-]*)
 #: are not a place with it ("Forest Drive East Waltham Forest": "East Waltham Forest" is no place;
 #: "High Street South Croydon" keeps the locality South Croydon: tried after the two above)
 _TRAILING_COMPASS = rf"^(?P<st>.*?\b{_TRAIL_TYPES}\.?\s+(?:north|south|east|west))\s+(?P<pl>[a-z][a-z '&.\-]*)$"
+
+
+def ends_in_street_type(texts: pd.Series) -> pd.Series:
+    """True where a text ends in a street-type word (:data:`STREET_TYPES`, abbreviations included,
+    an optional full stop): "Selsdon Park Road", "Motor Way", "High St." (vectorised, same index)."""
+    return _rx.contains(texts.astype(str).str.lower(), rf"\b{_ALT(STREET_TYPES)}\.?$")
 
 
 def split_trailing_place(street: pd.Series, locality: pd.Series, lexicon: Any = None) -> tuple[pd.Series, pd.Series]:

@@ -15,10 +15,9 @@ from .area_confidence import _area_tables, _candidate_area
 from .block import compare_pairs, query_fields, retrieve
 from .calibrate import default_calibrator
 from .decide import Decision, decide
-from ..address import _rx
-from ..address.lexicon import COMPONENTS, STREET_TYPES
+from ..address.lexicon import COMPONENTS
 from ..address.places import default_places
-from ..address.rules import _ALT
+from ..address.rules import ends_in_street_type
 from .ladder import _lut, _put, borough_points, junctions, landmarks, number_on_street, place_levels, postcode_levels, put_borough, streets
 from .params import MIN_AREA_CONFIDENCE, NO_AREA_LEVELS, PREMISES_OFF_UNIT_M
 from .places import pair_conflict, query_places
@@ -261,8 +260,7 @@ def _thoroughfare(parsed: pd.DataFrame | None, sr: dict[str, np.ndarray], free: 
     text = pd.Series(loc[todo], dtype=object).astype(str).str.split(",").str[0].str.strip()
     # its own number ("1A Freshford Street") is not the record's: dropped, as canonical_components would
     text = text.str.replace(r"^\d{1,5}[A-Za-z]?(?:\s*-\s*\d{1,5}[A-Za-z]?)?\s+(?=[A-Za-z])", "", regex=True)
-    typed = (_rx.contains(text.str.lower(), rf"\b{_ALT(STREET_TYPES)}\.?$")
-             & ~default_places().is_place(text)).to_numpy()
+    typed = (ends_in_street_type(text) & ~default_places().is_place(text)).to_numpy()
     if not typed.any():
         return number
     rows = np.flatnonzero(todo)[typed]
