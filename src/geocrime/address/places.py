@@ -299,6 +299,20 @@ class PlaceLexicon:
         i = self.keys.get_indexer([k])[0]
         return self.table.iloc[self._meanings[i]] if i >= 0 else self.table.iloc[:0]
 
+    def names_county(self, texts: pd.Series) -> pd.Series:
+        """True where one comma part of a text is one of this lexicon's county words ("..., Sutton,
+        Surrey"; vectorised, same index): the mark of a postal address."""
+        from . import _rx
+
+        if not hasattr(self, "_county_rx"):
+            words = sorted(set(self.table.loc[self.table["kind"] == "county", "name"].str.lower()), key=len, reverse=True)
+            alt = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in words)
+            self._county_rx = rf"(?:^|,)\s*(?:{alt})\s*\.?\s*(?:,|$)" if words else None
+        t = texts.astype(object).where(texts.notna(), "").astype(str)
+        if self._county_rx is None or not len(t):
+            return pd.Series(False, index=texts.index)
+        return _rx.contains(t, self._county_rx)
+
     def is_place(self, texts: pd.Series) -> pd.Series:
         """True where the whole text is one place name (vectorised)."""
         codes, uniq = pd.factorize(texts.astype(object).where(texts.notna(), "").to_numpy(dtype=object))

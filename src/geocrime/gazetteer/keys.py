@@ -242,10 +242,11 @@ def _street_tidy(st: pd.Series) -> pd.Series:
 
 
 def street_keys(texts: pd.Series) -> pd.Series:
-    """The street key of street names written alone (no number in them): the ``street`` column
-    :func:`canonical_components` gives for a record with only that street, without its fixed cost
-    (a second street of a junction, a thoroughfare)."""
-    s = _s(texts, texts.index)
+    """The street key of street names written alone (a second street of a junction, a
+    thoroughfare): the ``street`` column :func:`canonical_components` gives for a record with only
+    that street, a leading house number dropped ("1A Freshford Street"), without its fixed cost."""
+    s = _s(texts, texts.index).str.replace(
+        r"^\d{1,5}[A-Za-z]?(?:\s*-\s*\d{1,5}[A-Za-z]?)?\s+(?=[A-Za-z])", "", regex=True)
     return _street_tidy(_normalise_columns([s])[0])
 
 

@@ -15,10 +15,9 @@ from .area_confidence import _area_tables, _candidate_area
 from .block import compare_pairs, query_fields, retrieve
 from .calibrate import default_calibrator
 from .decide import Decision, decide
-from ..address.lexicon import COMPONENTS
 from ..address.places import default_places
 from ..address.rules import ends_in_street_type
-from .ladder import _lut, _put, borough_points, junctions, landmarks, number_on_street, place_levels, postcode_levels, put_borough, streets
+from .ladder import _lut, _put, _street_table, borough_points, junctions, landmarks, number_on_street, place_levels, postcode_levels, put_borough, streets
 from .params import MIN_AREA_CONFIDENCE, NO_AREA_LEVELS, PREMISES_OFF_UNIT_M
 from .places import pair_conflict, query_places
 
@@ -163,8 +162,6 @@ def _unit_on_other_street(street: np.ndarray, unit_row: np.ndarray, premises_row
     """Per (street key, postcode-unit row, premises row): the unit lies on a street of that name
     (one of its points within ``params.PREMISES_OFF_UNIT_M`` / 2 of the unit's point, metres) and on
     none that the premises is on (another physical street: street-layer component)."""
-    from .ladder import _street_table
-
     st = _street_table(gaz)
     comp_of = pd.Series(st["comp"].to_numpy(), index=gaz.ids[st["row"].to_numpy()])
     own = comp_of.reindex(gaz.street_id[premises_row]).to_numpy()
@@ -258,8 +255,6 @@ def _thoroughfare(parsed: pd.DataFrame | None, sr: dict[str, np.ndarray], free: 
     if not todo.any():
         return number
     text = pd.Series(loc[todo], dtype=object).astype(str).str.split(",").str[0].str.strip()
-    # its own number ("1A Freshford Street") is not the record's: dropped, as canonical_components would
-    text = text.str.replace(r"^\d{1,5}[A-Za-z]?(?:\s*-\s*\d{1,5}[A-Za-z]?)?\s+(?=[A-Za-z])", "", regex=True)
     typed = (ends_in_street_type(text) & ~default_places().is_place(text)).to_numpy()
     if not typed.any():
         return number
@@ -293,10 +288,8 @@ def _landmark_junction(parsed: pd.DataFrame | None, qc: pd.DataFrame, rest: np.n
         sec = parsed["second_street"].to_numpy(dtype=object)
         has = rest & (row < 0) & pd.notna(sec) & (sec != "")
         if has.any():
-            sub = pd.DataFrame({c: [""] * int(has.sum()) for c in COMPONENTS})
-            sub["street"] = sec[has].astype(str)
             second = np.full(n, "", dtype=object)
-            second[has] = canonical_components(sub)["street"].to_numpy(dtype=object)
+            second[has] = street_keys(pd.Series(sec[has].astype(str), dtype=object)).to_numpy(dtype=object)
             jn = junctions(qc["street"].to_numpy(dtype=object), second, has, places, inside, gaz)
             ok = np.isfinite(jn["x"])
             fixed["level"][ok] = "junction"

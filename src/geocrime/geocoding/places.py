@@ -176,15 +176,9 @@ def _postal(parsed: pd.DataFrame) -> np.ndarray:
         hn = parsed["house_number"]
         out |= (hn.notna() & (hn.astype(str).str.strip() != "")).to_numpy()
     if "raw" in parsed.columns and n:
-        from ..address import _rx
         from ..address.places import default_places
 
-        t = default_places().table
-        words = sorted(set(t.loc[t["kind"] == "county", "name"].str.lower()), key=len, reverse=True)
-        if words:
-            alt = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in words)
-            raw = parsed["raw"].astype(object).where(parsed["raw"].notna(), "").astype(str)
-            out |= _rx.contains(raw, rf"(?:^|,)\s*(?:{alt})\s*\.?\s*(?:,|$)").to_numpy()
+        out |= default_places().names_county(parsed["raw"]).to_numpy(dtype=bool)
     return out
 
 
