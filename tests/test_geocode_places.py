@@ -379,3 +379,23 @@ def test_a_street_name_one_letter_dropped_or_added_in_the_named_borough(gaz):
     assert out["matched_address"].iloc[1].startswith("bisterne avenue")
     assert not str(out["matched_address"].iloc[2]).startswith("stafford street")
     assert out["match_level"].iloc[3] != "street"
+
+
+def test_fhrs_address_lines_are_a_list_set_scored_against_their_postcode(shared_data, gaz):
+    from geocrime.geocoding.evalsets import _codepoint_units, fhrs_list_queries, run_set
+
+    q = fhrs_list_queries(n=40, seed=3)
+    assert set(q["style"]) == {"with_postcode", "without_postcode"} and set(q["split"]) == {"tune", "report"}
+    assert len(q) == 160 and not q["query"].str.contains(r"^,|, ,|,$", regex=True).any()
+    w = q[q["style"] == "with_postcode"]
+    assert all(a.endswith(", " + b) for a, b in zip(w["query"], w["truth_pc"]))
+    # truth is the register postcode's Code-Point centroid, the same for both styles of an address
+    units = _codepoint_units().reindex(w["truth_pc"].str.replace(" ", "", regex=False))
+    assert np.allclose(units["x"].to_numpy(), w["truth_x"].to_numpy())
+    wo = q[q["style"] == "without_postcode"]
+    assert not wo["query"].str.contains(r"\b[A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2}$", regex=True).any()
+    # the module's gazetteer holds no FSA premises: the written postcode places nearly every row
+    rep, res = run_set("fhrs_list", gaz, split="report", n=40, seed=3)
+    assert len(res) == 80 and rep["tolerance_m"] == 250.0
+    assert rep["styles"]["with_postcode"]["recall"] >= 0.95
+    assert rep["styles"]["with_postcode"]["by_level"].get("postcode_unit", 0) >= 36

@@ -1,8 +1,9 @@
 """``geocrime evaluate``: precision/recall of the geocoder against known truth.
 
-Three ways: ``--gds [PATH]`` / ``--police-style [CSV ...]`` geocode sets of text nobody here wrote
-(GOV.UK list addresses with and without their postcode; police.uk ``On or near`` streets of months
-the gazetteer never saw, written as police do) and print precision/recall per input style (see
+Three ways: ``--gds [PATH]`` / ``--police-style [CSV ...]`` / ``--fhrs-list [PATH]`` geocode sets of
+text nobody here wrote (GOV.UK list addresses with and without their postcode; police.uk ``On or
+near`` streets of months the gazetteer never saw, written as police do; the FSA register's address
+lines, against a gazetteer without its premises) and print precision/recall per input style (see
 :mod:`geocrime.geocoding.evalsets`); ``--fhrs FILE --gazetteer G`` generates seeded messy queries from the FHRS premises
 (:mod:`geocrime.geocoding.querygen`), geocodes them and scores them; ``--results FILE`` scores an existing
 geocoded file that has ``truth_id``/``truth_x``/``truth_y`` columns.
@@ -24,6 +25,9 @@ def register(sub: Any) -> None:
                    help="GDS messy-address CSV (default: the shared dev file): P/R with and without the postcode")
     p.add_argument("--police-style", nargs="*", default=None, metavar="CSV",
                    help="police.uk street CSVs to query (default: Met 2024-07..10): P/R per police writing style")
+    p.add_argument("--fhrs-list", nargs="?", const="", default=None, metavar="PATH",
+                   help="FHRS CSV whose address lines are geocoded as written, with and without the postcode "
+                        "(default: the shared dev file), against the evaluation gazetteer without the FSA premises")
     p.add_argument("--split", default="report", choices=["tune", "report", "all"],
                    help="evaluation rows: 'tune' (held out for tuning), 'report' (default) or 'all'")
     p.add_argument("--street-months", nargs="*", default=None, metavar="CSV",
@@ -71,15 +75,18 @@ def _styles_table(reports: list[dict[str, Any]]) -> str:
 
 def _run_sets(args: argparse.Namespace) -> int:
     import json
+    import sys
 
     from ..config import cache_dir
     from ..gazetteer import Gazetteer
     from ..geocoding.evalsets import eval_gazetteer, run_set
 
-    if args.gazetteer is not None:
-        gaz = Gazetteer.load(args.gazetteer)
-    else:
-        gaz = eval_gazetteer(args.street_months, cache_dir=cache_dir("evaluation"))
+    def gazetteer(premises: bool = True) -> Any:
+        if args.gazetteer is not None:
+            return Gazetteer.load(args.gazetteer)
+        return eval_gazetteer(args.street_months, cache_dir=cache_dir("evaluation"), premises=premises)
+
+    gaz = gazetteer() if args.police_style is not None or args.gds is not None else None
     reports = []
     if args.police_style is not None:
         rep, res = run_set("police", gaz, split=args.split, n=3000 if args.n is None else args.n, seed=args.seed,
@@ -92,10 +99,20 @@ def _run_sets(args: argparse.Namespace) -> int:
         reports.append(rep)
         if args.save:
             res.to_parquet(args.save.with_name(args.save.stem + "_gds" + args.save.suffix))
+    if args.fhrs_list is not None:
+        gaz_lines = gazetteer(premises=False)
+        rep, res = run_set("fhrs_list", gaz_lines, split=args.split, n=3000 if args.n is None else args.n,
+                           seed=args.seed, path=args.fhrs_list or None, backend=args.backend, n_jobs=args.jobs)
+        reports.append(rep)
+        if not args.json:
+            print(f"FHRS lines against {gaz_lines!r} (no FSA premises)", file=sys.stderr)
+        if args.save:
+            res.to_parquet(args.save.with_name(args.save.stem + "_fhrs_list" + args.save.suffix))
     if args.json:
         print(json.dumps({"gazetteer": repr(gaz), "sets": reports}, default=str))
     else:
-        print(repr(gaz))
+        if gaz is not None:
+            print(repr(gaz))
         print(_styles_table(reports))
     return 0
 
@@ -121,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     from ..geocoding import evaluate, run_fhrs_evaluation
     from ..gazetteer import Gazetteer
 
-    if args.gds is not None or args.police_style is not None:
+    if args.gds is not None or args.police_style is not None or args.fhrs_list is not None:
         return _run_sets(args)
     if args.save:
         from ..inputs import table_format

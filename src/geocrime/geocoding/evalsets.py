@@ -1,6 +1,6 @@
 """Evaluation sets of text nobody here wrote, and precision/recall per input style.
 
-Two sets (issue 17):
+Three sets (issue 17):
 
 * **GDS messy addresses** (:func:`gds_queries`): real address strings from four GOV.UK open lists
   (pharmacies, dental practices, MOT stations, marriage venues), geocoded as published with and
@@ -9,6 +9,11 @@ Two sets (issue 17):
   police.uk months the gazetteer never saw, written as police do: ``"<street>, <borough>"``,
   ``"o/s <street> <borough>"`` and ``"<STREET>"`` alone (the borough from the LSOA name);
   truth = the police.uk snap point.
+* **FHRS address lines** (:func:`fhrs_list_queries`): the address lines of the FSA food-hygiene
+  register as the 16 boroughs' officers typed them (a second list nobody here wrote), joined with
+  commas, with and without the register's postcode; truth = the Code-Point centroid of that
+  postcode. Geocoded against the evaluation gazetteer *without* the FSA premises
+  (``eval_gazetteer(premises=False)``): the list's own entries would answer it.
 
 Scoring (:func:`score_located`), per style, every row counts:
 
@@ -38,7 +43,7 @@ import pandas as pd
 from .._geo import lonlat_to_bng
 from ..errors import DataNotFoundError
 
-__all__ = ["gds_queries", "police_style_queries", "score_located", "street_reachable", "POINT_LEVELS",
+__all__ = ["gds_queries", "police_style_queries", "fhrs_list_queries", "score_located", "street_reachable", "POINT_LEVELS",
            "POLICE_STYLES", "GDS_STYLES", "eval_gazetteer", "run_set"]
 
 #: levels that name a point (the tolerance applies); every other level is judged by its declared radius
@@ -82,6 +87,47 @@ def gds_queries(path: str | Path | None = None) -> pd.DataFrame:
     w = base.assign(query=text + ", " + d["postcode"], style="with_postcode")
     wo = base.assign(query=text, style="without_postcode")
     return pd.concat([w, wo], ignore_index=True)
+
+
+def fhrs_list_queries(path: str | Path | None = None, n: int | None = 3000, seed: int = 0) -> pd.DataFrame:
+    """The FHRS address lines as a list, one row per (address, style): ``query`` (the non-empty
+    ``AddressLine1..4`` joined with ", ", plus ``", <PostCode>"`` for ``with_postcode``), ``style``
+    (:data:`GDS_STYLES`), ``truth_x``/``truth_y`` (EPSG:27700, the Code-Point centroid of the
+    register's postcode; rows whose postcode Code-Point does not hold are left out), ``truth_pc``,
+    ``authority``, ``split`` (a hash of the text and postcode). Business names are left out: the
+    set measures the address as written. ``n``: distinct addresses sampled per split (seeded; None
+    = all)."""
+    d = _data_dir()
+    p = Path(path) if path is not None else d / "fhrs_london_dev" / "fhrs_london_16la_2020-11-15.csv"
+    if not p.exists():
+        raise DataNotFoundError(f"no FHRS file at {p}; pass --fhrs-list PATH")
+    f = pd.read_csv(p, dtype=str, keep_default_na=False, encoding_errors="replace")
+    lines = [f[c].str.strip() for c in ("AddressLine1", "AddressLine2", "AddressLine3", "AddressLine4") if c in f]
+    text = pd.Series([", ".join(v for v in row if v) for row in zip(*lines)], index=f.index, dtype=object)
+    pc = f["PostCode"].str.upper().str.replace(r"\s+", " ", regex=True).str.strip()
+    units = _codepoint_units()
+    at = units.reindex(pc.str.replace(" ", "", regex=False))
+    base = pd.DataFrame({"text": text, "truth_pc": pc, "authority": f.get("LocalAuthorityName", ""),
+                         "truth_x": at["x"].to_numpy(float), "truth_y": at["y"].to_numpy(float)})
+    base = base[(base["text"] != "") & np.isfinite(base["truth_x"])].drop_duplicates(["text", "truth_pc"])
+    base["split"] = _split_of(base["text"] + "|" + base["truth_pc"])
+    if n is not None:
+        rng = np.random.default_rng(seed)
+        take = [rng.permutation(np.flatnonzero(base["split"].to_numpy() == sp))[:n] for sp in ("tune", "report")]
+        base = base.iloc[np.sort(np.concatenate(take))]
+    base = base.reset_index(drop=True)
+    w = base.assign(query=base["text"] + ", " + base["truth_pc"], style="with_postcode")
+    wo = base.assign(query=base["text"], style="without_postcode")
+    return pd.concat([w, wo], ignore_index=True).drop(columns=["text"])
+
+
+def _codepoint_units() -> pd.DataFrame:
+    """Code-Point Open unit centroids (x, y; EPSG:27700) indexed by the postcode without spaces."""
+    from ..gazetteer import read_codepoint
+
+    cp = read_codepoint(_data_dir() / "codepoint_open_london_postcodes" / "codepo_london_E09.csv.gz")
+    cp = cp.assign(k=cp["postcode"].str.upper().str.replace(" ", "", regex=False))
+    return cp.drop_duplicates("k").set_index("k")[["x", "y"]]
 
 
 def _borough_of_lsoa_name(name: pd.Series) -> pd.Series:
@@ -223,8 +269,9 @@ def _ppd_streets(codepoint: pd.DataFrame) -> pd.DataFrame:
 
 
 def eval_gazetteer(street_months: Sequence[str | Path] | None = None, extra: Sequence[Any] = (),
-                   cache_dir: str | Path | None = None, street_layer: bool = True) -> Any:
-    """The evaluation gazetteer: FSA premises (16 boroughs) + Code-Point Open units + a police.uk
+                   cache_dir: str | Path | None = None, street_layer: bool = True, premises: bool = True) -> Any:
+    """The evaluation gazetteer: FSA premises (16 boroughs; left out with ``premises=False``, for the
+    FHRS-lines set) + Code-Point Open units + a police.uk
     street layer from ``street_months`` (default: Met burglary 2024-01..06, never the evaluated
     months) + (``street_layer``) the postcode -> street layer of ``streets_london_ppd`` + the TfL
     stations (landmarks) and the place lexicon's localities + any ``extra`` source tables. Saved under ``cache_dir`` (keyed by the inputs and the
@@ -235,7 +282,7 @@ def eval_gazetteer(street_months: Sequence[str | Path] | None = None, extra: Seq
     d = _data_dir()
     if street_months is None:
         street_months = sorted((d / "policeuk_met_burglary_street").glob("*.csv"))
-    key = hashlib.sha256(("|".join(map(str, street_months)) + parser_fingerprint() + f"ppd{street_layer}"
+    key = hashlib.sha256(("|".join(map(str, street_months)) + parser_fingerprint() + f"ppd{street_layer}" + ("" if premises else "nofsa")
                           + "|".join(getattr(e, "attrs", {}).get("name", str(len(e))) for e in extra)).encode()).hexdigest()[:12]
     cache = Path(cache_dir) / f"evalgaz_{key}" if cache_dir is not None else None
     if cache is not None and (cache / "meta.json").exists():
@@ -246,7 +293,7 @@ def eval_gazetteer(street_months: Sequence[str | Path] | None = None, extra: Seq
         except GazetteerError:  # built by another gazetteer format: rebuild
             pass
     cp = read_codepoint(d / "codepoint_open_london_postcodes" / "codepo_london_E09.csv.gz")
-    fhrs = read_fhrs(d / "fhrs_london_dev" / "fhrs_london_16la_2020-11-15.csv")
+    fhrs = [read_fhrs(d / "fhrs_london_dev" / "fhrs_london_16la_2020-11-15.csv")] if premises else []
     streets = streets_from_police_uk(list(street_months), cp)
     layer = [_ppd_streets(cp)] if street_layer else []
     from ..gazetteer import sources as _src
@@ -256,7 +303,7 @@ def eval_gazetteer(street_months: Sequence[str | Path] | None = None, extra: Seq
         places.append(_src.read_landmarks(d / "landmarks_london_stations" / "tfl_stations_2022.csv"))
     if hasattr(_src, "localities_from_places"):
         places.append(_src.localities_from_places())
-    gaz = Gazetteer.from_sources([fhrs, streets, *layer, *places, *extra, cp])
+    gaz = Gazetteer.from_sources([*fhrs, streets, *layer, *places, *extra, cp])
     if cache is not None:
         gaz.save(cache)
     return gaz
@@ -265,7 +312,8 @@ def eval_gazetteer(street_months: Sequence[str | Path] | None = None, extra: Seq
 def run_set(name: str, gazetteer: Any, split: str = "report", n: int | None = 3000, seed: int = 0,
             path: str | Path | None = None, boundaries: Any = None, n_jobs: int = 1,
             **geocode_kw: Any) -> tuple[dict[str, Any], pd.DataFrame]:
-    """Geocode one evaluation set (``"gds"`` or ``"police"``) against ``gazetteer`` and score it per
+    """Geocode one evaluation set (``"gds"``, ``"police"`` or ``"fhrs_list"``: give the latter a gazetteer
+    without the FSA premises) against ``gazetteer`` and score it per
     style. ``split``: ``tune``, ``report`` or ``all``. Returns (report, results with truth columns)."""
     from .api import geocode
 
@@ -275,8 +323,11 @@ def run_set(name: str, gazetteer: Any, split: str = "report", n: int | None = 30
     elif name == "police":
         q = police_style_queries([path] if isinstance(path, (str, Path)) else path, n=n, seed=seed)
         tol, unit_exact = 300.0, False
+    elif name == "fhrs_list":
+        q = fhrs_list_queries(path, n=n, seed=seed)
+        tol, unit_exact = 250.0, True
     else:
-        raise ValueError(f"unknown evaluation set {name!r}: 'gds' or 'police'")
+        raise ValueError(f"unknown evaluation set {name!r}: 'gds', 'police' or 'fhrs_list'")
     if split != "all":
         q = q[q["split"] == split].reset_index(drop=True)
     res = geocode(q[["query"]], gazetteer, columns="query", boundaries=boundaries, n_jobs=n_jobs, **geocode_kw)
