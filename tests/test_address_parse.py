@@ -243,3 +243,24 @@ def test_police_uk_streets_read_whole_and_place_splits_only_name_places(shared_d
         assert full.startswith(st) and full.endswith(lc) and pl is not None, (full, st, lc)
     # no landmark is read from a street name; police.uk's category "Bus/Coach Station" is no landmark
     assert r["landmark"].isna().all()
+
+
+def test_a_compass_word_ends_the_street_not_the_place_after_it(shared_data: Path) -> None:
+    """The FSA register writes "Breakspear Arms, Breakspear Road South, Ickenham": the street ends in
+    a compass word and the place after it stays a place (it was read as the street "Ickenham")."""
+    f = pd.read_csv(shared_data / "fhrs_london_dev" / "fhrs_london_16la_2020-11-15.csv", dtype=str,
+                    keep_default_na=False, encoding_errors="replace")
+    want = {"Breakspear Road South", "Whalebone Lane North", "Caxton Street North", "Horsenden Lane South"}
+    cases = []
+    for row in f[["AddressLine1", "AddressLine2", "AddressLine3", "AddressLine4"]].itertuples(index=False):
+        lines = [v.strip() for v in row if v.strip() and v.strip() != "Middlesex"]
+        at = [i for i, v in enumerate(lines) if v in want]
+        if at and 0 < at[0] < len(lines) - 1 and not re.match(r"\d", lines[at[0] - 1]):
+            cases.append((", ".join(lines), lines[at[0]], lines[at[0] + 1]))
+    assert len({c[1] for c in cases}) >= 3 and len(cases) >= 10
+    p = A.parse_many([c[0] for c in cases], backend="rules")
+    assert p["street"].tolist() == [c[1] for c in cases]
+    assert p["locality"].fillna(p["town"]).str.lower().tolist() == [c[2].lower() for c in cases]
+    # a compass word that begins a place after the street is still the place's
+    q = A.parse("12 High Street South Croydon", backend="rules")
+    assert (q.street, q.town) == ("High Street", "South Croydon")

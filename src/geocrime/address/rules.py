@@ -118,13 +118,15 @@ WEAK_TYPES: frozenset[str] = frozenset({
     "fields", "field", "common", "bridge", "circus", "broadway", "arcade", "precinct", "concourse",
     "estate", "quay", "reach", "orchard", "meadow", "meadows", "grange", "mount", "wall", "churchyard",
 })
+#: a compass word that ends a street name ("Breakspear Road South", "Whalebone Lane North")
+_COMPASS = r"(?:\s+(?:north|south|east|west))?"
 _TYPED_RX = re.compile(
-    rf"^(?:(?P<bname>.*?)\s*,\s*)??(?P<street>[^,]*?\b{_ALT(set(STREET_TYPES) - WEAK_TYPES)}\b\.?)"
+    rf"^(?:(?P<bname>.*?)\s*,\s*)??(?P<street>[^,]*?\b{_ALT(set(STREET_TYPES) - WEAK_TYPES)}\b\.?{_COMPASS})"
     r"(?:\s*,\s*(?P<tail>.*))?$",
     re.IGNORECASE | re.DOTALL,
 )
 _WEAK_TYPED_RX = re.compile(
-    rf"^(?:(?P<bname>.*?)\s*,\s*)??(?P<street>[^,]*?\b{_ALT(WEAK_TYPES)}\b\.?)(?:\s*,\s*(?P<tail>.*))?$",
+    rf"^(?:(?P<bname>.*?)\s*,\s*)??(?P<street>[^,]*?\b{_ALT(WEAK_TYPES)}\b\.?{_COMPASS})(?:\s*,\s*(?P<tail>.*))?$",
     re.IGNORECASE | re.DOTALL,
 )
 #: words that end a premises name written in front of its street in one part
