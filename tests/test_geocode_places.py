@@ -399,3 +399,16 @@ def test_fhrs_address_lines_are_a_list_set_scored_against_their_postcode(shared_
     assert len(res) == 80 and rep["tolerance_m"] == 250.0
     assert rep["styles"]["with_postcode"]["recall"] >= 0.95
     assert rep["styles"]["with_postcode"]["by_level"].get("postcode_unit", 0) >= 36
+
+
+def test_a_bare_street_named_like_a_place_is_not_narrowed_to_that_place(gaz):
+    """"CHURCH STREET" alone is one of London's Church Streets, not the Westminster ward of that name
+    that would leave only NW8's (it was placed there at probability 0.99); "PECKHAM" alone is still
+    the place."""
+    from geocrime.address import parse_many
+
+    p = parse_many(["CHURCH STREET", "ABBEY ROAD", "PECKHAM"], backend="rules")
+    assert p["place"].tolist()[:2] == [None, None] and p["place"].iloc[2] == "peckham"
+    r = geocode(pd.DataFrame({"q": ["CHURCH STREET", "ABBEY ROAD"]}), gaz, columns="q")
+    assert (r["match_level"] != "street").all()
+    assert (r["reason"] == "ambiguous_street").all()

@@ -212,7 +212,7 @@ def parse_many(
 
 def _with_places(res: pd.DataFrame, lex: PlaceLexicon) -> pd.DataFrame:
     """The parse (one row per distinct text) with the place columns of its locality and town; a
-    bare street that is itself a place name ("Peckham", no number) names that place too."""
+    bare street that is itself a place name ("Peckham", no number, no street type) names that place too."""
     loc = res["locality"].to_numpy(dtype=object)
     town = res["town"].to_numpy(dtype=object)
     has_l, has_t = pd.notna(loc), pd.notna(town)
@@ -230,6 +230,9 @@ def _with_places(res: pd.DataFrame, lex: PlaceLexicon) -> pd.DataFrame:
     bare = np.flatnonzero(bare)
     if len(bare):  # a bare street that is itself a place name ("Peckham"): a set lookup first
         bare = bare[lex.written_as_name(pd.Series(street[bare], dtype=object))]
+        # ... unless it ends in a street type: "CHURCH STREET" is one of London's Church Streets, not
+        # the Westminster ward that would narrow the search to its own
+        bare = bare[~rules.ends_in_street_type(pd.Series(street[bare], dtype=object)).to_numpy(dtype=bool)]
         text[bare] = street[bare]
     found = lex.find(pd.Series(text, dtype=object))
     for c in PLACE_FIELDS:
