@@ -412,3 +412,11 @@ def test_a_bare_street_named_like_a_place_is_not_narrowed_to_that_place(gaz):
     r = geocode(pd.DataFrame({"q": ["CHURCH STREET", "ABBEY ROAD"]}), gaz, columns="q")
     assert (r["match_level"] != "street").all()
     assert (r["reason"] == "ambiguous_street").all()
+
+
+def test_a_street_in_the_places_core_beats_a_namesake_a_mile_off(gaz):
+    """Teddington's High Street (TW11) and Hampton Wick's (KT1, in Teddington's border tolerance)
+    lie 1.5 km apart: two roads, and the place's own is meant (it was left ambiguous)."""
+    r = geocode(pd.DataFrame({"q": ["High Street, Teddington", "161 HIGH STREET, TEDDINGTON"]}), gaz, columns="q")
+    assert (r["match_level"] == "street").all()
+    assert r["matched_address"].str.endswith("tw11").all()
