@@ -420,3 +420,17 @@ def test_a_street_in_the_places_core_beats_a_namesake_a_mile_off(gaz):
     r = geocode(pd.DataFrame({"q": ["High Street, Teddington", "161 HIGH STREET, TEDDINGTON"]}), gaz, columns="q")
     assert (r["match_level"] == "street").all()
     assert r["matched_address"].str.endswith("tw11").all()
+
+
+def test_a_post_towns_own_locality_holds_its_street_in_a_postal_address(gaz):
+    """Royal Mail adds a dependent locality whenever a post town holds two streets of one name, so
+    "19 Victoria Road, Surbiton" is Surbiton's own Victoria Road (KT6), "18 College Road, Harrow,
+    Middlesex" Harrow's (HA1) and "11 Station Road, Orpington, Kent" Orpington's (BR6), not another
+    of the post town's (they were ambiguous); police text that names the borough ("College Road,
+    Harrow", no number, no county) keeps every College Road of the borough."""
+    q = ["19 Victoria Road, Surbiton", "18 College Road, Harrow, Middlesex", "11 STATION ROAD, ORPINGTON, KENT",
+         "College Road, Harrow"]
+    r = geocode(pd.DataFrame({"q": q}), gaz, columns="q")
+    assert r["match_level"].tolist()[:3] == ["street"] * 3
+    assert [a.rsplit(" ", 1)[-1] for a in r["matched_address"].iloc[:3]] == ["kt6", "ha1", "br6"]
+    assert r["match_level"].iloc[3] != "street" and r["reason"].iloc[3] == "ambiguous_street"

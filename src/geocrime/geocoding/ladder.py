@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .inputs import _LEVEL_OUT
-from .params import CORE_PREFER_GAP_M, JUNCTION_MAX_M, NUMBER_ANCHOR_BASE_M, NUMBER_ANCHOR_MAX, NUMBER_BETWEEN_MAX_M, NUMBER_ANCHOR_PER_M, NUMBER_ANCHOR_SPREAD_M, JUNCTION_PAD_M, JUNCTION_SEPARATE_M, STREET_BOROUGH_TOL_M, STREET_LINK_M, STREET_MAX_EXTENT_M, STREET_PAD_M
+from .params import CORE_PREFER_GAP_M, OWN_PREFER_GAP_M, JUNCTION_MAX_M, NUMBER_ANCHOR_BASE_M, NUMBER_ANCHOR_MAX, NUMBER_BETWEEN_MAX_M, NUMBER_ANCHOR_PER_M, NUMBER_ANCHOR_SPREAD_M, JUNCTION_PAD_M, JUNCTION_SEPARATE_M, STREET_BOROUGH_TOL_M, STREET_LINK_M, STREET_MAX_EXTENT_M, STREET_PAD_M
 from .places import _memo, entry_bits, near_bits, outside_districts
 
 
@@ -206,13 +206,15 @@ def _prefer_core(p: pd.DataFrame, q: np.ndarray, places: dict[str, np.ndarray], 
                  gaz: Any) -> tuple[pd.DataFrame, np.ndarray]:
     """Where some of a query's streets (physical streets: components) reach the core of the place it
     names, drop the streets only the border tolerance admits; a street that crosses the border stays
-    whole. Two tiers, narrowest first: the place's core districts (a post town's own districts, the
-    district of a locality's point), then its core borough (the borough a borough name means, a
-    locality's own borough)."""
+    whole. Three tiers, narrowest first: the district of the locality a post-town or borough name
+    also means, in a postal address ("12 High Street, Uxbridge": UB8, see places._own_points); the
+    place's core districts (a post town's own districts, the district of a locality's point); its
+    core borough (the borough a borough name means, a locality's own borough)."""
     if not len(q):
-        return p.assign(core=np.zeros(0, dtype=object)), q
-    p = p.assign(core=np.where(district[q] == "", _core_districts_of(q, places, gaz), ""))
-    for tier in ("districts", "borough"):
+        return p.assign(core=np.zeros(0, dtype=object), own=np.zeros(0, dtype=object)), q
+    p = p.assign(core=np.where(district[q] == "", _core_districts_of(q, places, gaz), ""),
+                 own=np.where(district[q] == "", _own_district_of(q, places, gaz), ""))
+    for tier, gap_m in (("own", OWN_PREFER_GAP_M), ("districts", CORE_PREFER_GAP_M), ("borough", CORE_PREFER_GAP_M)):
         pref = _core_pairs(p, q, places, gaz, tier) & (district[q] == "")
         if not pref.any():
             continue
@@ -220,7 +222,7 @@ def _prefer_core(p: pd.DataFrame, q: np.ndarray, places: dict[str, np.ndarray], 
         core_comp = qc.isin(qc[pref])
         has = np.bincount(q[pref], minlength=len(district))[q] > 0
         drop = has & ~core_comp
-        near = _near_core(p, q, core_comp, drop, len(district))
+        near = _near_core(p, q, core_comp, drop, len(district), gap_m)
         keep = ~drop | near[q]
         p, q = p[keep], q[keep]
     return p, q
@@ -231,7 +233,7 @@ def _core_pairs(p: pd.DataFrame, q: np.ndarray, places: dict[str, np.ndarray], g
     if tier == "borough":
         core = places["strict"][q]
         return (core != 0) & ((entry_bits(gaz)[p["row"].to_numpy()] & core) != 0)
-    cd = p["core"].to_numpy(dtype=object)
+    cd = p["own" if tier == "own" else "core"].to_numpy(dtype=object)
     out = np.zeros(len(q), dtype=bool)
     hd = cd != ""
     if hd.any():
@@ -249,6 +251,19 @@ def _core_districts_of(q: np.ndarray, places: dict[str, np.ndarray], gaz: Any) -
     return cd
 
 
+def _own_district_of(q: np.ndarray, places: dict[str, np.ndarray], gaz: Any) -> np.ndarray:
+    """Per query in ``q``: the district of the locality point its post-town or borough name also
+    means (``places["own_x"]``), '' for none."""
+    out = np.full(len(q), "", dtype=object)
+    if "own_x" not in places:
+        return out
+    x, y = places["own_x"][q], places["own_y"][q]
+    ok = np.isfinite(x) & np.isfinite(y)
+    if ok.any():
+        out[ok] = _district_at(x[ok], y[ok], gaz)
+    return out
+
+
 def _district_at(x: np.ndarray, y: np.ndarray, gaz: Any) -> np.ndarray:
     """Postcode district of the gazetteer's postcode unit nearest each point ('' without units)."""
     memo = _memo(gaz)
@@ -264,8 +279,8 @@ def _district_at(x: np.ndarray, y: np.ndarray, gaz: Any) -> np.ndarray:
     return np.asarray(gaz.k["pc_district"], dtype=object)[pos[i]]
 
 
-def _near_core(p: pd.DataFrame, q: np.ndarray, core: np.ndarray, drop: np.ndarray, n: int) -> np.ndarray:
-    """Per query: a street to be dropped lies within CORE_PREFER_GAP_M of a core street (nearest
+def _near_core(p: pd.DataFrame, q: np.ndarray, core: np.ndarray, drop: np.ndarray, n: int, gap_m: float) -> np.ndarray:
+    """Per query: a street to be dropped lies within ``gap_m`` metres of a core street (nearest
     rows, less both radii), so the two may be one road: keep both."""
     out = np.zeros(n, bool)
     if not drop.any():
@@ -275,7 +290,7 @@ def _near_core(p: pd.DataFrame, q: np.ndarray, core: np.ndarray, drop: np.ndarra
     b = pd.DataFrame({"q": q[drop], **{c: p[c].to_numpy()[drop] for c in cols}})
     m = a.merge(b, on="q", suffixes=("_a", "_b"))
     gap = np.hypot(m["x_a"] - m["x_b"], m["y_a"] - m["y_b"]) - m["radius_a"] - m["radius_b"]
-    out[m["q"].to_numpy()[gap.to_numpy() < CORE_PREFER_GAP_M]] = True
+    out[m["q"].to_numpy()[gap.to_numpy() < gap_m]] = True
     return out
 
 

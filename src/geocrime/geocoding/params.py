@@ -36,6 +36,10 @@ STREET_BOROUGH_TOL_M = 100.0
 #: Teddington's and Hampton Wick's High Streets (1.5 km apart) as one ambiguous road; 0, 300 and
 #: 600 m give identical figures, police unchanged, GDS without postcode R 0.6128 -> 0.6201
 CORE_PREFER_GAP_M = 300.0
+#: ... and for the narrowest tier, the locality a post-town or borough name also means in a postal
+#: address ("12 High Street, Uxbridge": UB8 over Harefield's UB9): a same-named street of the post
+#: town nearer than this may be the same thoroughfare with a gap ("Harrow Road, Wembley": HA9 and HA0)
+OWN_PREFER_GAP_M = 1500.0
 #: a street match with a house number is moved to the gazetteer premises on that street (within the
 #: street's extent) with the nearest number of the same parity, when the numbers differ by at most
 #: this much; its uncertainty is NUMBER_ANCHOR_BASE_M + NUMBER_ANCHOR_PER_M per number of difference

@@ -95,7 +95,8 @@ def query_places(parsed: pd.DataFrame) -> dict[str, np.ndarray]:
     """What each parsed record's place words allow: ``mask`` (int64 borough bits, 0 = no place
     named), ``x``/``y``/``radius`` (the place's point and radius, NaN when unknown or its meanings
     are far apart), ``kind`` (``borough``/``locality``/``post_town``/``county`` or None),
-    ``name``, ``districts`` ('|'-joined postcode districts)."""
+    ``name``, ``districts`` ('|'-joined postcode districts), ``own_x``/``own_y`` (the point of the
+    locality a post-town or borough name also means, see :func:`_own_points`; NaN for none)."""
     n = len(parsed)
     if "place_boroughs" in parsed.columns:  # the parser already looked the place words up
         f = parsed
@@ -112,11 +113,14 @@ def query_places(parsed: pd.DataFrame) -> dict[str, np.ndarray]:
     get = lambda c, d: (f[c].to_numpy() if c in f.columns else np.full(n, d))  # noqa: E731
     bor = np.where(pd.isna(get("place_boroughs", "")), "", get("place_boroughs", "")).astype(object)
     mask = _bits_of_codes(bor)
+    postal = _postal(parsed)
+    own_x, own_y = _own_points(get("place", None).astype(object), get("place_kind", None).astype(object), postal)
     return {
         "mask": mask,
         "strict": _strict_bits(get("place", None).astype(object), get("place_kind", None).astype(object), mask),
         "core_districts": _core_districts(get("place", None).astype(object), get("place_kind", None).astype(object),
-                                          _postal(parsed)),
+                                          postal),
+        "own_x": own_x, "own_y": own_y,
         "x": pd.to_numeric(pd.Series(get("place_x", np.nan)), errors="coerce").to_numpy(float),
         "y": pd.to_numeric(pd.Series(get("place_y", np.nan)), errors="coerce").to_numpy(float),
         "radius": pd.to_numeric(pd.Series(get("place_radius_m", np.nan)), errors="coerce").to_numpy(float),
@@ -143,6 +147,37 @@ def _core_tables() -> tuple[dict[tuple[str, str], int], dict[str, str]]:
         pt = t[t["kind"] == "post_town"].groupby("key")["districts"].agg("|".join).to_dict()
         memo["core"] = (by, pt)
     return memo["core"]
+
+
+def _own_locality_points() -> dict[str, tuple[float, float]]:
+    """From the place lexicon, once: key -> the point of its one locality meaning, for names that
+    are also a post town or a borough ("Uxbridge", "Orpington", "Ealing", "Harrow")."""
+    from ..address.places import default_places
+
+    memo = _memo(default_places)
+    if "own" not in memo:
+        t = default_places().table
+        loc = t[(t["kind"] == "locality") & np.isfinite(pd.to_numeric(t["x"], errors="coerce"))]
+        loc = loc[~loc["key"].duplicated(keep=False) & loc["key"].isin(t.loc[t["kind"].isin(["post_town", "borough"]), "key"])]
+        memo["own"] = {k: (float(x), float(y)) for k, x, y in zip(loc["key"], loc["x"], loc["y"])}
+    return memo["own"]
+
+
+def _own_points(name: np.ndarray, kind: np.ndarray, postal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per record (x, y; NaN for none): the point of the locality a post-town or borough name also
+    means, where the text is a postal address or the name no borough's. Royal Mail adds a dependent
+    locality to an address whenever a post town holds two streets of one name, so "12 High Street,
+    Uxbridge" is the town's own High Street (UB8), not Harefield's (UB9, same post town); police
+    text ("Station Road, Harrow", no number) names the borough and stays whole."""
+    x, y = np.full(len(name), np.nan), np.full(len(name), np.nan)
+    use = pd.notna(name) & np.isin(kind, ["post_town", "borough"]) & (postal | (kind != "borough"))
+    if not use.any():
+        return x, y
+    own = _own_locality_points()
+    codes, uniq = pd.factorize(name[use].astype(str))
+    pts = np.array([own.get(u, (np.nan, np.nan)) for u in uniq], dtype=float).reshape(-1, 2)
+    x[use], y[use] = pts[codes, 0], pts[codes, 1]
+    return x, y
 
 
 def _strict_bits(name: np.ndarray, kind: np.ndarray, mask: np.ndarray) -> np.ndarray:
