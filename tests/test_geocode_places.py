@@ -434,3 +434,38 @@ def test_a_post_towns_own_locality_holds_its_street_in_a_postal_address(gaz):
     assert r["match_level"].tolist()[:3] == ["street"] * 3
     assert [a.rsplit(" ", 1)[-1] for a in r["matched_address"].iloc[:3]] == ["kt6", "ha1", "br6"]
     assert r["match_level"].iloc[3] != "street" and r["reason"].iloc[3] == "ambiguous_street"
+
+
+@pytest.fixture(scope="module")
+def fsa_gaz(shared_data):
+    """FSA premises (16 boroughs) + the street layer + Code-Point."""
+    from geocrime.gazetteer import Gazetteer, read_codepoint, read_fhrs
+    from geocrime.geocoding.evalsets import _ppd_streets
+
+    cp = read_codepoint(shared_data / "codepoint_open_london_postcodes" / "codepo_london_E09.csv.gz")
+    fhrs = read_fhrs(shared_data / "fhrs_london_dev" / "fhrs_london_16la_2020-11-15.csv")
+    return Gazetteer.from_sources([fhrs, _ppd_streets(cp), cp])
+
+
+def test_a_postcode_and_a_place_agreeing_beat_a_premises_numbered_alike(shared_data, fsa_gaz):
+    """"5 High Street, Barnes, SW13 9LB" (a real GOV.UK list address): the premises source holds a
+    5 High Street in Hampton Wick, 8 km away (no postcode published); the written unit lies on
+    Barnes High Street and Barnes is not Hampton Wick, so the postcode wins. "London" is no such
+    witness (every premises of the city is in it)."""
+    out = geocode(["5 High Street, Barnes, SW13 9LB", "5 High Street, Hampton Wick"], fsa_gaz)
+    truth = _gds_row(shared_data, "5 High Street, Barnes")
+    assert out["match_level"].iloc[0] == "postcode_unit", out[["match_level", "reason", "matched_address"]]
+    assert np.hypot(out["x"].iloc[0] - truth["truth_x"], out["y"].iloc[0] - truth["truth_y"]) < 1.0
+    assert out["match_level"].iloc[1] == "premises"  # the Hampton Wick premises itself is still found
+
+
+def test_a_record_naming_another_business_is_not_that_premises(shared_data, fsa_gaz):
+    """"RUISLIP HONDA, VICTORIA ROAD, RUISLIP, HA4 0LJ" (a real GOV.UK MOT list address) is not the
+    Victoria Road Service Station 850 m away: a building name that differs supports nothing, and
+    with no number, flat or postcode unit in common the row falls to its postcode unit."""
+    out = geocode(["RUISLIP HONDA, VICTORIA ROAD, RUISLIP, HA4 0LJ", "Victoria Road Service Station, Victoria Road, Ruislip"],
+                  fsa_gaz)
+    truth = _gds_row(shared_data, "RUISLIP HONDA, VICTORIA ROAD, RUISLIP")
+    assert out["match_level"].iloc[0] == "postcode_unit", out[["match_level", "reason", "matched_address"]]
+    assert np.hypot(out["x"].iloc[0] - truth["truth_x"], out["y"].iloc[0] - truth["truth_y"]) < 1.0
+    assert out["match_level"].iloc[1] == "premises"

@@ -42,7 +42,7 @@ def _match(parsed: pd.DataFrame, gaz: Any, threshold: float, margin: float, boun
     _street_only(dec, pairs["codes"])
     _named_street_exists(dec, pairs["codes"], qc, places, gaz, inside)
     _street_elsewhere(dec, pairs["codes"], qc, places, gaz, inside)
-    _far_from_postcode(dec, pairs["codes"], qc, gaz)
+    _far_from_postcode(dec, pairs["codes"], qc, gaz, places)
     lad = _climb(qc, places, dec, gaz, ok, inside, parsed)
     if within_test is not None:
         _outside_within(lad, within_test)
@@ -99,9 +99,11 @@ def _street_only(dec: Decision, codes: dict[str, np.ndarray]) -> None:
         return
     bp = dec.bpair[acc]
     unsupported = np.ones(len(acc), dtype=bool)
-    for fam in ("HOUSE_NUMBER", "FLAT", "BUILDING"):
-        # "none": no value on the record; "missing": the entry has one, the record none
-        unsupported &= np.isin(codes[fam][bp], [_scoring.LEVELS[fam].index(lv) for lv in ("none", "missing")])
+    for fam, lvls in (("HOUSE_NUMBER", ("none", "missing")), ("FLAT", ("none", "missing")),
+                      ("BUILDING", ("none", "missing", "mismatch"))):
+        # "none": no value on the record; "missing": the entry has one, the record none; a building
+        # name that differs ("RUISLIP HONDA, VICTORIA ROAD" / Victoria Road Service Station) supports nothing
+        unsupported &= np.isin(codes[fam][bp], [_scoring.LEVELS[fam].index(lv) for lv in lvls])
     # ... unless the record's postcode unit is the entry's (generated FSA records "Kenton Road, Harrow,
     # HA1 2BW" keep their premises: within a unit the premises and the unit point are metres apart)
     unsupported &= codes["POSTCODE"][bp] != _scoring.LEVELS["POSTCODE"].index("exact")
@@ -131,7 +133,8 @@ def _named_street_exists(dec: Decision, codes: dict[str, np.ndarray], qc: pd.Dat
     dec.accept &= ~(todo & ((sr["row"] >= 0) | sr["ambiguous"]))
 
 
-def _far_from_postcode(dec: Decision, codes: dict[str, np.ndarray], qc: pd.DataFrame, gaz: Any) -> None:
+def _far_from_postcode(dec: Decision, codes: dict[str, np.ndarray], qc: pd.DataFrame, gaz: Any,
+                       places: dict[str, np.ndarray]) -> None:
     """Withdraw (in place) a premises match in another postcode unit than the one the record gives,
     on a street written differently ("97 North Road" for "97 South Road"), when it lies more than
     ``params.PREMISES_OFF_UNIT_M`` from that unit: the postcode locates the record better than a
@@ -153,7 +156,14 @@ def _far_from_postcode(dec: Decision, codes: dict[str, np.ndarray], qc: pd.DataF
     # Road, not the premises numbered 51 on the Uxbridge Road in Hampton)
     doubt = far & same_street
     if doubt.any():
-        far[doubt] = _unit_on_other_street(qc["street"].to_numpy(dtype=object)[i[doubt]], u[doubt], b[doubt], gaz)
+        # ... or when the text names a local place (a borough, post town or locality: not city-wide
+        # "London", not a county) and the premises lies in another locality: the postcode and the
+        # place agree against it ("5 High Street, Barnes, SW13 9LB" is not 5 High
+        # Street, Hampton Wick)
+        j = i[doubt]
+        other_place = (codes["PLACE"][dec.bpair[j]] == _scoring.LEVELS["PLACE"].index("mismatch")) \
+            & np.isin(np.bitwise_count(places["mask"][j].astype(np.uint64)), np.arange(1, 9))
+        far[doubt] = other_place | _unit_on_other_street(qc["street"].to_numpy(dtype=object)[i[doubt]], u[doubt], b[doubt], gaz)
     dec.accept[i[far]] = False
     dec.off_postcode[i[far]] = True
 
