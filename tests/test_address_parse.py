@@ -264,3 +264,18 @@ def test_a_compass_word_ends_the_street_not_the_place_after_it(shared_data: Path
     # a compass word that begins a place after the street is still the place's
     q = A.parse("12 High Street South Croydon", backend="rules")
     assert (q.street, q.town) == ("High Street", "South Croydon")
+
+
+def test_premises_names_written_after_the_street_are_the_buildings(shared_data: Path) -> None:
+    """The FSA register writes "Whalebone Lane South, B&M Stores Ltd, Eldonwall Trading Estate" and a
+    GOV.UK list "5 - 6 The Broadway, Concord Shopping Centre, Shepherds Bush, London": comma parts
+    after the street that name premises and no place are the building's; place parts stay places."""
+    gds = pd.read_csv(shared_data / "gds_messy_addresses_london_dev" / "london_messy_addresses_dev.csv", dtype=str,
+                      keep_default_na=False)
+    concord = gds.loc[gds["text"].str.startswith("5 - 6 The Broadway, Concord"), "text"].iloc[0]
+    p = A.parse_many(["Whalebone Lane South, B&M Stores Ltd, Eldonwall Trading Estate, RM8 1AT", concord,
+                      "12 Station Road, Harrow Weald", "Rye Lane, Peckham"], backend="rules")
+    assert p["building_name"].tolist()[:2] == ["B&M Stores Ltd, Eldonwall Trading Estate", "Concord Shopping Centre"]
+    assert p["street"].tolist() == ["Whalebone Lane South", "The Broadway", "Station Road", "Rye Lane"]
+    assert p["locality"].tolist()[1:] == ["Shepherds Bush", "Harrow Weald", "Peckham"]
+    assert p["building_name"].iloc[2:].isna().all()

@@ -576,9 +576,41 @@ def _split_trailing_place(out: dict[str, pd.Series], lexicon: Any) -> None:
             out[col], out["locality"] = split_trailing_place(out[col], out["locality"], lexicon)
 
 
+#: a part after the street that names premises, not a place ("Whalebone Lane South, B&M Stores Ltd,
+#: Eldonwall Trading Estate": the street written first, the building names after it)
+_PREMISES_TAIL = rf"\b(?:{_ALT(PREMISES_WORDS)}|ltd|limited|plc|llp|stores|trading\s+estate|industrial\s+estate|business\s+(?:park|centre)|retail\s+park)\b"
+
+
+def _premises_tail(out: dict[str, pd.Series], lexicon: Any) -> None:
+    """Comma parts of the locality/town that are no place name and name premises ("B&M Stores Ltd",
+    "Eldonwall Trading Estate") join the building name: written after the street, they are the
+    building's; place parts stay ("Concord Shopping Centre, Shepherds Bush": Shepherds Bush)."""
+    if lexicon is None:
+        lexicon = places.default_places()
+    for col in ("locality", "town"):
+        v = out[col]
+        has = v.notna() & (out["building_name"].isna() if col == "locality" else True)
+        if not has.any():
+            continue
+        txt = v[has].astype("str")
+        txt = txt[_rx.contains(txt.str.lower(), _PREMISES_TAIL).to_numpy(dtype=bool)]
+        if not len(txt):
+            continue
+        parts = txt.str.split(r"\s*,\s*", regex=True).explode()
+        prem = _rx.contains(parts.str.lower(), _PREMISES_TAIL).to_numpy(dtype=bool, copy=True)
+        prem[prem] = ~lexicon.is_place(parts[prem]).to_numpy(dtype=bool)
+        moved = parts[prem].groupby(level=0).agg(", ".join)
+        kept = parts[~prem].groupby(level=0).agg(", ".join).reindex(moved.index)
+        cur = out["building_name"][moved.index]
+        out["building_name"][moved.index] = cur.where(cur.isna(), cur.astype("str") + ", " + moved).where(
+            cur.notna(), moved).astype(object)
+        out[col][moved.index] = kept.where(kept.notna(), None).astype(object)
+
+
 def _tidy(out: dict[str, pd.Series], idx: pd.Index, placeholders: police.Placeholders,
           places_lexicon: Any = None) -> pd.DataFrame:
     _split_trailing_place(out, places_lexicon)
+    _premises_tail(out, places_lexicon)
     sb = out["sub_building"]
     rear = sb.notna() & out["location_qualifier"].isna()
     if rear.any():
