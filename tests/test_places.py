@@ -208,9 +208,11 @@ def test_locality_tolerance_on_real_addresses(shared_data):
     # one letter off two names (Crayford, Cranford), another first letter (Wanstead), several
     # words, a short word: no place
     ("Kinsbury", "kingsbury"), ("Craford", None), ("Banstead", None), ("West Actom", None), ("Camdem", None),
+    # a held name after a compass word or upper/lower (GOV.UK and FSA lists): the held place
+    ("North Cheam", "cheam"), ("West Croydon", "croydon"), ("UPPER BELVEDERE", "belvedere"), ("North Actom", None),
 ])
 def test_place_names_written_loosely(text, expected):
     """Real spellings from the GOV.UK lists: spaces dropped or added, one letter off a one-word name
-    (same first letter, one name that near); nothing looser."""
+    (same first letter, one name that near), a compass word before a held name; nothing looser."""
     got = PlaceLexicon.default().find(pd.Series([text]))["place"].iloc[0]
     assert got == expected

@@ -192,7 +192,8 @@ class PlaceLexicon:
         letter off with the same first letter ("Croyden", "Edgeware", "Thamemead") when exactly one
         name is that near ("Kinsbury": Kingsbury or Finsbury, neither); a different first letter is
         another place ("Banstead" is not Wanstead) and several words are never read loosely ("West
-        Acton" is not East Acton)."""
+        Acton" is not East Acton). A name not held that is a held one after a compass word or
+        upper/lower ("North Cheam", "West Croydon", "Upper Belvedere") is read as the held one."""
         pos = self.keys.get_indexer(pk)
         miss = np.flatnonzero((pos < 0) & (pk != ""))
         if not len(miss):
@@ -200,6 +201,13 @@ class PlaceLexicon:
         squeezed = pd.Series(pk[miss], dtype=object).str.replace(" ", "", regex=False).to_numpy(dtype=object)
         got = self._squeezed.reindex(squeezed).to_numpy()
         pos[miss] = np.where(pd.isna(got), -1, got).astype(np.int64)
+        # "North Cheam", "West Croydon", "Upper Belvedere": an unknown name that is a known one after a
+        # compass word or upper/lower is read as that place (its boroughs and districts)
+        rest = miss[pos[miss] < 0]
+        if len(rest):
+            bare = pd.Series(pk[rest], dtype=object).str.extract(r"^(?:north|south|east|west|upper|lower) (.+)$")[0]
+            got = self.keys.get_indexer(bare.fillna("").to_numpy(dtype=object))
+            pos[rest] = np.where(bare.notna().to_numpy() & (got >= 0), got, -1)
         one = miss[(pos[miss] < 0) & np.array([(" " not in k) and len(k) >= FUZZY_PLACE_MIN_LEN for k in pk[miss]], bool)]
         if len(one):
             from rapidfuzz import process
