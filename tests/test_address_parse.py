@@ -279,3 +279,17 @@ def test_premises_names_written_after_the_street_are_the_buildings(shared_data: 
     assert p["street"].tolist() == ["Whalebone Lane South", "The Broadway", "Station Road", "Rye Lane"]
     assert p["locality"].tolist()[1:] == ["Shepherds Bush", "Harrow Weald", "Peckham"]
     assert p["building_name"].iloc[2:].isna().all()
+
+
+def test_a_place_written_last_is_not_the_bare_street(shared_data: Path) -> None:
+    """The FSA register writes "Unit A1, The Oxygen, Western Gateway, Canning Town": with no number
+    and no street type the last part was read as a bare street ("Canning Town", which police.uk
+    also names); a place written last after other parts is the place, and the part before it the
+    street. A bare name alone ("Bishopsgate", police "Canning Town, Newham") is still the street."""
+    f = pd.read_csv(shared_data / "fhrs_london_dev" / "fhrs_london_16la_2020-11-15.csv", dtype=str,
+                    keep_default_na=False, encoding_errors="replace")
+    row = f[(f["AddressLine2"] == "The Oxygen") & (f["AddressLine3"] == "Western Gateway")].iloc[0]
+    text = ", ".join(v for v in row[["AddressLine1", "AddressLine2", "AddressLine3", "AddressLine4"]] if v)
+    p = A.parse_many([text, "Bishopsgate", "Canning Town, Newham"], backend="rules")
+    assert (p["street"].iloc[0], p["locality"].iloc[0]) == ("Western Gateway", row["AddressLine4"])
+    assert p["street"].tolist()[1:] == ["Bishopsgate", "Canning Town"]

@@ -237,7 +237,7 @@ def parse_series(
     # 6. leading sub-building
     rest = _sub_building_step(rest, out)
     # 7. street part
-    parts = _street_parts(rest)
+    parts = _street_parts(rest, places_lexicon)
     _sub_building_parts(parts, out, rest.index)
     # 8. tail -> locality (+ town when not found by name)
     _tail_step(parts["tail"], town_found, out)
@@ -358,7 +358,7 @@ def _sub_building_step(rest: pd.Series, out: dict[str, pd.Series]) -> pd.Series:
     return rest
 
 
-def _street_parts(rest: pd.Series) -> dict[str, pd.Series]:
+def _street_parts(rest: pd.Series, lexicon: Any = None) -> dict[str, pd.Series]:
     """Split the street part into building name, house number, street and tail (ordered rules, first match wins)."""
     nonempty = rest.str.len() > 0
     parts = {k: _none(len(rest), rest.index) for k in ("bname", "num", "street", "tail")}
@@ -392,13 +392,31 @@ def _street_parts(rest: pd.Series) -> dict[str, pd.Series]:
                         prev.isna(), prev.astype("str") + ", " + ps.loc[pi, "bname"].astype("str")).astype(object)
                     parts["street"][pi] = ps.loc[pi, "street"].astype(object)
     if (~done).any():
-        m = _rx.extract(rest[~done], _LAST_RX.pattern)
-        ok = m["street"].notna()
-        oi = ok.index[ok.to_numpy()]
-        for k in ("bname", "street"):
-            parts[k][oi] = m.loc[oi, k].astype(object)
-        done[oi] = True
+        _last_part_street(rest[~done], parts, lexicon)
     return parts
+
+
+def _last_part_street(rest: pd.Series, parts: dict[str, pd.Series], lexicon: Any) -> None:
+    """No number and no street type: the last comma part is a bare street name ("Bishopsgate"),
+    unless it is a place name after other parts ("Unit A1, The Oxygen, Western Gateway, Canning
+    Town"): then the place is the tail and the part before it the street."""
+    m = _rx.extract(rest, _LAST_RX.pattern)
+    ok = m["street"].notna()
+    oi = ok.index[ok.to_numpy()]
+    for k in ("bname", "street"):
+        parts[k][oi] = m.loc[oi, k].astype(object)
+    after = m["bname"].notna() & ok
+    if not after.any():
+        return
+    lexicon = places.default_places() if lexicon is None else lexicon
+    st = m.loc[after, "street"].astype("str")
+    pl = st.index[lexicon.is_place(st.str.strip()).to_numpy(dtype=bool)]
+    if not len(pl):
+        return
+    m2 = _rx.extract(m.loc[pl, "bname"].astype("str"), _LAST_RX.pattern)
+    parts["bname"][pl] = m2["bname"].astype(object)
+    parts["street"][pl] = m2["street"].astype(object)
+    parts["tail"][pl] = st[pl].astype(object)
 
 
 def _sub_building_parts(parts: dict[str, pd.Series], out: dict[str, pd.Series], rest_index: pd.Index) -> None:
