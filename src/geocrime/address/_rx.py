@@ -172,6 +172,10 @@ def squash_spaces(s: pd.Series) -> pd.Series:
     return out
 
 
+#: pandas' ``str`` dtype (Arrow storage, NaN for missing)
+_STR_DTYPE = pd.Series([], dtype="str").dtype
+
+
 def _to_str_series(r: pa.ChunkedArray | pa.Array, index: pd.Index) -> pd.Series:
     """A pyarrow string array as a pandas ``str`` Series (zero-copy when the dtype allows)."""
     try:
@@ -179,7 +183,8 @@ def _to_str_series(r: pa.ChunkedArray | pa.Array, index: pd.Index) -> pd.Series:
             r = pa.chunked_array([r])
         if r.type != pa.large_string() and r.type != pa.string():
             raise TypeError
-        return pd.Series(pd.arrays.ArrowStringArray(r), index=index).astype("str")
+        # built with the ``str`` dtype itself (no astype pass over the values afterwards)
+        return pd.Series(pd.arrays.ArrowStringArray(r, dtype=_STR_DTYPE), index=index)
     except Exception:  # noqa: BLE001 - any pandas/pyarrow version mismatch: go through numpy
         return pd.Series(np.asarray(r.to_numpy(zero_copy_only=False), dtype=object), index=index, dtype="str")
 
