@@ -97,7 +97,7 @@ def _prepare(gazetteer: Any, boundaries: Any, within: Any) -> Any:
     from scipy.spatial import cKDTree  # noqa: F401  (the junction rung's; imported once, not per worker)
 
     from .ladder import (_district_at, _numbered_premises, _street_district_keys, _street_names, _street_points,
-                         _street_table, borough_points)
+                         _street_table, borough_points, warm_joins)
     from .places import _core_tables, entry_bits
 
     if boundaries is not None:
@@ -112,6 +112,7 @@ def _prepare(gazetteer: Any, boundaries: Any, within: Any) -> Any:
     _district_at(np.zeros(0), np.zeros(0), gazetteer)  # the postcode-unit tree of locality cores
     gazetteer.street_points(np.zeros(0, np.int64))  # the member index of street rows
     _street_district_keys(gazetteer)  # the postcode districts each street reaches
+    warm_joins(gazetteer)  # the hashed keys of the street and premises tables queries are joined with
     _core_tables()
     borough_points()
     return None if within is None else within.entries(gazetteer)
