@@ -110,6 +110,37 @@ def extract(s: pd.Series, pattern: str, ignore_case: bool = True, dotall: bool =
     return pd.DataFrame(data, index=s.index, dtype=object)[names] if names else pd.DataFrame(index=s.index)
 
 
+#: :func:`split_last_comma`'s pattern (the regex it replaces on large inputs)
+LAST_COMMA = r"^(?:(?P<pre>.*),\s*)?(?P<last>[^,]*)$"
+
+
+def split_last_comma(s: pd.Series) -> pd.DataFrame:
+    """``extract(s, LAST_COMMA)`` — ``pre``: the text before the last comma (None without one),
+    ``last``: the text after it without its leading RE2 whitespace (tab, newline, form feed, carriage
+    return, space), or the whole text without a comma; None where empty — by an Arrow split from the
+    right instead of a sub-match pass of RE2 (several times faster; the same values)."""
+    if len(s) <= SMALL:
+        return extract(s, LAST_COMMA)
+    parts = pc.split_pattern(_arrow(s), ",", max_splits=1, reverse=True)
+    if isinstance(parts, pa.ChunkedArray):
+        parts = parts.combine_chunks()
+    n = np.asarray(pc.list_value_length(parts).to_numpy(zero_copy_only=False), dtype=np.int64)
+    flat = pc.list_flatten(parts)
+    start = np.cumsum(n) - n
+    two = n == 2
+    last = flat.take(pa.array(start + n - 1))
+    last = pc.if_else(pa.array(two), pc.utf8_ltrim(last, characters="\t\n\f\r "), last)
+    cols = {"pre": flat.take(pa.array(start)), "last": last}
+    out = {}
+    for name, col in cols.items():
+        vals = np.asarray(col.to_numpy(zero_copy_only=False), dtype=object)
+        vals[vals == ""] = None
+        if name == "pre":
+            vals[~two] = None
+        out[name] = vals
+    return pd.DataFrame(out, index=s.index, dtype=object)
+
+
 def contains(s: pd.Series, pattern: str, ignore_case: bool = True, dotall: bool = True) -> pd.Series:
     """Boolean Series: does ``pattern`` match anywhere in each string."""
     if len(s) == 0:
