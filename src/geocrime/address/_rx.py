@@ -78,6 +78,8 @@ def _py_flags(ignore_case: bool, dotall: bool) -> int:
 
 def extract(s: pd.Series, pattern: str, ignore_case: bool = True, dotall: bool = True) -> pd.DataFrame:
     """Named groups of ``pattern`` for each string (object columns, None where absent)."""
+    if pattern == LAST_COMMA and dotall and len(s) > SMALL:  # the same frame without a sub-match pass
+        return _split_last_comma(s)
     names = list(re.compile(pattern).groupindex)
     full = _flags(pattern, ignore_case, dotall)
     if len(s) > SMALL and _re2_ok(full):
@@ -110,7 +112,8 @@ def extract(s: pd.Series, pattern: str, ignore_case: bool = True, dotall: bool =
     return pd.DataFrame(data, index=s.index, dtype=object)[names] if names else pd.DataFrame(index=s.index)
 
 
-#: :func:`split_last_comma`'s pattern (the regex it replaces on large inputs)
+#: :func:`split_last_comma`'s pattern: :func:`extract` with it (and ``dotall``) on more than SMALL rows
+#: is that split (the parser's town step; its source, part of the parser's fingerprint, unchanged)
 LAST_COMMA = r"^(?:(?P<pre>.*),\s*)?(?P<last>[^,]*)$"
 
 
@@ -121,6 +124,11 @@ def split_last_comma(s: pd.Series) -> pd.DataFrame:
     right instead of a sub-match pass of RE2 (several times faster; the same values)."""
     if len(s) <= SMALL:
         return extract(s, LAST_COMMA)
+    return _split_last_comma(s)
+
+
+def _split_last_comma(s: pd.Series) -> pd.DataFrame:
+    """:func:`split_last_comma` in Arrow (any number of rows)."""
     parts = pc.split_pattern(_arrow(s), ",", max_splits=1, reverse=True)
     if isinstance(parts, pa.ChunkedArray):
         parts = parts.combine_chunks()

@@ -316,7 +316,7 @@ def _town_step(rest: pd.Series, out: dict[str, pd.Series]) -> tuple[pd.Series, p
     if tscreen.any():
         r2 = rest[tscreen]
         # the usual case: the last comma part is a town (a set lookup, no big alternation to match)
-        lm = _rx.split_last_comma(r2)
+        lm = _rx.extract(r2, r"^(?:(?P<pre>.*),\s*)?(?P<last>[^,]*)$")
         last = lm["last"].astype(object).where(lm["last"].notna(), "").astype("str").str.strip()
         is_town = _rx.replace(last.str.lower(), r"\s+", " ", screen=_rx.WS_CHANGE).isin(_POST_TOWN_SET)
         ti = is_town.index[is_town.to_numpy(dtype=bool)]
