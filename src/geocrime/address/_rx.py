@@ -78,6 +78,8 @@ def _py_flags(ignore_case: bool, dotall: bool) -> int:
 
 def extract(s: pd.Series, pattern: str, ignore_case: bool = True, dotall: bool = True) -> pd.DataFrame:
     """Named groups of ``pattern`` for each string (object columns, None where absent)."""
+    if pattern == LAST_COMMA and dotall and len(s) > SMALL:  # the same frame without a sub-match pass
+        return _split_last_comma(s)
     names = list(re.compile(pattern).groupindex)
     full = _flags(pattern, ignore_case, dotall)
     if len(s) > SMALL and _re2_ok(full):
@@ -108,6 +110,43 @@ def extract(s: pd.Series, pattern: str, ignore_case: bool = True, dotall: bool =
     order = [rx.groupindex[c] - 1 for c in cols]
     data = {c: [r[i] for r in rows] for c, i in zip(cols, order)}
     return pd.DataFrame(data, index=s.index, dtype=object)[names] if names else pd.DataFrame(index=s.index)
+
+
+#: :func:`split_last_comma`'s pattern: :func:`extract` with it (and ``dotall``) on more than SMALL rows
+#: is that split (the parser's town step; its source, part of the parser's fingerprint, unchanged)
+LAST_COMMA = r"^(?:(?P<pre>.*),\s*)?(?P<last>[^,]*)$"
+
+
+def split_last_comma(s: pd.Series) -> pd.DataFrame:
+    """``extract(s, LAST_COMMA)`` — ``pre``: the text before the last comma (None without one),
+    ``last``: the text after it without its leading RE2 whitespace (tab, newline, form feed, carriage
+    return, space), or the whole text without a comma; None where empty — by an Arrow split from the
+    right instead of a sub-match pass of RE2 (several times faster; the same values)."""
+    if len(s) <= SMALL:
+        return extract(s, LAST_COMMA)
+    return _split_last_comma(s)
+
+
+def _split_last_comma(s: pd.Series) -> pd.DataFrame:
+    """:func:`split_last_comma` in Arrow (any number of rows)."""
+    parts = pc.split_pattern(_arrow(s), ",", max_splits=1, reverse=True)
+    if isinstance(parts, pa.ChunkedArray):
+        parts = parts.combine_chunks()
+    n = np.asarray(pc.list_value_length(parts).to_numpy(zero_copy_only=False), dtype=np.int64)
+    flat = pc.list_flatten(parts)
+    start = np.cumsum(n) - n
+    two = n == 2
+    last = flat.take(pa.array(start + n - 1))
+    last = pc.if_else(pa.array(two), pc.utf8_ltrim(last, characters="\t\n\f\r "), last)
+    cols = {"pre": flat.take(pa.array(start)), "last": last}
+    out = {}
+    for name, col in cols.items():
+        vals = np.asarray(col.to_numpy(zero_copy_only=False), dtype=object)
+        vals[vals == ""] = None
+        if name == "pre":
+            vals[~two] = None
+        out[name] = vals
+    return pd.DataFrame(out, index=s.index, dtype=object)
 
 
 def contains(s: pd.Series, pattern: str, ignore_case: bool = True, dotall: bool = True) -> pd.Series:
@@ -172,6 +211,10 @@ def squash_spaces(s: pd.Series) -> pd.Series:
     return out
 
 
+#: pandas' ``str`` dtype (Arrow storage, NaN for missing)
+_STR_DTYPE = pd.Series([], dtype="str").dtype
+
+
 def _to_str_series(r: pa.ChunkedArray | pa.Array, index: pd.Index) -> pd.Series:
     """A pyarrow string array as a pandas ``str`` Series (zero-copy when the dtype allows)."""
     try:
@@ -179,7 +222,8 @@ def _to_str_series(r: pa.ChunkedArray | pa.Array, index: pd.Index) -> pd.Series:
             r = pa.chunked_array([r])
         if r.type != pa.large_string() and r.type != pa.string():
             raise TypeError
-        return pd.Series(pd.arrays.ArrowStringArray(r), index=index).astype("str")
+        # built with the ``str`` dtype itself (no astype pass over the values afterwards)
+        return pd.Series(pd.arrays.ArrowStringArray(r, dtype=_STR_DTYPE), index=index)
     except Exception:  # noqa: BLE001 - any pandas/pyarrow version mismatch: go through numpy
         return pd.Series(np.asarray(r.to_numpy(zero_copy_only=False), dtype=object), index=index, dtype="str")
 

@@ -2,9 +2,11 @@
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import os
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -58,14 +60,33 @@ def _malloc_trim() -> Any:
     return getattr(libc, "malloc_trim", None)
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused for the block (re-enabled after it, if it was on).
+
+    A chunk allocates millions of short-lived containers (pandas and pyarrow wrappers) that
+    reference counting frees; the collector's passes over them and over every live object (the
+    gazetteer's tables: in a forked worker each pass also copies the pages it touches) find almost
+    nothing: measured on the benchmark queries, 186 unreachable objects left by a chunk of 50,000
+    texts, and 0.045-0.051 s of the chunk's ~3.1 s CPU in the passes (``gc.callbacks``, 1 process)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def _work(args: tuple[Any, Any, str, float, float, bool]) -> pd.DataFrame:
     """Parse and match one chunk (its texts are distinct already: :func:`geocode` geocodes each
-    distinct text once)."""
+    distinct text once), with the garbage collector paused (:func:`_gc_paused`)."""
     texts, comp, backend, threshold, margin, use_b = args
     bounds = _WORKER["boundaries"] if use_b else None
-    parsed = _parse(texts, comp, backend)
-    return _match(parsed, _WORKER["gaz"], threshold, margin, bounds, inside=_WORKER.get("inside"),
-                  within_test=_WORKER.get("within_test"))[0]
+    with _gc_paused():
+        parsed = _parse(texts, comp, backend)
+        return _match(parsed, _WORKER["gaz"], threshold, margin, bounds, inside=_WORKER.get("inside"),
+                      within_test=_WORKER.get("within_test"))[0]
 
 
 def _prepare(gazetteer: Any, boundaries: Any, within: Any) -> Any:
@@ -76,7 +97,7 @@ def _prepare(gazetteer: Any, boundaries: Any, within: Any) -> Any:
     from scipy.spatial import cKDTree  # noqa: F401  (the junction rung's; imported once, not per worker)
 
     from .ladder import (_district_at, _numbered_premises, _street_district_keys, _street_names, _street_points,
-                         _street_table, borough_points)
+                         _street_table, borough_points, warm_joins)
     from .places import _core_tables, entry_bits
 
     if boundaries is not None:
@@ -91,6 +112,7 @@ def _prepare(gazetteer: Any, boundaries: Any, within: Any) -> Any:
     _district_at(np.zeros(0), np.zeros(0), gazetteer)  # the postcode-unit tree of locality cores
     gazetteer.street_points(np.zeros(0, np.int64))  # the member index of street rows
     _street_district_keys(gazetteer)  # the postcode districts each street reaches
+    warm_joins(gazetteer)  # the hashed keys of the street and premises tables queries are joined with
     _core_tables()
     borough_points()
     return None if within is None else within.entries(gazetteer)

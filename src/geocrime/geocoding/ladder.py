@@ -38,6 +38,62 @@ def _lut(gaz: Any, name: str, keys: np.ndarray) -> np.ndarray:
     return np.where(pd.isna(r), -1, r).astype(np.int64)
 
 
+def _join_cached(left: pd.DataFrame, gaz: Any, name: str) -> pd.DataFrame:
+    """``left.merge(table, on=keys)`` for the table ``name`` of :func:`_fixed_tables` (inner: left's
+    rows in order, each with its matching table rows in their order; left's columns, then the
+    table's others; a default index). The table's keys are hashed once per gazetteer, not on every
+    call: a street or premises table of ~20,000 rows against a few hundred query rows, the merge's
+    time was almost all that hashing."""
+    table, cols = _fixed_tables(gaz)[name]
+    index, order, starts, counts = _join_index(gaz, name)
+    keys = left[cols[0]] if len(cols) == 1 else pd.MultiIndex.from_frame(left[cols])
+    j = index.get_indexer(keys) if len(left) else np.zeros(0, np.int64)
+    hit = np.flatnonzero(j >= 0)
+    cnt = counts[j[hit]]
+    at = order[np.repeat(starts[j[hit]] - (np.cumsum(cnt) - cnt), cnt) + np.arange(int(cnt.sum()))]
+    out = left.iloc[np.repeat(hit, cnt)].reset_index(drop=True)
+    for c in table.columns:
+        if c not in cols:
+            v = table[c]
+            out[c] = v.to_numpy()[at] if v.dtype.kind in "biuf" else v.iloc[at].reset_index(drop=True)
+    return out
+
+
+def _fixed_tables(gaz: Any) -> dict[str, tuple[pd.DataFrame, list[str]]]:
+    """The tables fixed per gazetteer that query rows are joined with (:func:`_join_cached`):
+    name -> (table, key columns); cached."""
+    memo = _memo(gaz)
+    if "fixed_tables" not in memo:
+        st, names = _street_table(gaz), _street_names(gaz)
+        memo["fixed_tables"] = {
+            "street_rows": (st, ["key"]), "street_rows_key_row_comp": (st[["key", "row", "comp"]], ["key"]),
+            "street_names_spaceless": (names[names["sq"] != ""], ["sq"]),
+            "street_names_first_last_n": (names, ["first", "last", "n"]), "numbered": (_numbered_premises(gaz), ["key"])}
+    return memo["fixed_tables"]
+
+
+def _join_index(gaz: Any, name: str) -> tuple[pd.Index, np.ndarray, np.ndarray, np.ndarray]:
+    """For the table ``name`` of :func:`_fixed_tables`: its distinct keys (an Index, hashed when
+    built), its rows grouped by key (stable), each key's first position in that order and its row
+    count; cached per gazetteer (built before workers fork: :func:`warm_joins`)."""
+    memo = _memo(gaz)
+    if ("join", name) not in memo:
+        table, cols = _fixed_tables(gaz)[name]
+        codes, uniq = pd.factorize(table[cols[0]] if len(cols) == 1 else pd.MultiIndex.from_frame(table[cols]))
+        index = uniq if isinstance(uniq, pd.Index) else pd.Index(uniq)
+        index.get_indexer(index[:1])  # build the hash table now
+        counts = np.bincount(codes[codes >= 0], minlength=len(index)).astype(np.int64)
+        order = np.argsort(codes, kind="stable")[int((codes < 0).sum()):]  # a missing key joins nothing
+        memo[("join", name)] = (index, order, np.cumsum(counts) - counts, counts)
+    return memo[("join", name)]
+
+
+def warm_joins(gaz: Any) -> None:
+    """Build every join index of :func:`_fixed_tables` (before workers fork: they share them)."""
+    for name in _fixed_tables(gaz):
+        _join_index(gaz, name)
+
+
 def _street_table(gaz: Any) -> pd.DataFrame:
     """Street rows of the gazetteer (position, key, district, point, radius, borough bits); cached."""
     memo = _memo(gaz)
@@ -108,7 +164,7 @@ def streets(street: np.ndarray, district: np.ndarray, todo: np.ndarray, places: 
     st = _street_table(gaz)
     if not len(idx) or not len(st):
         return out
-    p = _rows_of_names(idx, street, st, places["mask"], gaz)
+    p = _rows_of_names(idx, street, places["mask"], gaz)
     if not len(p):
         return out
     q = p["q"].to_numpy()
@@ -134,31 +190,31 @@ def streets(street: np.ndarray, district: np.ndarray, todo: np.ndarray, places: 
     return out
 
 
-def _rows_of_names(idx: np.ndarray, street: np.ndarray, st: pd.DataFrame, mask: np.ndarray, gaz: Any) -> pd.DataFrame:
+def _rows_of_names(idx: np.ndarray, street: np.ndarray, mask: np.ndarray, gaz: Any) -> pd.DataFrame:
     """The (query, street row) pairs of queries ``idx`` by street name. A name no row has is also
     looked up without its spaces ("Ash Flower Drive" / Ashflower Drive: the same letters, written
     apart or together by different sources), then, when the text names a place (borough bits
     ``mask``), as the one name of that place with one letter dropped or added ("Tillet Way" /
     Tillett Way; see :func:`_one_letter_off`)."""
     q = pd.DataFrame({"q": idx, "key": street[idx]})
-    p = q.merge(st, on="key", how="inner")
+    p = _join_cached(q, gaz, "street_rows")
     for alt in (_spaceless, _one_letter_off):
         rest = q[~q["q"].isin(p["q"])]
         if not len(rest):
             break
-        got = alt(rest, _street_names(gaz), mask)
+        got = alt(rest, mask, gaz)
         if len(got):
-            p = pd.concat([p, got.merge(st, on="key", how="inner")], ignore_index=True)
+            p = pd.concat([p, _join_cached(got, gaz, "street_rows")], ignore_index=True)
     return p
 
 
-def _spaceless(rest: pd.DataFrame, names: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
-    """(q, key): the one street name (of ``names``, :func:`_street_names`) whose spaceless form is the query's."""
-    alt = rest.assign(sq=rest["key"].str.replace(" ", "", regex=False)).merge(names[names["sq"] != ""], on="sq")
+def _spaceless(rest: pd.DataFrame, mask: np.ndarray, gaz: Any) -> pd.DataFrame:
+    """(q, key): the one street name (of :func:`_street_names`) whose spaceless form is the query's."""
+    alt = _join_cached(rest.assign(sq=rest["key"].str.replace(" ", "", regex=False)), gaz, "street_names_spaceless")
     return alt[["q", "name"]].rename(columns={"name": "key"})
 
 
-def _one_letter_off(rest: pd.DataFrame, names: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
+def _one_letter_off(rest: pd.DataFrame, mask: np.ndarray, gaz: Any) -> pd.DataFrame:
     """(q, key): for a query naming a place, the one street name among those of the place's boroughs
     that is one letter dropped or added from the query's name ("Tillet Way" / Tillett Way, "Clevely
     Close" / Cleveley Close), with the same first letter and the same last word (the street type),
@@ -175,7 +231,7 @@ def _one_letter_off(rest: pd.DataFrame, names: pd.DataFrame, mask: np.ndarray) -
     q = pd.DataFrame({"q": r["q"].to_numpy(), "key": k.to_numpy(dtype=object), "mask": mask[r["q"].to_numpy()],
                       "first": k.str[0].to_numpy(dtype=object), "last": k.str.rsplit(" ", n=1).str[-1].to_numpy(dtype=object),
                       "n": k.str.len().to_numpy()})
-    m = pd.concat([q.assign(n=q["n"] + d) for d in (-1, 1)]).merge(names, on=["first", "last", "n"])
+    m = _join_cached(pd.concat([q.assign(n=q["n"] + d) for d in (-1, 1)]), gaz, "street_names_first_last_n")
     m = m[(m["bits"].to_numpy() & m["mask"].to_numpy()) != 0]
     if not len(m):
         return pd.DataFrame({"q": [], "key": []})
@@ -462,7 +518,7 @@ def number_on_street(street: np.ndarray, number: np.ndarray, x: np.ndarray, y: n
     if not len(i) or not len(prem):
         return moved
     q = pd.DataFrame({"q": i, "key": street[i], "n": number[i].astype(np.int64), "x": x[i], "y": y[i], "u": unc[i]})
-    m = q.merge(prem, on="key", how="inner")
+    m = _join_cached(q, gaz, "numbered")
     m = m[np.hypot(m["px"] - m["x"], m["py"] - m["y"]) <= m["u"]]
     between = _between_numbers(m)
     m = m[m["num"] % 2 == m["n"] % 2]

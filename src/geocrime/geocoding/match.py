@@ -17,7 +17,7 @@ from .calibrate import default_calibrator
 from .decide import Decision, decide
 from ..address.places import default_places
 from ..address.rules import ends_in_street_type
-from .ladder import _lut, _put, _street_table, borough_points, junctions, landmarks, number_on_street, place_levels, postcode_levels, put_borough, streets
+from .ladder import _join_cached, _lut, _put, _street_table, borough_points, junctions, landmarks, number_on_street, place_levels, postcode_levels, put_borough, streets
 from .params import MIN_AREA_CONFIDENCE, NO_AREA_LEVELS, PREMISES_OFF_UNIT_M
 from .places import pair_conflict, query_places
 
@@ -176,7 +176,7 @@ def _unit_on_other_street(street: np.ndarray, unit_row: np.ndarray, premises_row
     comp_of = pd.Series(st["comp"].to_numpy(), index=gaz.ids[st["row"].to_numpy()])
     own = comp_of.reindex(gaz.street_id[premises_row]).to_numpy()
     q = pd.DataFrame({"i": np.arange(len(street)), "key": street})
-    m = q.merge(st[["key", "row", "comp"]], on="key")
+    m = _join_cached(q, gaz, "street_rows_key_row_comp")
     if not len(m):
         return np.zeros(len(street), dtype=bool)
     pts = gaz.street_points(np.unique(m["row"].to_numpy()))
