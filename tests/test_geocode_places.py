@@ -469,3 +469,35 @@ def test_a_record_naming_another_business_is_not_that_premises(shared_data, fsa_
     assert out["match_level"].iloc[0] == "postcode_unit", out[["match_level", "reason", "matched_address"]]
     assert np.hypot(out["x"].iloc[0] - truth["truth_x"], out["y"].iloc[0] - truth["truth_y"]) < 1.0
     assert out["match_level"].iloc[1] == "premises"
+
+
+def test_miss_causes_say_where_each_unrecalled_row_went(gaz):
+    """Each row not recalled gets one cause: a street no source holds, a street the text leaves
+    ambiguous, a long street placed right but far from the record's part of it, or confident and
+    wrong; a recalled row gets none, and the per-style counts add up to the rows not recalled."""
+    from geocrime.geocoding.evalsets import MISS_CAUSES, miss_causes, street_reachable
+
+    t = gaz.table
+    t = t[t["level"] == "street"]
+    t = t[~t["k_street"].duplicated(keep=False)]  # streets of one name
+    long = t[t["radius"] > 1500].iloc[0]
+    pts = gaz.street_points(np.array([long.name]))
+    far = pts.loc[np.hypot(pts["x"] - long["x"], pts["y"] - long["y"]).idxmax()]
+    assert np.hypot(far["x"] - long["x"], far["y"] - long["y"]) > 600  # the case exists
+    short = t[t["radius"] < 100].iloc[0]
+    church = gaz.table[(gaz.table["level"] == "street") & (gaz.table["k_street"] == "church street")].iloc[0]
+    q = pd.DataFrame({
+        "query": [short["street"], "Zzyzx Nonesuch Road", "CHURCH STREET",
+                  long["street"], short["street"]],
+        "truth_x": [short["x"], 530000.0, church["x"], far["x"], short["x"] + 15_000],
+        "truth_y": [short["y"], 180000.0, church["y"], far["y"], short["y"]],
+        "style": ["a"] * 5})
+    res = geocode(q[["query"]], gaz, columns="query")
+    assert res["match_level"].tolist()[0] == "street" and res["match_level"].iloc[3] == "street"
+    reach = street_reachable(q, gaz, 300.0)
+    cause = miss_causes(res, q, 300.0, reach=reach)
+    assert reach.tolist() == [True, False, True, True, False]
+    assert cause.tolist() == ["", "street_not_held", "ambiguous_street", "long_street", "wrong"]
+    rep = score_located(res, q, 300.0, reach=reach)["a"]
+    assert set(rep["misses"]) == set(MISS_CAUSES)
+    assert sum(rep["misses"].values()) == round(5 * (1 - rep["recall"]))

@@ -70,6 +70,12 @@ def _styles_table(reports: list[dict[str, Any]]) -> str:
             lines.append(f"{rep['set']:8} {style:20} {v['rows']:>6} {v['placed']:>6} {p:>9} {r:>7} {rc:>6}  {lv}")
     lines.append("reach: share of rows whose street (as parsed) the gazetteer holds within the tolerance of the "
                  "truth: the ceiling of street-level recall with these sources")
+    lines.append("")
+    lines.append("rows not recalled, by cause (geocrime.geocoding.evalsets.miss_causes):")
+    for rep in reports:
+        for style, v in rep["styles"].items():
+            ms = ", ".join(f"{k} {c}" for k, c in v.get("misses", {}).items() if c)
+            lines.append(f"{rep['set']:8} {style:20} {ms or '-'}")
     return "\n".join(lines)
 
 

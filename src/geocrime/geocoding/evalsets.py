@@ -43,7 +43,7 @@ import pandas as pd
 from .._geo import lonlat_to_bng
 from ..errors import DataNotFoundError
 
-__all__ = ["gds_queries", "police_style_queries", "fhrs_list_queries", "score_located", "street_reachable", "POINT_LEVELS",
+__all__ = ["gds_queries", "police_style_queries", "fhrs_list_queries", "score_located", "street_reachable", "miss_causes", "MISS_CAUSES", "POINT_LEVELS",
            "POLICE_STYLES", "GDS_STYLES", "eval_gazetteer", "run_set"]
 
 #: levels that name a point (the tolerance applies); every other level is judged by its declared radius
@@ -192,12 +192,40 @@ def _right(results: pd.DataFrame, truth: pd.DataFrame, tol: float, unit_exact: b
     return placed, placed & within, recalled
 
 
-def score_located(results: pd.DataFrame, truth: pd.DataFrame, tol: float, by: str = "style",
-                  unit_exact: bool = False) -> dict[str, Any]:
-    """Precision/recall per value of ``truth[by]`` (see the module docstring). ``results``: output of
-    :func:`geocrime.geocoding.geocode` in the same row order as ``truth``. Returns
-    ``{style: {rows, placed, precision, recall, by_level: {level: rows}, wrong_by_level, reasons}}``."""
+#: where the rows not recalled went (:func:`miss_causes`), in the order they are tested
+MISS_CAUSES = ("wrong", "street_not_held", "ambiguous_street", "long_street", "coarse", "other")
+
+
+def miss_causes(results: pd.DataFrame, truth: pd.DataFrame, tol: float, reach: np.ndarray | None = None,
+                unit_exact: bool = False) -> np.ndarray:
+    """Per row, why it was not recalled ('' when it was), the first that applies of
+    :data:`MISS_CAUSES`: ``wrong`` (placed, the truth outside the declared uncertainty: confident
+    and wrong); ``street_not_held`` (no source holds the record's street near the truth: ``reach``
+    from :func:`street_reachable`; skipped when ``reach`` is None); ``ambiguous_street`` (the street is
+    held as separate streets the text does not choose between); ``long_street`` (placed on the right
+    street, truth within its declared extent, but more than ``tol`` metres from its point: where
+    along the street the text does not say); ``coarse`` (placed right at a coarser level: locality,
+    borough, postcode district); ``other`` (unplaced for another reason)."""
     placed, precise, recalled = _right(results, truth, tol, unit_exact)
+    level = results["match_level"].astype(str).to_numpy()
+    reason = results["reason"].astype(str).to_numpy()
+    held = np.ones(len(level), dtype=bool) if reach is None else np.asarray(reach, dtype=bool)
+    conds = [placed & ~precise, ~held, reason == "ambiguous_street", precise & (level == "street"), precise,
+             np.ones(len(level), dtype=bool)]
+    cause = np.select(conds, list(MISS_CAUSES), default="other").astype(object)
+    cause[recalled] = ""
+    return cause
+
+
+def score_located(results: pd.DataFrame, truth: pd.DataFrame, tol: float, by: str = "style",
+                  unit_exact: bool = False, reach: np.ndarray | None = None) -> dict[str, Any]:
+    """Precision/recall per value of ``truth[by]`` (see the module docstring). ``results``: output of
+    :func:`geocrime.geocoding.geocode` in the same row order as ``truth``; ``reach``: per row, whether
+    the gazetteer holds its street near the truth (:func:`street_reachable`), for the ``street_reachable``
+    share and the miss causes. Returns ``{style: {rows, placed, precision, recall, by_level: {level: rows},
+    wrong_by_level, reasons, misses: {cause: rows}[, street_reachable]}}`` (causes: :func:`miss_causes`)."""
+    placed, precise, recalled = _right(results, truth, tol, unit_exact)
+    cause = miss_causes(results, truth, tol, reach=reach, unit_exact=unit_exact)
     level = results["match_level"].astype(str).to_numpy()
     reason = results["reason"].astype(str).to_numpy()
     out: dict[str, Any] = {}
@@ -212,7 +240,10 @@ def score_located(results: pd.DataFrame, truth: pd.DataFrame, tol: float, by: st
             "by_level": pd.Series(level[m]).value_counts().to_dict(),
             "wrong_by_level": pd.Series(level[m & placed & ~precise]).value_counts().to_dict(),
             "reasons": pd.Series(reason[m & ~placed]).value_counts().head(8).to_dict(),
+            "misses": {c: int((cause[m] == c).sum()) for c in MISS_CAUSES if reach is not None or c != "street_not_held"},
         }
+        if reach is not None:
+            out[str(g)]["street_reachable"] = round(float(np.asarray(reach, dtype=bool)[m].mean()), 4)
     return out
 
 
@@ -331,10 +362,9 @@ def run_set(name: str, gazetteer: Any, split: str = "report", n: int | None = 30
     if split != "all":
         q = q[q["split"] == split].reset_index(drop=True)
     res = geocode(q[["query"]], gazetteer, columns="query", boundaries=boundaries, n_jobs=n_jobs, **geocode_kw)
-    rep = score_located(res, q, tol=tol, unit_exact=unit_exact)
     reach = street_reachable(q, gazetteer, tol, backend=geocode_kw.get("backend", "rules"))
-    for style, v in rep.items():
-        v["street_reachable"] = round(float(reach[q["style"].astype(str).to_numpy() == style].mean()), 4)
+    rep = score_located(res, q, tol=tol, unit_exact=unit_exact, reach=reach)
     rep = {"set": name, "split": split, "tolerance_m": tol, "styles": rep}
     full = pd.concat([q.drop(columns=["query"]), res.drop(columns=["geometry"], errors="ignore")], axis=1)
+    full["miss_cause"] = miss_causes(res, q, tol, reach=reach, unit_exact=unit_exact)
     return rep, full
