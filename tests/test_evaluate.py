@@ -62,6 +62,16 @@ def test_query_generator_is_seeded_and_messy(small):
     assert (t.loc[a["truth_id"], "level"] == "premises").all()
     d = make_queries(fhrs, gaz, n=500, seed=1, postcode="drop")
     assert pcmod.extract_many(d["query"])["postcode_kind"].ne("unit").all()
+    # a text flagged as naming no premises was drawn from a record without flat, building or number,
+    # and kept neither its business name nor its postcode: only the street and place words are left
+    bare = a[~a["names_premises"]]
+    assert 0 < len(bare) < 0.1 * len(a)
+    src = fhrs.drop_duplicates("source_id").set_index("source_id").loc[bare["source_id"]]
+    assert (src[["sub_building", "building_name", "house_number"]].fillna("").astype(str) == "").all().all()
+    kept_pc = pcmod.extract_many(bare["query"])["postcode"].fillna("").str.replace(" ", "").str.upper()
+    own_pc = src["postcode"].fillna("").str.replace(" ", "").str.upper().to_numpy()
+    assert not ((kept_pc.to_numpy() == own_pc) & (own_pc != "")).any()
+    assert not bare["edits"].str.contains("business_name").any()
 
 
 def test_truth_ids_cover_kept_premises(small):

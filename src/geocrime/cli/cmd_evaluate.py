@@ -55,6 +55,9 @@ def _flat(rep: dict[str, Any]) -> dict[str, Any]:
             out[f"{k}_share_of_coded"] = rep[k]["share_of_coded"]
             out[f"{k}_share_of_all"] = rep[k]["share_of_all"]
     out["levels"] = {k: v["rows"] for k, v in rep["by_level"].items()}
+    for k in ("names_no_premises", "address_shared_elsewhere"):
+        if k in rep:
+            out[k] = rep[k]
     out["thresholds"] = rep.get("thresholds")
     return out
 

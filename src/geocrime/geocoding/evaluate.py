@@ -138,6 +138,15 @@ def run_fhrs_evaluation(fhrs_path: Any, gazetteer: Any, n: int = 20_000, seed: i
         "recall_shared": float(ok[amb].mean()) if amb.any() else None,
         "recall_unique": float(ok[~amb].mean()) if (~amb).any() else None,
     }
+    # queries the generator left naming no premises ("WORSLEY RD, LEYTONSTONE": no number, flat,
+    # building name or postcode) are placed on the street by design, never as the premises drawn
+    names_none = ~q["names_premises"].to_numpy(bool)
+    rep["names_no_premises"] = {
+        "rows": int(names_none.sum()),
+        "levels": pd.Series(res["match_level"].astype(str).to_numpy()[names_none]).value_counts().to_dict(),
+        "recall_others": float(ok[~names_none].mean()) if (~names_none).any() else None,
+    }
     rep["query_set"] = {"n": int(n), "seed": int(seed), "postcode": postcode,
                         "edits": pd.Series(",".join(q["edits"]).split(",")).value_counts().drop("", errors="ignore").to_dict()}
     return rep, res
+

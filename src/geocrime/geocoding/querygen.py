@@ -113,7 +113,10 @@ def make_queries(source: pd.DataFrame, gazetteer: Any, n: int = 20_000, seed: in
                  postcode: str = "mixed") -> pd.DataFrame:
     """``n`` messy queries (sampled with replacement when ``n`` exceeds the premises) from the
     premises rows of ``source`` that the gazetteer kept. ``postcode``: ``"mixed"`` (kept 62%, dropped
-    20%, wrong 8%, unspaced/lower case 10%) or ``"drop"`` (always removed)."""
+    20%, wrong 8%, unspaced/lower case 10%) or ``"drop"`` (always removed). Columns: ``query``,
+    ``truth_id``, ``truth_x``/``truth_y`` (EPSG:27700 metres), ``source_id``, ``edits`` and
+    ``names_premises`` (False when the text holds only a street and place words: no flat, building,
+    number, business name or right postcode names the premises it was drawn from)."""
     if postcode not in ("mixed", "drop"):
         raise ValueError("postcode must be 'mixed' or 'drop'")
     rng = np.random.default_rng(seed)
@@ -125,7 +128,7 @@ def make_queries(source: pd.DataFrame, gazetteer: Any, n: int = 20_000, seed: in
     tx = t["x"].reindex(ids[pick]).to_numpy()
     ty = t["y"].reindex(ids[pick]).to_numpy()
     rows = src[["sub_building", "building_name", "house_number", "street", "locality", "town", "postcode", "name"]].astype("str").fillna("").to_numpy()
-    queries, edits = [], []
+    queries, edits, named = [], [], []
     for sub, bname, hn, street, loc, town, pc, name in rows.tolist():
         e = []
         if sub:
@@ -178,7 +181,10 @@ def make_queries(source: pd.DataFrame, gazetteer: Any, n: int = 20_000, seed: in
             text = text.lower()
         queries.append(text)
         edits.append(",".join(e))
+        # does the text name the premises at all (a flat, building, number, business name or its own
+        # postcode), or only a street and place words ("WORSLEY RD, LEYTONSTONE")?
+        named.append(bool(sub or bname or hn or "business_name" in e or (pc and "wrong_postcode" not in e)))
     return pd.DataFrame({
         "query": queries, "truth_id": ids[pick], "truth_x": tx, "truth_y": ty,
-        "source_id": src["source_id"].to_numpy(), "edits": edits,
+        "source_id": src["source_id"].to_numpy(), "edits": edits, "names_premises": named,
     })
