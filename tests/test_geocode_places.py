@@ -501,3 +501,25 @@ def test_miss_causes_say_where_each_unrecalled_row_went(gaz):
     rep = score_located(res, q, 300.0, reach=reach)["a"]
     assert set(rep["misses"]) == set(MISS_CAUSES)
     assert sum(rep["misses"].values()) == round(5 * (1 - rep["recall"]))
+
+
+def test_a_road_number_is_a_street(shared_data, gaz):
+    """police.uk writes "On or near B507" for a road known by its number: the street layer keeps
+    it, and "B507, Camden" / "B507, Westminster" land on the borough's own stretch of it (they were
+    dropped as 'only a number' and placed at the borough). A unit code is still no street."""
+    from geocrime.gazetteer.keys import street_keys
+
+    pol = pd.read_csv(shared_data / "policeuk_met_burglary_street" / "2024-01-metropolitan-street.csv")
+    pol = pol[pol["Location"] == "On or near B507"]
+    from geocrime._geo import lonlat_to_bng
+
+    x, y = lonlat_to_bng(pol["Longitude"].to_numpy(float), pol["Latitude"].to_numpy(float))
+    borough = pol["LSOA name"].str.rsplit(" ", n=1).str[0].to_numpy()
+    assert {"Camden", "Westminster"} <= set(borough)
+    assert (gaz.table.loc[gaz.table["level"] == "street", "k_street"] == "b507").sum() >= 2
+    out = geocode(pd.DataFrame({"q": ["B507, Camden", "B507, Westminster"]}), gaz, columns="q")
+    assert (out["match_level"] == "street").all(), out[["match_level", "reason"]]
+    for i, b in enumerate(["Camden", "Westminster"]):
+        d = np.hypot(x[borough == b] - out["x"].iloc[i], y[borough == b] - out["y"].iloc[i]).min()
+        assert d <= max(300.0, out["uncertainty_m"].iloc[i]), (b, d)
+    assert street_keys(pd.Series(["B507", "M25", "A2", "B2", "12", "X9"])).tolist() == ["b507", "m25", "a2", "b2", "", ""]

@@ -233,12 +233,13 @@ def canonical_components(parsed: pd.DataFrame) -> pd.DataFrame:
 
 
 def _street_tidy(st: pd.Series) -> pd.Series:
-    """Normalised street texts -> street keys: a street that is only a number or junk is no street;
-    a trailing "london" is no part of it."""
+    """Normalised street texts -> street keys: a street that is only a number or junk is no street,
+    but a road number is ("A217", "B507", "M25": police.uk writes "On or near A217"); a trailing
+    "london" is no part of it."""
     ldn = st.str.endswith(" london")
     if ldn.any():
         st = st.where(~ldn, st[ldn].str.replace(r"^(.+\S) (?:london|greater london)$", r"\1", regex=True))
-    return st.where(st.str.contains(r"[a-z]{2}", regex=True), "")
+    return st.where(st.str.contains(r"[a-z]{2}|^[abm]\d{1,4}$", regex=True), "")
 
 
 def street_keys(texts: pd.Series) -> pd.Series:
