@@ -523,3 +523,49 @@ def test_a_road_number_is_a_street(shared_data, gaz):
         d = np.hypot(x[borough == b] - out["x"].iloc[i], y[borough == b] - out["y"].iloc[i]).min()
         assert d <= max(300.0, out["uncertainty_m"].iloc[i]), (b, d)
     assert street_keys(pd.Series(["B507", "M25", "A2", "B2", "12", "X9"])).tolist() == ["b507", "m25", "a2", "b2", "", ""]
+
+
+def test_a_long_street_is_not_made_vague_by_a_short_row_linked_at_its_end(gaz):
+    """The A1000 High Road is one N12 row 3.4 km long (North Finchley to Whetstone); a 200 m N11
+    High Road is linked to it (their areas touch). From the row nearest the two rows' mean the
+    street's extent was 5.9 km, too vague for a point, so "High Road, Whetstone" went to the
+    borough; the street's point is the row whose farthest reach is least, and Whetstone's own
+    district (N20) then says where along it."""
+    from geocrime.geocoding.ladder import _street_table
+
+    st = _street_table(gaz)
+    hr = st[(st["key"] == "high road") & st["district"].isin(["N11", "N12"])]
+    assert set(hr["district"]) == {"N11", "N12"} and hr["comp"].nunique() == 1  # the case exists
+    long_row = hr.loc[hr["radius"].idxmax()]
+    out = geocode(pd.DataFrame({"q": ["High Road, Whetstone", "1292 High Road, Whetstone, London"]}), gaz, columns="q")
+    assert (out["match_level"] == "street").all(), out[["match_level", "reason"]]
+    # ... and the declared extent still covers the whole street, the N11 row's far edge included
+    far = np.hypot(hr["x"].to_numpy()[:, None] - out["x"].to_numpy(), hr["y"].to_numpy()[:, None] - out["y"].to_numpy())
+    assert (out["uncertainty_m"].to_numpy() >= (far + hr["radius"].to_numpy()[:, None]).max(axis=0)).all()
+    # the point lies on the long row's part in N20 (Whetstone), not at North Finchley's centre
+    pts = gaz.street_points(np.array([int(long_row["row"])]))
+    n20 = pts[pts["postcode"].str.startswith("N20 ")]
+    assert len(n20) and np.hypot(n20["x"] - out["x"].iloc[0], n20["y"] - out["y"].iloc[0]).min() < 1.0
+
+
+def test_a_house_number_anchors_only_on_premises_of_the_same_street(shared_data):
+    """A numbered premises of another street of the same name, inside a long street's extent, is
+    not where that street's number lies: with the street found, only its own premises anchor."""
+    from _geocode_data import build as build_small
+
+    from geocrime.geocoding.ladder import _numbered_premises, _street_table, number_on_street
+
+    g = build_small(str(shared_data))[0]
+    st = _street_table(g)
+    prem = _numbered_premises(g)
+    prem = prem[prem["comp"] >= 0]
+    many = st.groupby("key")["comp"].nunique()
+    cand = prem[prem["key"].isin(many[many >= 2].index)].iloc[0]  # a name held as several streets
+    own = st[(st["key"] == cand["key"]) & (st["comp"] == cand["comp"])]["row"].iloc[0]
+    other = st[(st["key"] == cand["key"]) & (st["comp"] != cand["comp"])]["row"].iloc[0]
+    moved = []
+    for row in (own, other):
+        x, y, unc = np.array([cand["px"] + 40.0]), np.array([cand["py"]]), np.array([500.0])
+        moved.append(number_on_street(np.array([cand["key"]], dtype=object), np.array([cand["num"]]), x, y, unc,
+                                      np.array([True]), g, row=np.array([row]))[0])
+    assert moved[0] >= 0 and moved[1] == -1

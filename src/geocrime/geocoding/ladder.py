@@ -405,18 +405,11 @@ def _in_district(p: pd.DataFrame, q: np.ndarray, district: np.ndarray, gaz: Any)
 
 def _group(p: pd.DataFrame, out: dict[str, np.ndarray], gaz: Any) -> dict[str, np.ndarray]:
     """One street or several per query, from its remaining street rows ``p``."""
-    g = p.groupby("q", sort=True)
-    mx, my = g["x"].transform("mean").to_numpy(), g["y"].transform("mean").to_numpy()
-    x, y, r = p["x"].to_numpy(), p["y"].to_numpy(), p["radius"].to_numpy()
-    p = p.assign(_d=np.hypot(x - mx, y - my))
-    rep = p.sort_values(["q", "_d", "row"]).drop_duplicates("q").set_index("q")
-    rx = rep["x"].reindex(p["q"]).to_numpy()
-    ry = rep["y"].reindex(p["q"]).to_numpy()
-    p["_ext"] = np.hypot(x - rx, y - ry) + r
-    agg = p.groupby("q").agg(ext=("_ext", "max"), nd=("district", "nunique"), d0=("district", "first"),
+    rep, ext = _representative(p)
+    agg = p.groupby("q").agg(nd=("district", "nunique"), d0=("district", "first"),
                              bmin=("bits", "min"), bmax=("bits", "max"), nc=("comp", "nunique"))
     qs = agg.index.to_numpy()
-    agg["ext"] += STREET_PAD_M
+    agg["ext"] = ext.reindex(qs).to_numpy() + STREET_PAD_M
     one = (agg["nc"].to_numpy() == 1) & (agg["ext"].to_numpy() <= STREET_MAX_EXTENT_M)
     rq = rep.reindex(qs)
     out["row"][qs[one]] = rq["row"].to_numpy()[one]
@@ -430,6 +423,35 @@ def _group(p: pd.DataFrame, out: dict[str, np.ndarray], gaz: Any) -> dict[str, n
     same_b = (agg["bmin"].to_numpy() == agg["bmax"].to_numpy())[~one]
     out["common_bits"][amb[same_b]] = agg["bmin"].to_numpy()[~one][same_b]
     return out
+
+
+def _representative(p: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """Per query: the street row whose point is the street's point, and the extent from it (metres, to
+    the farthest edge of the query's rows). For a query whose rows are one physical street (one
+    component) the row whose farthest reach is least, so the declared extent is the least that
+    covers the street: a long row filed under one district is not outvoted by short rows of the same
+    street at its ends ("High Road, Whetstone": the N12 row of the A1000, 3.4 km, and a 200 m N11
+    row linked to it; from the row nearest their mean the extent was 5.9 km, too vague for a point;
+    from the N12 row it is 3.5 km). Otherwise (several streets: ambiguous) the row nearest the rows'
+    mean. Returns (``rep`` rows indexed by query, ``ext`` per query)."""
+    g = p.groupby("q", sort=True)
+    mx, my = g["x"].transform("mean").to_numpy(), g["y"].transform("mean").to_numpy()
+    x, y, r = p["x"].to_numpy(), p["y"].to_numpy(), p["radius"].to_numpy()
+    p = p.assign(_d=np.hypot(x - mx, y - my))
+    n, nc = g["row"].transform("size").to_numpy(), g["comp"].transform("nunique").to_numpy()
+    one = (nc == 1) & (n > 1) & (n <= 32)
+    if one.any():
+        # every row of such a query as the candidate point: its reach to the farthest row's edge
+        c = p.loc[one, ["q", "x", "y", "radius"]].reset_index()
+        pair = c.merge(c, on="q", suffixes=("", "_o"))
+        reach = np.hypot(pair["x"] - pair["x_o"], pair["y"] - pair["y_o"]) + pair["radius_o"]
+        worst = reach.groupby(pair["index"].to_numpy()).max()
+        p.loc[worst.index, "_d"] = worst.to_numpy()
+    rep = p.sort_values(["q", "_d", "row"]).drop_duplicates("q").set_index("q")
+    rx = rep["x"].reindex(p["q"]).to_numpy()
+    ry = rep["y"].reindex(p["q"]).to_numpy()
+    ext = pd.Series(np.hypot(x - rx, y - ry) + r).groupby(p["q"].to_numpy()).max()
+    return rep, ext
 
 
 def _core_point(p: pd.DataFrame, out: dict[str, np.ndarray], gaz: Any) -> None:
@@ -500,14 +522,24 @@ def _numbered_premises(gaz: Any) -> pd.DataFrame:
         num = np.asarray(gaz.k["hn_num"])
         pos = np.flatnonzero((gaz.level == "premises") & (num >= 0) & (gaz.k["street"] != ""))
         memo["numbered"] = pd.DataFrame({"key": gaz.k["street"][pos], "num": num[pos].astype(np.int64),
-                                         "px": gaz.x[pos], "py": gaz.y[pos], "prow": pos})
+                                         "px": gaz.x[pos], "py": gaz.y[pos], "prow": pos,
+                                         "comp": _comp_of_street_ids(gaz, gaz.street_id[pos])})
     return memo["numbered"]
 
 
+def _comp_of_street_ids(gaz: Any, sid: np.ndarray) -> np.ndarray:
+    """The physical street (component of :func:`_street_table`) of each street row id, -1 for none."""
+    st = _street_table(gaz)
+    comp = pd.Series(st["comp"].to_numpy(), index=np.asarray(gaz.ids)[st["row"].to_numpy()])
+    return comp.reindex(np.asarray(sid)).fillna(-1).to_numpy(np.int64)
+
+
 def number_on_street(street: np.ndarray, number: np.ndarray, x: np.ndarray, y: np.ndarray, unc: np.ndarray,
-                     todo: np.ndarray, gaz: Any) -> np.ndarray:
+                     todo: np.ndarray, gaz: Any, row: np.ndarray | None = None) -> np.ndarray:
     """Move street matches ``todo`` with a house ``number`` (in place on ``x``/``y``/``unc``, metres)
-    to the premises of that street (within its extent) with the nearest number of the same parity,
+    to the premises of that street (within its extent; with ``row``, the street rows found per query,
+    only premises of the same physical street: a namesake inside a long street's extent is another
+    street) with the nearest number of the same parity,
     at most NUMBER_ANCHOR_MAX apart; uncertainty NUMBER_ANCHOR_BASE_M + NUMBER_ANCHOR_PER_M per
     number of difference, capped at the street's extent; only when the premises numbered within
     NUMBER_ANCHOR_MAX of it lie within NUMBER_ANCHOR_SPREAD_M of each other. Returns per query the
@@ -520,6 +552,10 @@ def number_on_street(street: np.ndarray, number: np.ndarray, x: np.ndarray, y: n
     q = pd.DataFrame({"q": i, "key": street[i], "n": number[i].astype(np.int64), "x": x[i], "y": y[i], "u": unc[i]})
     m = _join_cached(q, gaz, "numbered")
     m = m[np.hypot(m["px"] - m["x"], m["py"] - m["y"]) <= m["u"]]
+    if row is not None:
+        st = _street_table(gaz)
+        qcomp = pd.Series(st["comp"].to_numpy(), index=st["row"].to_numpy()).reindex(np.asarray(row)[m["q"].to_numpy()])
+        m = m[(m["comp"].to_numpy() < 0) | (m["comp"].to_numpy() == qcomp.fillna(-2).to_numpy(np.int64))]
     between = _between_numbers(m)
     m = m[m["num"] % 2 == m["n"] % 2]
     m = m.assign(d=(m["num"] - m["n"]).abs())

@@ -239,7 +239,7 @@ def _climb(qc: pd.DataFrame, places: dict[str, np.ndarray], dec: Decision, gaz: 
     unc = np.where(found, gaz.radius[rr], fixed["unc"])
     x[use_st], y[use_st] = sr["x"][use_st], sr["y"][use_st]
     unc[use_st] = np.maximum(sr["unc"][use_st], gaz.radius[rr][use_st])
-    anchor = number_on_street(sr["key"], number, x, y, unc, use_st, gaz)
+    anchor = number_on_street(sr["key"], number, x, y, unc, use_st, gaz, row=sr["row"])
     label = np.where(found, gaz.canonical[rr], fixed["label"])
     return {"level": level, "row": row, "x": x, "y": y, "unc": unc, "label": label, "street": sr,
             "landmark_conflict": lm, "junction_ambiguous": jn, "anchor": anchor}
