@@ -569,3 +569,18 @@ def test_a_house_number_anchors_only_on_premises_of_the_same_street(shared_data)
         moved.append(number_on_street(np.array([cand["key"]], dtype=object), np.array([cand["num"]]), x, y, unc,
                                       np.array([True]), g, row=np.array([row]))[0])
     assert moved[0] >= 0 and moved[1] == -1
+
+
+def test_a_locality_written_where_the_street_goes_is_the_locality(gaz):
+    """"Custom House, Newham", "Peckham, Southwark": no street has that name, and the name is a
+    locality of the named borough, so the row is placed at the locality (its point and radius),
+    not at the borough's centroid; a locality of another borough ("Peckham, Camden") is not taken."""
+    from geocrime.address.places import default_places
+
+    q = ["Custom House, Newham", "Peckham, Southwark", "Peckham, Camden"]
+    out = geocode(pd.DataFrame({"q": q}), gaz, columns="q")
+    assert out["match_level"].tolist() == ["locality", "locality", "borough"], out[["match_level", "reason"]]
+    lex = default_places().find(pd.Series(["Custom House", "Peckham"]))
+    assert np.allclose(out[["x", "y"]].to_numpy()[:2], lex[["place_x", "place_y"]].to_numpy(float))
+    assert np.allclose(out["uncertainty_m"].to_numpy()[:2], lex["place_radius_m"].to_numpy(float))
+    assert out["ward_code"].isna().all()  # a locality's centroid says nothing about the ward

@@ -19,7 +19,7 @@ from ..address.places import default_places
 from ..address.rules import ends_in_street_type
 from .ladder import _join_cached, _lut, _put, _street_table, borough_points, junctions, landmarks, number_on_street, place_levels, postcode_levels, put_borough, streets
 from .params import MIN_AREA_CONFIDENCE, NO_AREA_LEVELS, PREMISES_OFF_UNIT_M
-from .places import pair_conflict, query_places
+from .places import _bits_of_codes, pair_conflict, query_places
 
 
 def _match(parsed: pd.DataFrame, gaz: Any, threshold: float, margin: float, boundaries: Any = None,
@@ -229,6 +229,7 @@ def _climb(qc: pd.DataFrame, places: dict[str, np.ndarray], dec: Decision, gaz: 
     single = (m != 0) & ((m & (m - 1)) == 0)  # the text names one borough: the streets all lie in it
     put_borough(np.where(single, m, sr["common_bits"]), amb & (row < 0), borough_points(), fixed)
     todo = free & (row < 0) & (level == "none")
+    places = _street_named_as_locality(col("street"), todo & ~sr["ambiguous"] & ~sr["conflict"], places)
     place_levels(places, todo & ~sr["ambiguous"], fixed)
     _put(gaz, "postcode_area", col("pc_area"), free & (row < 0) & (level == "none") & (col("pc_area") != ""),
          level, row, inside)
@@ -243,6 +244,34 @@ def _climb(qc: pd.DataFrame, places: dict[str, np.ndarray], dec: Decision, gaz: 
     label = np.where(found, gaz.canonical[rr], fixed["label"])
     return {"level": level, "row": row, "x": x, "y": y, "unc": unc, "label": label, "street": sr,
             "landmark_conflict": lm, "junction_ambiguous": jn, "anchor": anchor}
+
+
+def _street_named_as_locality(street: np.ndarray, todo: np.ndarray, places: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Where no street of the record's street name was found and that name is, whole, a locality of
+    the place lexicon lying in the borough the text names ("Custom House, Newham", "Peckham,
+    Southwark": a locality written where the street goes), the place is that locality, not the
+    borough: its point and radius. Returns ``places`` with those rows replaced (a copy when any)."""
+    t = todo & (street != "") & (places["kind"] == "borough") & (places["mask"] != 0)
+    if not t.any():
+        return places
+    lex = default_places()
+    texts = pd.Series(street[t], dtype=object)
+    whole = lex.is_place(texts).to_numpy()
+    if not whole.any():
+        return places
+    f = lex.find(texts[whole])
+    bits = _bits_of_codes(np.where(pd.isna(f["place_boroughs"]), "", f["place_boroughs"]).astype(object))
+    i = np.flatnonzero(t)[whole]
+    ok = ((f["place_kind"] == "locality").to_numpy() & np.isfinite(f["place_x"].to_numpy(float))
+          & ((bits & places["mask"][i]) != 0))
+    if not ok.any():
+        return places
+    i, f = i[ok], f[ok]
+    out = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in places.items()}
+    out["x"][i], out["y"][i] = f["place_x"].to_numpy(float), f["place_y"].to_numpy(float)
+    out["radius"][i] = f["place_radius_m"].to_numpy(float)
+    out["kind"][i], out["name"][i] = "locality", f["place"].to_numpy(dtype=object)
+    return out
 
 
 def _thoroughfare(parsed: pd.DataFrame | None, sr: dict[str, np.ndarray], free: np.ndarray, district: np.ndarray,
