@@ -523,6 +523,13 @@ def test_a_road_number_is_a_street(shared_data, gaz):
         d = np.hypot(x[borough == b] - out["x"].iloc[i], y[borough == b] - out["y"].iloc[i]).min()
         assert d <= max(300.0, out["uncertainty_m"].iloc[i]), (b, d)
     assert street_keys(pd.Series(["B507", "M25", "A2", "B2", "12", "X9"])).tolist() == ["b507", "m25", "a2", "b2", "", ""]
+    # a road runs for kilometres and the sources hold a few points of it: a street point on a road
+    # number declares at least ROAD_NUMBER_MIN_M, and a bare road number gives no street point
+    from geocrime.geocoding.params import ROAD_NUMBER_MIN_M
+
+    assert (out["uncertainty_m"] >= ROAD_NUMBER_MIN_M).all()
+    bare = geocode(pd.DataFrame({"q": ["B550", "o/s B550"]}), gaz, columns="q")  # one stretch held
+    assert (bare["match_level"] != "street").all() and (bare["reason"] == "ambiguous_street").all()
 
 
 def test_a_long_street_is_not_made_vague_by_a_short_row_linked_at_its_end(gaz):

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .inputs import _LEVEL_OUT
-from .params import CORE_PREFER_GAP_M, OWN_PREFER_GAP_M, JUNCTION_MAX_M, NUMBER_ANCHOR_BASE_M, NUMBER_ANCHOR_MAX, NUMBER_BETWEEN_MAX_M, NUMBER_ANCHOR_PER_M, NUMBER_ANCHOR_SPREAD_M, JUNCTION_PAD_M, JUNCTION_SEPARATE_M, STREET_BOROUGH_TOL_M, STREET_LINK_M, STREET_MAX_EXTENT_M, STREET_PAD_M
+from .params import ROAD_NUMBER_MIN_M, CORE_PREFER_GAP_M, OWN_PREFER_GAP_M, JUNCTION_MAX_M, NUMBER_ANCHOR_BASE_M, NUMBER_ANCHOR_MAX, NUMBER_BETWEEN_MAX_M, NUMBER_ANCHOR_PER_M, NUMBER_ANCHOR_SPREAD_M, JUNCTION_PAD_M, JUNCTION_SEPARATE_M, STREET_BOROUGH_TOL_M, STREET_LINK_M, STREET_MAX_EXTENT_M, STREET_PAD_M
 from .places import _memo, entry_bits, near_bits, outside_districts
 
 
@@ -187,7 +187,25 @@ def streets(street: np.ndarray, district: np.ndarray, todo: np.ndarray, places: 
         return out
     out = _group(p, out, gaz)
     _core_point(p, out, gaz)
+    _road_numbers(out, district, places, inside)
     return out
+
+
+def _road_numbers(out: dict[str, np.ndarray], district: np.ndarray, places: dict[str, np.ndarray],
+                  inside: np.ndarray | None) -> None:
+    """Road numbers ("A217", "B507"; in place on ``out``): the sources hold a few points of a road
+    that runs for kilometres, so a street point on one declares at least ROAD_NUMBER_MIN_M, and a
+    bare road number (no place, postcode district or ``within=`` to say which stretch: "A10" runs
+    through four boroughs) is ambiguous: no street point."""
+    road = (out["row"] >= 0) & pd.Series(out["key"], dtype=object).astype(str).str.fullmatch(r"[abm]\d{1,4}").to_numpy()
+    if not road.any():
+        return
+    bare = road & (places["mask"] == 0) & (district == "") & (inside is None)
+    out["row"][bare] = -1
+    out["x"][bare], out["y"][bare], out["unc"][bare] = np.nan, np.nan, np.nan
+    out["ambiguous"][bare] = True
+    keep = road & ~bare
+    out["unc"][keep] = np.maximum(out["unc"][keep], ROAD_NUMBER_MIN_M)
 
 
 def _rows_of_names(idx: np.ndarray, street: np.ndarray, mask: np.ndarray, gaz: Any) -> pd.DataFrame:

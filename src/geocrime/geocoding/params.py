@@ -25,6 +25,10 @@ STREET_LINK_M = 800.0
 STREET_MAX_EXTENT_M = 5000.0
 #: added to a street's extent: its points are postcode-unit centroids, not the street's ends (metres)
 STREET_PAD_M = 150.0
+#: a road known by its number ("A217") is long and the street sources hold only points of it (police.uk
+#: names a few unnamed carriageways by number): a street point on one declares at least this many
+#: metres, and a road number with no place, postcode district or ``within=`` gives no street point
+ROAD_NUMBER_MIN_M = 1500.0
 #: levels that never get a ward/LSOA code (their area spans many wards)
 NO_AREA_LEVELS = ("postcode_district", "area", "locality", "borough")
 #: a street row also belongs to every borough within its radius (at most 1 km) + this many metres
