@@ -591,3 +591,20 @@ def test_a_locality_written_where_the_street_goes_is_the_locality(gaz):
     assert np.allclose(out[["x", "y"]].to_numpy()[:2], lex[["place_x", "place_y"]].to_numpy(float))
     assert np.allclose(out["uncertainty_m"].to_numpy()[:2], lex["place_radius_m"].to_numpy(float))
     assert out["ward_code"].isna().all()  # a locality's centroid says nothing about the ward
+
+
+def test_a_parade_named_off_a_road_is_on_that_road(gaz):
+    """"9 Queens Parade, Brownlow Road, Bounds Green": the Queens Parade the street layer holds is
+    another N11 parade 2.5 km away; a parade, court or place written before the road it is named
+    off is taken as on that road when the one held lies apart from it (the record's number is the
+    parade's, not the road's, so it anchors nothing)."""
+    t = gaz.table[gaz.table["level"] == "street"]
+    qp, br = t[t["k_street"] == "queens parade"], t[t["k_street"] == "brownlow road"]
+    assert len(qp) and len(br)  # the case exists
+    q = ["9 Queens Parade, Brownlow Road, Bounds Green, London", "11 Station Parade, Dorchester Road, Northolt, Middlesex"]
+    out = geocode(pd.DataFrame({"q": q}), gaz, columns="q")
+    assert (out["match_level"] == "street").all(), out[["match_level", "reason"]]
+    assert out["matched_address"].str.startswith(("brownlow road", "dorchester road")).all(), out["matched_address"]
+    # the point is on the road, kilometres from the parade the layer holds under that name
+    d = np.hypot(qp["x"].to_numpy()[:, None] - out["x"].to_numpy()[0], qp["y"].to_numpy()[:, None] - out["y"].to_numpy()[0])
+    assert d.min() > 1000

@@ -274,6 +274,12 @@ def _street_named_as_locality(street: np.ndarray, todo: np.ndarray, places: dict
     return out
 
 
+#: street names that are dependent thoroughfares (named off a road: "Queens Parade, Brownlow Road")
+_DEPENDENT = r"(?:parade|court|place|buildings|mews|terrace|row|arcade|precinct|yard|square)$"
+#: ... and the roads they are named off
+_THOROUGHFARE = r"(?:road|street|lane|avenue|way|hill|drive|grove|crescent|broadway|high road|high street)$"
+
+
 def _thoroughfare(parsed: pd.DataFrame | None, sr: dict[str, np.ndarray], free: np.ndarray, district: np.ndarray,
                   places: dict[str, np.ndarray], inside: np.ndarray | None, gaz: Any,
                   number: np.ndarray) -> np.ndarray:
@@ -290,7 +296,7 @@ def _thoroughfare(parsed: pd.DataFrame | None, sr: dict[str, np.ndarray], free: 
     if parsed is None or "locality" not in parsed.columns or not n:
         return number
     loc = parsed["locality"].to_numpy(dtype=object)
-    todo = free & (sr["row"] < 0) & ~sr["ambiguous"] & ~sr["conflict"] & pd.notna(loc)
+    todo = free & ((sr["row"] < 0) & ~sr["ambiguous"] & ~sr["conflict"] | (sr["row"] >= 0)) & pd.notna(loc)
     if not todo.any():
         return number
     text = pd.Series(loc[todo], dtype=object).astype(str).str.split(",").str[0].str.strip()
@@ -302,6 +308,14 @@ def _thoroughfare(parsed: pd.DataFrame | None, sr: dict[str, np.ndarray], free: 
     alt[rows] = street_keys(text[typed].reset_index(drop=True)).to_numpy(dtype=object)
     got = streets(alt, district, todo, places, inside, gaz)
     hit = got["row"] >= 0
+    # a first street found as well is kept unless it is a dependent thoroughfare (a parade, court,
+    # place ... named off a road) lying apart from the road the text names after it
+    held = hit & (sr["row"] >= 0)
+    if held.any():
+        dep = pd.Series(sr["key"], dtype=object).astype(str).str.contains(_DEPENDENT, regex=True).to_numpy()
+        road = pd.Series(alt, dtype=object).astype(str).str.contains(_THOROUGHFARE, regex=True).to_numpy()
+        apart = np.hypot(sr["x"] - got["x"], sr["y"] - got["y"]) > np.nan_to_num(sr["unc"]) + np.nan_to_num(got["unc"])
+        hit &= ~held | (dep & road & apart)
     for k in ("row", "x", "y", "unc"):
         sr[k][hit] = got[k][hit]
     sr["key"][hit] = alt[hit]
