@@ -76,6 +76,21 @@ def test_county_word_chooses_between_meanings_but_never_narrows_alone():
     assert np.isfinite(r["place_x"].iloc[0]) and np.isnan(r["place_x"].iloc[2])
 
 
+def test_a_county_word_the_parser_drops_still_chooses_the_place():
+    """The parser drops a trailing county ("..., Hayes, Kent") from the town, but the place columns
+    still read it: "5 Station Approach, Hayes, Kent" is Bromley's Hayes (it was placed on Station
+    Approach UB3, 33 km off, at a declared 170 m); with Middlesex, Hillingdon's; with neither, both."""
+    from geocrime.address import parse_many
+
+    p = parse_many(["5 Station Approach, Hayes, Kent", "Station Approach, Hayes, Middlesex", "Station Approach, Hayes",
+                    "19 Station Road, Belmont, Surrey"], backend="rules")
+    assert p["town"].tolist()[:3] == ["Hayes"] * 3  # the county is not the town
+    assert p["place_boroughs"].tolist()[:3] == [BROMLEY, HILLINGDON, f"{BROMLEY}|{HILLINGDON}"]
+    assert LEX.county_word(pd.Series(["Station Approach, Hayes, Kent", "Kentish Town Road", None])).tolist() == ["Kent", "", ""]
+    assert "E09000029" in p["place_boroughs"].iloc[3].split("|")  # Belmont, Surrey: Sutton's, not Harrow's
+    assert "E09000015" not in p["place_boroughs"].iloc[3].split("|")
+
+
 def test_find_is_rowwise_and_keeps_index():
     s = pd.Series(["Peckham", None, "nowhere at all", "Peckham"], index=[10, 11, 12, 13])
     r = LEX.find(s)

@@ -181,7 +181,7 @@ def parse_many(
         from ._lpbackend import parse_series_libpostal
 
         res_u = parse_series_libpostal(u, placeholders)
-    res_u = _with_places(res_u, lex)
+    res_u = _with_places(res_u, lex, u)
     if len(s) and len(uniq) == len(s):  # all distinct: codes are 0..n-1 in order
         res = res_u.set_axis(s.index)
     else:
@@ -210,7 +210,7 @@ def parse_many(
     return out
 
 
-def _with_places(res: pd.DataFrame, lex: PlaceLexicon) -> pd.DataFrame:
+def _with_places(res: pd.DataFrame, lex: PlaceLexicon, texts: pd.Series | None = None) -> pd.DataFrame:
     """The parse (one row per distinct text) with the place columns of its locality and town; a
     bare street that is itself a place name ("Peckham", no number, no street type) names that place too."""
     loc = res["locality"].to_numpy(dtype=object)
@@ -234,6 +234,12 @@ def _with_places(res: pd.DataFrame, lex: PlaceLexicon) -> pd.DataFrame:
         # the Westminster ward that would narrow the search to its own
         bare = bare[~rules.ends_in_street_type(pd.Series(street[bare], dtype=object)).to_numpy(dtype=bool)]
         text[bare] = street[bare]
+    # a county word the parser dropped still chooses between a place's meanings ("Hayes, Kent")
+    cty = lex.county_word(texts.set_axis(res.index)).to_numpy(dtype=object) if texts is not None else None
+    if cty is not None:
+        add = np.flatnonzero((cty != "") & pd.notna(text))
+        if len(add):
+            text[add] = np.array([f"{t}, {c}" for t, c in zip(text[add], cty[add])], dtype=object)
     found = lex.find(pd.Series(text, dtype=object))
     for c in PLACE_FIELDS:
         v = found[c].to_numpy()

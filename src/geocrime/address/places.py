@@ -307,6 +307,21 @@ class PlaceLexicon:
         i = self.keys.get_indexer([k])[0]
         return self.table.iloc[self._meanings[i]] if i >= 0 else self.table.iloc[:0]
 
+    def county_word(self, texts: pd.Series) -> pd.Series:
+        """The county word a text names as one comma part ("12 Station Approach, Hayes, Kent":
+        "Kent"), '' for none (vectorised, same index): it chooses between a place's meanings."""
+        has = self.names_county(texts).to_numpy(dtype=bool)
+        out = pd.Series("", index=texts.index, dtype=object)
+        if has.any():
+            got = texts[has].astype(str).str.extract(self._county_capture(), flags=re.IGNORECASE)["c"]
+            out[has] = got.fillna("").str.strip().to_numpy(dtype=object)
+        return out
+
+    def _county_capture(self) -> str:
+        words = sorted(set(self.table.loc[self.table["kind"] == "county", "name"].str.lower()), key=len, reverse=True)
+        alt = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in words)
+        return rf"(?:^|,)\s*(?P<c>{alt})\s*\.?\s*(?:,|$)"
+
     def names_county(self, texts: pd.Series) -> pd.Series:
         """True where one comma part of a text is one of this lexicon's county words ("..., Sutton,
         Surrey"; vectorised, same index): the mark of a postal address."""
