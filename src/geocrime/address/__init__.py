@@ -235,11 +235,12 @@ def _with_places(res: pd.DataFrame, lex: PlaceLexicon, texts: pd.Series | None =
         bare = bare[~rules.ends_in_street_type(pd.Series(street[bare], dtype=object)).to_numpy(dtype=bool)]
         text[bare] = street[bare]
     # a county word the parser dropped still chooses between a place's meanings ("Hayes, Kent")
-    cty = lex.county_word(texts.set_axis(res.index)).to_numpy(dtype=object) if texts is not None else None
-    if cty is not None:
-        add = np.flatnonzero((cty != "") & pd.notna(text))
+    named = np.flatnonzero(pd.notna(text))
+    if texts is not None and len(named):
+        cty = lex.county_word(texts.iloc[named]).to_numpy(dtype=object)
+        add = named[cty != ""]
         if len(add):
-            text[add] = np.array([f"{t}, {c}" for t, c in zip(text[add], cty[add])], dtype=object)
+            text[add] = np.array([f"{t}, {c}" for t, c in zip(text[add], cty[cty != ""])], dtype=object)
     found = lex.find(pd.Series(text, dtype=object))
     for c in PLACE_FIELDS:
         v = found[c].to_numpy()

@@ -296,7 +296,14 @@ def _thoroughfare(parsed: pd.DataFrame | None, sr: dict[str, np.ndarray], free: 
     if parsed is None or "locality" not in parsed.columns or not n:
         return number
     loc = parsed["locality"].to_numpy(dtype=object)
-    todo = free & ((sr["row"] < 0) & ~sr["ambiguous"] & ~sr["conflict"] | (sr["row"] >= 0)) & pd.notna(loc)
+    # a first street found is looked past only when it is a dependent thoroughfare (a parade, court,
+    # place ... named off a road) lying apart from the road the text names after it
+    found = sr["row"] >= 0
+    dep = np.zeros(n, bool)
+    cand = free & found & pd.notna(loc)
+    if cand.any():
+        dep[cand] = pd.Series(sr["key"][cand], dtype=object).astype(str).str.contains(_DEPENDENT, regex=True).to_numpy()
+    todo = free & pd.notna(loc) & ((~found & ~sr["ambiguous"] & ~sr["conflict"]) | dep)
     if not todo.any():
         return number
     text = pd.Series(loc[todo], dtype=object).astype(str).str.split(",").str[0].str.strip()
@@ -306,16 +313,12 @@ def _thoroughfare(parsed: pd.DataFrame | None, sr: dict[str, np.ndarray], free: 
     rows = np.flatnonzero(todo)[typed]
     alt = np.full(n, "", dtype=object)
     alt[rows] = street_keys(text[typed].reset_index(drop=True)).to_numpy(dtype=object)
+    if dep.any():  # ... and only for a road ("Alton Estate", "Willesden Green" are not)
+        alt[dep & ~pd.Series(alt, dtype=object).astype(str).str.contains(_THOROUGHFARE, regex=True).to_numpy()] = ""
     got = streets(alt, district, todo, places, inside, gaz)
     hit = got["row"] >= 0
-    # a first street found as well is kept unless it is a dependent thoroughfare (a parade, court,
-    # place ... named off a road) lying apart from the road the text names after it
-    held = hit & (sr["row"] >= 0)
-    if held.any():
-        dep = pd.Series(sr["key"], dtype=object).astype(str).str.contains(_DEPENDENT, regex=True).to_numpy()
-        road = pd.Series(alt, dtype=object).astype(str).str.contains(_THOROUGHFARE, regex=True).to_numpy()
-        apart = np.hypot(sr["x"] - got["x"], sr["y"] - got["y"]) > np.nan_to_num(sr["unc"]) + np.nan_to_num(got["unc"])
-        hit &= ~held | (dep & road & apart)
+    apart = np.hypot(sr["x"] - got["x"], sr["y"] - got["y"]) > np.nan_to_num(sr["unc"]) + np.nan_to_num(got["unc"])
+    hit &= ~found | apart
     for k in ("row", "x", "y", "unc"):
         sr[k][hit] = got[k][hit]
     sr["key"][hit] = alt[hit]
