@@ -210,6 +210,15 @@ def parse_many(
     return out
 
 
+def _comma_join(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Element-wise ``a + ", " + b`` of two object arrays of text (in Arrow, no Python string per row)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    joined = pc.binary_join_element_wise(pa.array(a, type=pa.string()), pa.array(b, type=pa.string()), ", ")
+    return np.asarray(joined.to_numpy(zero_copy_only=False), dtype=object)
+
+
 def _with_places(res: pd.DataFrame, lex: PlaceLexicon, texts: pd.Series | None = None) -> pd.DataFrame:
     """The parse (one row per distinct text) with the place columns of its locality and town; a
     bare street that is itself a place name ("Peckham", no number, no street type) names that place too."""
@@ -219,11 +228,7 @@ def _with_places(res: pd.DataFrame, lex: PlaceLexicon, texts: pd.Series | None =
     text = np.where(has_l, loc, town)
     both = np.flatnonzero(has_l & has_t)
     if len(both):
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        joined = pc.binary_join_element_wise(pa.array(loc[both], type=pa.string()), pa.array(town[both], type=pa.string()), ", ")
-        text[both] = np.asarray(joined.to_numpy(zero_copy_only=False), dtype=object)
+        text[both] = _comma_join(loc[both], town[both])
     street = res["street"].to_numpy(dtype=object)
     bare = ~has_l & ~has_t & pd.notna(street) & pd.isna(res["house_number"].to_numpy(dtype=object)) \
         & pd.isna(res["landmark"].to_numpy(dtype=object))
@@ -240,7 +245,7 @@ def _with_places(res: pd.DataFrame, lex: PlaceLexicon, texts: pd.Series | None =
         cty = lex.county_word(texts.iloc[named]).to_numpy(dtype=object)
         add = named[cty != ""]
         if len(add):
-            text[add] = np.array([f"{t}, {c}" for t, c in zip(text[add], cty[cty != ""])], dtype=object)
+            text[add] = _comma_join(text[add], cty[cty != ""])
     found = lex.find(pd.Series(text, dtype=object))
     for c in PLACE_FIELDS:
         v = found[c].to_numpy()

@@ -313,14 +313,17 @@ class PlaceLexicon:
         has = self.names_county(texts).to_numpy(dtype=bool)
         out = pd.Series("", index=texts.index, dtype=object)
         if has.any():
-            got = texts[has].astype(str).str.extract(self._county_capture(), flags=re.IGNORECASE)["c"]
+            rx = rf"(?:^|,)\s*(?P<c>{self._county_alt()})\s*\.?\s*(?:,|$)"
+            got = texts[has].astype(str).str.extract(rx, flags=re.IGNORECASE)["c"]
             out[has] = got.fillna("").str.strip().to_numpy(dtype=object)
         return out
 
-    def _county_capture(self) -> str:
-        words = sorted(set(self.table.loc[self.table["kind"] == "county", "name"].str.lower()), key=len, reverse=True)
-        alt = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in words)
-        return rf"(?:^|,)\s*(?P<c>{alt})\s*\.?\s*(?:,|$)"
+    def _county_alt(self) -> str:
+        """The county words as one regex alternation, longest first ('' for none); built once."""
+        if not hasattr(self, "_county_words_rx"):
+            words = sorted(set(self.table.loc[self.table["kind"] == "county", "name"].str.lower()), key=len, reverse=True)
+            self._county_words_rx = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in words)
+        return self._county_words_rx
 
     def names_county(self, texts: pd.Series) -> pd.Series:
         """True where one comma part of a text is one of this lexicon's county words ("..., Sutton,
@@ -328,9 +331,8 @@ class PlaceLexicon:
         from . import _rx
 
         if not hasattr(self, "_county_rx"):
-            words = sorted(set(self.table.loc[self.table["kind"] == "county", "name"].str.lower()), key=len, reverse=True)
-            alt = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in words)
-            self._county_rx = rf"(?:^|,)\s*(?:{alt})\s*\.?\s*(?:,|$)" if words else None
+            alt = self._county_alt()
+            self._county_rx = rf"(?:^|,)\s*(?:{alt})\s*\.?\s*(?:,|$)" if alt else None
         t = texts.astype(object).where(texts.notna(), "").astype(str)
         if self._county_rx is None or not len(t):
             return pd.Series(False, index=texts.index)

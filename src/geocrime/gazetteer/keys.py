@@ -232,6 +232,10 @@ def canonical_components(parsed: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: a road known by its number ("A217", "B507", "M25"): a street key although it has no two letters in a row
+ROAD_NUMBER_RX = r"[abm]\d{1,4}"
+
+
 def _street_tidy(st: pd.Series) -> pd.Series:
     """Normalised street texts -> street keys: a street that is only a number or junk is no street,
     but a road number is ("A217", "B507", "M25": police.uk writes "On or near A217"); a trailing
@@ -239,7 +243,7 @@ def _street_tidy(st: pd.Series) -> pd.Series:
     ldn = st.str.endswith(" london")
     if ldn.any():
         st = st.where(~ldn, st[ldn].str.replace(r"^(.+\S) (?:london|greater london)$", r"\1", regex=True))
-    return st.where(st.str.contains(r"[a-z]{2}|^[abm]\d{1,4}$", regex=True), "")
+    return st.where(st.str.contains(rf"[a-z]{{2}}|^{ROAD_NUMBER_RX}$", regex=True), "")
 
 
 def street_keys(texts: pd.Series) -> pd.Series:

@@ -206,7 +206,11 @@ def miss_causes(results: pd.DataFrame, truth: pd.DataFrame, tol: float, reach: n
     street, truth within its declared extent, but more than ``tol`` metres from its point: where
     along the street the text does not say); ``coarse`` (placed right at a coarser level: locality,
     borough, postcode district); ``other`` (unplaced for another reason)."""
-    placed, precise, recalled = _right(results, truth, tol, unit_exact)
+    return _causes(*_right(results, truth, tol, unit_exact), results, reach)
+
+
+def _causes(placed: np.ndarray, precise: np.ndarray, recalled: np.ndarray, results: pd.DataFrame,
+            reach: np.ndarray | None) -> np.ndarray:
     level = results["match_level"].astype(str).to_numpy()
     reason = results["reason"].astype(str).to_numpy()
     held = np.ones(len(level), dtype=bool) if reach is None else np.asarray(reach, dtype=bool)
@@ -225,7 +229,7 @@ def score_located(results: pd.DataFrame, truth: pd.DataFrame, tol: float, by: st
     share and the miss causes. Returns ``{style: {rows, placed, precision, recall, by_level: {level: rows},
     wrong_by_level, reasons, misses: {cause: rows}[, street_reachable]}}`` (causes: :func:`miss_causes`)."""
     placed, precise, recalled = _right(results, truth, tol, unit_exact)
-    cause = miss_causes(results, truth, tol, reach=reach, unit_exact=unit_exact)
+    cause = _causes(placed, precise, recalled, results, reach)
     level = results["match_level"].astype(str).to_numpy()
     reason = results["reason"].astype(str).to_numpy()
     out: dict[str, Any] = {}

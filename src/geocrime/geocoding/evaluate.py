@@ -149,4 +149,3 @@ def run_fhrs_evaluation(fhrs_path: Any, gazetteer: Any, n: int = 20_000, seed: i
     rep["query_set"] = {"n": int(n), "seed": int(seed), "postcode": postcode,
                         "edits": pd.Series(",".join(q["edits"]).split(",")).value_counts().drop("", errors="ignore").to_dict()}
     return rep, res
-

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..gazetteer.keys import ROAD_NUMBER_RX
 from .inputs import _LEVEL_OUT
 from .params import ROAD_NUMBER_MIN_M, CORE_PREFER_GAP_M, OWN_PREFER_GAP_M, JUNCTION_MAX_M, NUMBER_ANCHOR_BASE_M, NUMBER_ANCHOR_MAX, NUMBER_BETWEEN_MAX_M, NUMBER_ANCHOR_PER_M, NUMBER_ANCHOR_SPREAD_M, JUNCTION_PAD_M, JUNCTION_SEPARATE_M, STREET_BOROUGH_TOL_M, STREET_LINK_M, STREET_MAX_EXTENT_M, STREET_PAD_M
 from .places import _memo, entry_bits, near_bits, outside_districts
@@ -197,7 +198,7 @@ def _road_numbers(out: dict[str, np.ndarray], district: np.ndarray, places: dict
     that runs for kilometres, so a street point on one declares at least ROAD_NUMBER_MIN_M, and a
     bare road number (no place, postcode district or ``within=`` to say which stretch: "A10" runs
     through four boroughs) is ambiguous: no street point."""
-    road = (out["row"] >= 0) & pd.Series(out["key"], dtype=object).astype(str).str.fullmatch(r"[abm]\d{1,4}").to_numpy()
+    road = (out["row"] >= 0) & pd.Series(out["key"], dtype=object).astype(str).str.fullmatch(ROAD_NUMBER_RX).to_numpy()
     if not road.any():
         return
     bare = road & (places["mask"] == 0) & (district == "") & (inside is None)
@@ -443,6 +444,11 @@ def _group(p: pd.DataFrame, out: dict[str, np.ndarray], gaz: Any) -> dict[str, n
     return out
 
 
+#: a physical street with more rows than this keeps the row nearest their mean (every pair of rows is
+#: compared; one street rarely has more than a few rows, one per postcode district it crosses)
+_MAX_ROWS_PAIRED = 32
+
+
 def _representative(p: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     """Per query: the street row whose point is the street's point, and the extent from it (metres, to
     the farthest edge of the query's rows). For a query whose rows are one physical street (one
@@ -457,7 +463,7 @@ def _representative(p: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     x, y, r = p["x"].to_numpy(), p["y"].to_numpy(), p["radius"].to_numpy()
     p = p.assign(_d=np.hypot(x - mx, y - my))
     n, nc = g["row"].transform("size").to_numpy(), g["comp"].transform("nunique").to_numpy()
-    one = (nc == 1) & (n > 1) & (n <= 32)
+    one = (nc == 1) & (n > 1) & (n <= _MAX_ROWS_PAIRED)
     if one.any():
         # every row of such a query as the candidate point: its reach to the farthest row's edge
         c = p.loc[one, ["q", "x", "y", "radius"]].reset_index()
@@ -546,10 +552,13 @@ def _numbered_premises(gaz: Any) -> pd.DataFrame:
 
 
 def _comp_of_street_ids(gaz: Any, sid: np.ndarray) -> np.ndarray:
-    """The physical street (component of :func:`_street_table`) of each street row id, -1 for none."""
-    st = _street_table(gaz)
-    comp = pd.Series(st["comp"].to_numpy(), index=np.asarray(gaz.ids)[st["row"].to_numpy()])
-    return comp.reindex(np.asarray(sid)).fillna(-1).to_numpy(np.int64)
+    """The physical street (component of :func:`_street_table`) of each street row id, -1 for none
+    (-1 ids included); the id -> component map is built once per gazetteer."""
+    memo = _memo(gaz)
+    if "comp_of_street_id" not in memo:
+        st = _street_table(gaz)
+        memo["comp_of_street_id"] = pd.Series(st["comp"].to_numpy(), index=np.asarray(gaz.ids)[st["row"].to_numpy()])
+    return memo["comp_of_street_id"].reindex(np.asarray(sid)).fillna(-1).to_numpy(np.int64)
 
 
 def number_on_street(street: np.ndarray, number: np.ndarray, x: np.ndarray, y: np.ndarray, unc: np.ndarray,
@@ -571,9 +580,9 @@ def number_on_street(street: np.ndarray, number: np.ndarray, x: np.ndarray, y: n
     m = _join_cached(q, gaz, "numbered")
     m = m[np.hypot(m["px"] - m["x"], m["py"] - m["y"]) <= m["u"]]
     if row is not None:
-        st = _street_table(gaz)
-        qcomp = pd.Series(st["comp"].to_numpy(), index=st["row"].to_numpy()).reindex(np.asarray(row)[m["q"].to_numpy()])
-        m = m[(m["comp"].to_numpy() < 0) | (m["comp"].to_numpy() == qcomp.fillna(-2).to_numpy(np.int64))]
+        r = np.asarray(row)[m["q"].to_numpy()]
+        qcomp = np.where(r >= 0, _comp_of_street_ids(gaz, np.asarray(gaz.ids)[np.maximum(r, 0)]), -2)
+        m = m[(m["comp"].to_numpy() < 0) | (m["comp"].to_numpy() == qcomp)]
     between = _between_numbers(m)
     m = m[m["num"] % 2 == m["n"] % 2]
     m = m.assign(d=(m["num"] - m["n"]).abs())

@@ -17,7 +17,7 @@ from .calibrate import default_calibrator
 from .decide import Decision, decide
 from ..address.places import default_places
 from ..address.rules import ends_in_street_type
-from .ladder import _join_cached, _lut, _put, _street_table, borough_points, junctions, landmarks, number_on_street, place_levels, postcode_levels, put_borough, streets
+from .ladder import _comp_of_street_ids, _join_cached, _lut, _put, _street_table, borough_points, junctions, landmarks, number_on_street, place_levels, postcode_levels, put_borough, streets
 from .params import MIN_AREA_CONFIDENCE, NO_AREA_LEVELS, PREMISES_OFF_UNIT_M
 from .places import _bits_of_codes, pair_conflict, query_places
 
@@ -172,9 +172,7 @@ def _unit_on_other_street(street: np.ndarray, unit_row: np.ndarray, premises_row
     """Per (street key, postcode-unit row, premises row): the unit lies on a street of that name
     (one of its points within ``params.PREMISES_OFF_UNIT_M`` / 2 of the unit's point, metres) and on
     none that the premises is on (another physical street: street-layer component)."""
-    st = _street_table(gaz)
-    comp_of = pd.Series(st["comp"].to_numpy(), index=gaz.ids[st["row"].to_numpy()])
-    own = comp_of.reindex(gaz.street_id[premises_row]).to_numpy()
+    own = _comp_of_street_ids(gaz, gaz.street_id[premises_row])
     q = pd.DataFrame({"i": np.arange(len(street)), "key": street})
     m = _join_cached(q, gaz, "street_rows_key_row_comp")
     if not len(m):
